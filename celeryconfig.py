@@ -1,0 +1,71 @@
+"""Celery settings for leadgate: flat, read by ``worker.celery_app`` and importable on its own.
+
+How the timeouts fit together (each must stay below the next, or delivery stops being safe):
+
+    lock TTL (LEADGATE_LOCK_TTL_SECONDS, 30 s)
+      < task soft time limit (60 s) < task hard time limit (90 s)
+      < lease of a processing event (LEADGATE_STUCK_AFTER_SECONDS, 120 s)
+      < broker visibility timeout (600 s)
+
+A worker holds the per-lead lock only around match-then-write, so the lock expires long before the
+task is killed; the sweeper reclaims a processing event only after the hard limit could have
+killed it; and the broker redelivers an unacknowledged message only after that again, so a slow
+but live task is never run twice at once. Even when that ordering is broken (a paused VM, a Redis
+failover), the database transaction re-checks the event's status and the lead's version, so the
+timeouts only save wasted work; they never carry correctness.
+"""
+
+from __future__ import annotations
+
+from leadgate.settings import get_settings
+
+_settings = get_settings()
+
+broker_url = _settings.celery_broker_url
+broker_connection_retry_on_startup = True
+broker_transport_options = {
+    "visibility_timeout": 600,
+    # Redis: publish confirms are not available; fail fast so the webhook answers 202 anyway
+    # (the event is already in the inbox) instead of hanging on a dead broker.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 1,
+}
+broker_pool_limit = 10
+
+# Results are never read through Celery: the event row in PostgreSQL is the result.
+task_ignore_result = True
+result_backend = None
+
+# At-least-once delivery: acknowledge after the task ran, put a message back when its worker
+# died, and take one message at a time so a crash strands at most one.
+task_acks_late = True
+task_reject_on_worker_lost = True
+task_acks_on_failure_or_timeout = True
+worker_prefetch_multiplier = 1
+
+task_soft_time_limit = 60
+task_time_limit = 90
+
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+task_default_queue = "ingest"
+task_routes = {
+    "leadgate.process_event": {"queue": "ingest"},
+    "leadgate.sweep": {"queue": "maintenance"},
+}
+
+beat_schedule = {
+    "sweep-stuck-and-due-events": {
+        "task": "leadgate.sweep",
+        "schedule": _settings.sweep_interval_seconds,
+        # A sweep that waited longer than one interval is superseded by the next one.
+        "options": {"expires": _settings.sweep_interval_seconds},
+    },
+}
+
+worker_hijack_root_logger = False
+worker_send_task_events = False

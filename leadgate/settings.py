@@ -1,0 +1,136 @@
+"""Settings read once from the environment and validated at start."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """A malformed environment variable; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration; every value comes from the environment."""
+
+    database_url: str | None
+    redis_url: str | None
+    broker_url: str | None
+    home: Path
+    max_body_bytes: int
+    task_max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    lock_ttl_seconds: float
+    sweep_interval_seconds: float
+    stuck_after_seconds: float
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in SQLAlchemy's form, with the psycopg 3 driver."""
+        if self.database_url is None:
+            raise SettingsError("DATABASE_URL is not set and no embedded database is running")
+        return to_sqlalchemy_url(self.database_url)
+
+    @property
+    def celery_broker_url(self) -> str:
+        """The broker: CELERY_BROKER_URL when given, else the Redis URL."""
+        url = self.broker_url or self.redis_url
+        if url is None:
+            raise SettingsError("neither CELERY_BROKER_URL nor REDIS_URL is set")
+        return url
+
+    @property
+    def locks_redis_url(self) -> str:
+        """The Redis that holds the per-lead locks."""
+        if self.redis_url is None:
+            raise SettingsError("REDIS_URL is not set and no embedded Redis is running")
+        return self.redis_url
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Turn the usual ``postgresql://`` form into ``postgresql+psycopg://``."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise SettingsError(f"DATABASE_URL must start with postgresql://, got {url.split(':', 1)[0]}:")
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    scheme = urlsplit(value).scheme
+    if scheme not in schemes:
+        raise SettingsError(f"{name} must use one of {', '.join(schemes)}; got scheme {scheme!r}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+EMBEDDED_STATE_FILE = "services.json"
+
+
+def _with_embedded_services(env: Mapping[str, str], home: Path) -> Mapping[str, str]:
+    """Fill DATABASE_URL / REDIS_URL from a running embedded stack under ``home``, if any.
+
+    ``leadgate run`` writes the URLs of the embedded PostgreSQL and Redis there, so admin
+    commands run beside it reach the same servers without any variable set.
+    """
+    if env.get("DATABASE_URL") and env.get("REDIS_URL"):
+        return env
+    state_file = home / EMBEDDED_STATE_FILE
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return env
+    merged = dict(env)
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not merged.get(name) and isinstance(state.get(name), str):
+            merged[name] = state[name]
+    return merged
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings from ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("LEADGATE_HOME", "").strip() or ".leadgate").resolve()
+    env = _with_embedded_services(env, home)
+    return Settings(
+        database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
+        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
+        broker_url=_url(
+            env, "CELERY_BROKER_URL", ("redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp")
+        ),
+        home=home,
+        max_body_bytes=int(_number(env, "LEADGATE_MAX_BODY_BYTES", 256 * 1024, 1)),
+        task_max_attempts=int(_number(env, "LEADGATE_MAX_ATTEMPTS", 8, 1)),
+        retry_base_seconds=_number(env, "LEADGATE_RETRY_BASE_SECONDS", 2.0, 0.0),
+        retry_max_seconds=_number(env, "LEADGATE_RETRY_MAX_SECONDS", 300.0, 0.0),
+        lock_ttl_seconds=_number(env, "LEADGATE_LOCK_TTL_SECONDS", 30.0, 0.05),
+        sweep_interval_seconds=_number(env, "LEADGATE_SWEEP_INTERVAL_SECONDS", 15.0, 0.5),
+        stuck_after_seconds=_number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,18 @@
+"""The schema: typed declarative models, the engine and session factory, migrations."""
+
+from models.base import Base
+from models.ingestion_config import IngestionConfig
+from models.ingestion_event import IngestionEvent
+from models.lead import Lead
+from models.tenancy import ApiToken, Campaign, Organization, Representative
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Campaign",
+    "IngestionConfig",
+    "IngestionEvent",
+    "Lead",
+    "Organization",
+    "Representative",
+]

@@ -1,0 +1,93 @@
+"""Enumerations shared by the models, the API and the pipeline (Sela's values)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class LeadStatus(enum.StrEnum):
+    """Where a lead stands; a new lead is NEW."""
+
+    UNKNOWN = "UNKNOWN"
+    NEW = "NEW"
+    OPEN = "OPEN"
+    CALLBACK_TO_TRANSFER = "CALLBACK_TO_TRANSFER"
+    CLOSED = "CLOSED"
+    CLOSED_INCOMPLETE = "CLOSED_INCOMPLETE"
+    LOST = "LOST"
+    SCHEDULE_COMPLETED = "SCHEDULE_COMPLETED"
+    OUT_OF_TERRITORY = "OUT_OF_TERRITORY"
+    BAD_NUMBER = "BAD_NUMBER"
+    CANCELLED = "CANCELLED"
+
+
+class StatusOutcome(enum.StrEnum):
+    """How a lead's last conversation ended."""
+
+    blind_transfer = "blind_transfer"
+    warm_transfer = "warm_transfer"
+    appointment_booked = "appointment_booked"
+    live_handoff_unavailable = "live_handoff_unavailable"
+    escalation = "escalation"
+    has_call_dnc = "has_call_dnc"
+    tcpa_litigator = "tcpa_litigator"
+    LEAD_ASSIGNED = "LEAD_ASSIGNED"
+
+
+class StatusReason(enum.StrEnum):
+    """Who changed the status last."""
+
+    UNKNOWN = "UNKNOWN"
+    WEBHOOK = "WEBHOOK"
+    MANUAL = "MANUAL"
+    CHAT = "CHAT"
+    REENGAGEMENT = "REENGAGEMENT"
+
+
+class AuthMode(enum.StrEnum):
+    """How an ingestion endpoint authenticates: a token, or open to anyone with the URL."""
+
+    token = "token"  # noqa: S105 - the mode's name, not a secret
+    open = "open"
+
+
+class Endpoint(enum.StrEnum):
+    """Which ingestion endpoint received an event."""
+
+    create = "create"
+    upsert = "upsert"
+
+
+class EventStatus(enum.StrEnum):
+    """An ingestion event's place in its life; done, failed and dead are terminal."""
+
+    queued = "queued"
+    processing = "processing"
+    retrying = "retrying"
+    done = "done"
+    failed = "failed"
+    dead = "dead"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once nothing more will happen to the event without a replay."""
+        return self in (EventStatus.done, EventStatus.failed, EventStatus.dead)
+
+
+class EventAction(enum.StrEnum):
+    """What a done event did to its lead."""
+
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"
+    reengaged = "reengaged"
+    duplicate = "duplicate"
+    stale = "stale"
+
+
+US_STATE_CODES: tuple[str, ...] = (
+    "AL AK AS AZ AR AA AE AP CA CO CT DE DC FL GA GU HI ID IL IN IA KS KY LA ME MD MA MI MN MS "
+    "MO MT NE NV NH NJ NM NY NC ND MP OH OK OR PA PR RI SC SD TN TX UT VT VI VA WA WV WI WY"
+).split()
+
+MATCH_KEYS: tuple[str, ...] = ("external_id", "phone_number", "email")

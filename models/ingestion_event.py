@@ -1,0 +1,81 @@
+"""The inbox: every accepted payload, kept as the audit log and the source for replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+from models.enums import Endpoint, EventAction, EventStatus
+
+
+def _enum(cls: type, name: str) -> Enum:
+    return Enum(cls, native_enum=False, create_constraint=True, length=16, name=name)
+
+
+class IngestionEvent(Base):
+    """One accepted payload and what became of it."""
+
+    __tablename__ = "ingestion_events"
+    __table_args__ = (
+        Index(
+            "uq_ingestion_events_config_id_idempotency_key",
+            "config_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        # The sweeper's question: which unfinished events are due?
+        Index(
+            "ix_ingestion_events_status_next_attempt_time",
+            "status",
+            "next_attempt_time",
+            postgresql_where=text("status IN ('queued', 'processing', 'retrying')"),
+        ),
+        Index("ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"),
+        Index("ix_ingestion_events_lead_id", "lead_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # Receive order across the whole service; I3 compares it with leads.last_event_seq.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    config_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ingestion_configs.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    endpoint: Mapped[Endpoint] = mapped_column(_enum(Endpoint, "endpoint"))
+    received_time: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # "application/json" or "application/x-www-form-urlencoded"
+    content_type: Mapped[str] = mapped_column(String(255))
+    raw_body: Mapped[bytes] = mapped_column(LargeBinary)
+    # The POST's query string, merged into the payload under the body's keys: "lead_source=x"
+    query_string: Mapped[str] = mapped_column(Text, default="")
+    # SHA-256 of the body and query string, to tell a resend from a reused idempotency key.
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[EventStatus] = mapped_column(
+        _enum(EventStatus, "event_status"), default=EventStatus.queued
+    )
+    action: Mapped[EventAction | None] = mapped_column(_enum(EventAction, "event_action"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    matched_by: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_time: Mapped[dt.datetime | None]
+    # [{"field": "phone_number", "message": "..."}]
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    # [{"lead_id": 7, "key": "phone_number", "reason": "..."}]
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_time: Mapped[dt.datetime | None]

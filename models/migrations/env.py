@@ -1,0 +1,33 @@
+"""Alembic environment: online migrations against the configured URL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    """Migrate over one connection, inside one transaction."""
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        context.configure(connection=connectable, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            # Several release processes may start at once; one migrates, the others wait.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7412001)")
+            context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,35 @@
+"""The Celery application, configured from ``celeryconfig.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+
+from models.db import dispose_engines
+
+
+class LeadgateTask(Task):  # type: ignore[misc]
+    """House defaults for every task: late acks, no results, re-read the world on each run."""
+
+    acks_late = True
+    ignore_result = True
+    reject_on_worker_lost = True
+
+
+def create_celery_app() -> Celery:
+    """Build the Celery app from ``celeryconfig`` and register the tasks."""
+    app = Celery("leadgate", task_cls=LeadgateTask)
+    app.config_from_object("celeryconfig")
+    app.autodiscover_tasks(["worker"], related_name="tasks", force=True)
+    return app
+
+
+@worker_process_init.connect
+def _forget_parent_engines(**_: Any) -> None:
+    # A prefork child inherits the parent's pool; its sockets belong to the parent.
+    dispose_engines()
+
+
+app = create_celery_app()
