@@ -1,0 +1,86 @@
+"""Session-wide services and per-test database handles."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from leadgate.settings import get_settings
+from tests.support.processes import ServiceProcess, start_worker
+from tests.support.services import TestServices, drop_test_database, start_test_services
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[TestServices]:
+    """A migrated test database and a Redis, pointed at by this process's environment."""
+    started = start_test_services()
+    saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL")}
+    os.environ.update(started.env())
+    os.environ.pop("CELERY_BROKER_URL", None)
+    get_settings.cache_clear()
+    yield started
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
+    drop_test_database(started)
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def engine(services: TestServices) -> Iterator[Engine]:
+    """An engine on the test database."""
+    test_engine = create_engine(services.sqlalchemy_url)
+    yield test_engine
+    test_engine.dispose()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back when the test ends."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            transaction.rollback()
+
+
+@pytest.fixture
+def committed_session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are real, for tests that a separate process must see."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def app(services: TestServices) -> Flask:
+    """The webhook app on the test services."""
+    from webhook.app import create_app
+
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the webhook app."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(services: TestServices) -> Iterator[ServiceProcess]:
+    """A real Celery worker process (prefork, 2 children) on the test services."""
+    worker = start_worker(services.env(), concurrency=2, node_name="session-worker")
+    yield worker
+    worker.stop()

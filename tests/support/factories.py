@@ -1,0 +1,76 @@
+"""Factories for rows: an organization with a token, a campaign and an ingestion config."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadgate.tokens import generate_token, hash_token, visible_prefix
+from models import ApiToken, Campaign, IngestionConfig, Organization
+from models.enums import MATCH_KEYS, AuthMode
+
+
+@dataclass
+class Tenant:
+    """An organization with one token, one campaign and one config."""
+
+    organization_id: int
+    campaign_id: int
+    config_id: uuid.UUID
+    token: str
+
+
+def make_token(session: Session, organization_id: int) -> str:
+    """Create a token for the organization and return it in plain text."""
+    token = generate_token()
+    session.add(
+        ApiToken(
+            organization_id=organization_id,
+            prefix=visible_prefix(token),
+            token_hash=hash_token(token),
+        )
+    )
+    session.flush()
+    return token
+
+
+def make_config(
+    session: Session,
+    organization_id: int,
+    campaign_id: int,
+    mapping: dict[str, Any] | None = None,
+    **options: Any,
+) -> IngestionConfig:
+    """Create an ingestion config (mapping not validated here: tests may want a raw one)."""
+    config = IngestionConfig(
+        organization_id=organization_id,
+        campaign_id=campaign_id,
+        name=options.pop("name", "test config"),
+        mapping=mapping or {},
+        auth_mode=AuthMode(options.pop("auth", "token")),
+        match_keys=list(options.pop("match", MATCH_KEYS)),
+        default_lead_type=options.pop("lead_type", None),
+        min_reengagement_days=options.pop("min_reengagement_days", None),
+        **options,
+    )
+    session.add(config)
+    session.flush()
+    return config
+
+
+def make_tenant(
+    session: Session, mapping: dict[str, Any] | None = None, **options: Any
+) -> Tenant:
+    """Create an organization with a token, a campaign and a config."""
+    organization = Organization(name=f"org-{uuid.uuid4().hex[:8]}")
+    session.add(organization)
+    session.flush()
+    campaign = Campaign(organization_id=organization.id, name="default")
+    session.add(campaign)
+    session.flush()
+    token = make_token(session, organization.id)
+    config = make_config(session, organization.id, campaign.id, mapping, **options)
+    return Tenant(organization.id, campaign.id, config.id, token)

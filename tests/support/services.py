@@ -1,0 +1,79 @@
+"""Test services: the machine's PostgreSQL and Redis when named, else embedded ones."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+
+from leadgate.embedded import EmbeddedStack
+from leadgate.settings import to_sqlalchemy_url
+from models.migrate import upgrade_database
+
+
+@dataclass
+class TestServices:
+    """URLs of the servers a test session uses, and the embedded stack if one was started."""
+
+    database_url: str
+    redis_url: str
+    stack: EmbeddedStack | None = None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in SQLAlchemy's form."""
+        return to_sqlalchemy_url(self.database_url)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a child process at these servers."""
+        return {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+
+    def stop(self) -> None:
+        """Stop the embedded servers, if any."""
+        if self.stack is not None:
+            self.stack.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _create_database(server_url: str, name: str) -> str:
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return _with_database(server_url, name)
+
+
+def start_test_services() -> TestServices:
+    """Find or start PostgreSQL and Redis, create a fresh test database and migrate it."""
+    database_server = os.environ.get("TEST_DATABASE_URL", "").strip()
+    redis_url = os.environ.get("TEST_REDIS_URL", "").strip()
+    stack = None
+    if not database_server or not redis_url:
+        home = Path(tempfile.mkdtemp(prefix="leadgate-test-"))
+        stack = EmbeddedStack(home)
+        started = stack.start(need_database=not database_server, need_redis=not redis_url)
+        database_server = database_server or started["DATABASE_URL"]
+        redis_url = redis_url or started["REDIS_URL"]
+    name = f"leadgate_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    database_url = _create_database(database_server, name)
+    upgrade_database(to_sqlalchemy_url(database_url))
+    redis.Redis.from_url(redis_url).flushdb()
+    return TestServices(database_url=database_url, redis_url=redis_url, stack=stack)
+
+
+def drop_test_database(services: TestServices) -> None:
+    """Drop the session's test database."""
+    parts = urlsplit(services.database_url)
+    name = parts.path.lstrip("/")
+    server_url = _with_database(services.database_url, "postgres")
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
