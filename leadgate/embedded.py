@@ -51,8 +51,8 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: we stop it ourselves, so a crash of this process cannot leave the
         # data directory half-deleted.
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode=None)
-        self.url = self._server.get_uri()  # type: ignore[attr-defined]
+        self._server = pgserver.get_server(self.data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
+        self.url = self._server.get_uri()
         return self
 
     def stop(self) -> None:

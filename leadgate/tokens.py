@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "lg_"
+TOKEN_PREFIX = "lg_"  # noqa: S105 - a public marker, not a secret
 VISIBLE_PREFIX_LENGTH = 9  # "lg_" and six characters, enough to tell tokens apart in a listing
 
 

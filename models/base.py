@@ -22,7 +22,7 @@ class Base(DeclarativeBase):
     """Base of every model; datetimes are timezone-aware, dicts are JSONB."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this mapping as it is
+    type_annotation_map = {
         dt.datetime: DateTime(timezone=True),
         dict[str, Any]: JSON().with_variant(JSONB(), "postgresql"),
         list[Any]: JSON().with_variant(JSONB(), "postgresql"),

@@ -85,9 +85,9 @@ class EventAction(enum.StrEnum):
     stale = "stale"
 
 
-US_STATE_CODES: tuple[str, ...] = (
+US_STATE_CODES: tuple[str, ...] = tuple(
     "AL AK AS AZ AR AA AE AP CA CO CT DE DC FL GA GU HI ID IL IN IA KS KY LA ME MD MA MI MN MS "
-    "MO MT NE NV NH NJ NM NY NC ND MP OH OK OR PA PR RI SC SD TN TX UT VT VI VA WA WV WI WY"
-).split()
+    "MO MT NE NV NH NJ NM NY NC ND MP OH OK OR PA PR RI SC SD TN TX UT VT VI VA WA WV WI WY".split()
+)
 
 MATCH_KEYS: tuple[str, ...] = ("external_id", "phone_number", "email")

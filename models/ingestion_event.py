@@ -46,7 +46,9 @@ class IngestionEvent(Base):
             "next_attempt_time",
             postgresql_where=text("status IN ('queued', 'processing', 'retrying')"),
         ),
-        Index("ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"),
+        Index(
+            "ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"
+        ),
         Index("ix_ingestion_events_lead_id", "lead_id"),
     )
 

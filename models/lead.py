@@ -77,9 +77,9 @@ class Lead(Base):
     call_schedule_start_time: Mapped[dt.datetime | None]
     # IANA zone: "America/Los_Angeles"
     timezone: Mapped[str | None] = mapped_column(String(64))
-    # The receive order (ingestion_events.seq) of the newest event applied; older ones are stale (I3).
+    # Receive order (ingestion_events.seq) of the newest event applied; older ones are stale (I3).
     last_event_seq: Mapped[int | None] = mapped_column(BigInteger)
     # Optimistic version: an update whose version moved underneath it is retried, never applied.
     version: Mapped[int] = mapped_column(default=1)
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
+    __mapper_args__ = {"version_id_col": version}

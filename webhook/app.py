@@ -24,8 +24,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from webhook.views import health
+    from webhook import db
+    from webhook.views import events, health, ingest, leads, openapi
 
-    app.register_blueprint(health.bp)
+    db.init_app(app)
+    for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp):
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app

@@ -67,7 +67,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _database_error(error: DBAPIError) -> Response:
         if error.connection_invalidated:
-            return _database_down(OperationalError(error.statement, error.params, error.orig))
+            return error_response(
+                503, "The database is unreachable; retry later.", headers={"Retry-After": "5"}
+            )
         log.exception("database error")
         return error_response(500, "Internal error.")
 

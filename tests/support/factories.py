@@ -61,9 +61,7 @@ def make_config(
     return config
 
 
-def make_tenant(
-    session: Session, mapping: dict[str, Any] | None = None, **options: Any
-) -> Tenant:
+def make_tenant(session: Session, mapping: dict[str, Any] | None = None, **options: Any) -> Tenant:
     """Create an organization with a token, a campaign and a config."""
     organization = Organization(name=f"org-{uuid.uuid4().hex[:8]}")
     session.add(organization)

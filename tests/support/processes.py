@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -58,10 +59,8 @@ class ServiceProcess:
                 self.process.wait()
         else:
             # Children may outlive a killed parent; take the whole group down.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _spawn(name: str, command: list[str], env: dict[str, str]) -> ServiceProcess:

@@ -1,0 +1,112 @@
+"""Storing accepted payloads in the inbox, with idempotency keys honoured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from models import IngestionConfig, IngestionEvent
+from models.base import utcnow
+from models.enums import Endpoint, EventStatus
+from webhook.errors import ApiError
+
+IDEMPOTENCY_WINDOW = dt.timedelta(days=7)
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """The event that answers a request, and whether this request created it."""
+
+    event_id: uuid.UUID
+    created: bool
+
+
+def body_digest(raw_body: bytes, query_string: str) -> str:
+    """SHA-256 over the body and the payload part of the query string."""
+    digest = hashlib.sha256(raw_body)
+    digest.update(b"\0?")
+    digest.update(query_string.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _insert(session: Session, values: dict[str, object], idempotent: bool) -> uuid.UUID | None:
+    statement = insert(IngestionEvent).values(**values)
+    if idempotent:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["config_id", "idempotency_key"],
+            index_where=IngestionEvent.idempotency_key.is_not(None),
+        )
+    return session.execute(statement.returning(IngestionEvent.id)).scalar_one_or_none()
+
+
+def store_event(
+    session: Session,
+    config: IngestionConfig,
+    endpoint: Endpoint,
+    raw_body: bytes,
+    content_type: str,
+    query_string: str,
+    idempotency_key: str | None,
+) -> StoredEvent:
+    """Insert the event (committed by the caller), or return the first one with the same key.
+
+    The same key with a different body is a 409; a key older than the window is released and
+    the new payload takes it.
+    """
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ApiError(
+            400, f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+        )
+    digest = body_digest(raw_body, query_string)
+    event_id = uuid.uuid4()
+    values: dict[str, object] = {
+        "id": event_id,
+        "config_id": config.id,
+        "organization_id": config.organization_id,
+        "endpoint": endpoint,
+        "received_time": utcnow(),
+        "content_type": content_type,
+        "raw_body": raw_body,
+        "query_string": query_string,
+        "body_sha256": digest,
+        "idempotency_key": idempotency_key,
+        "status": EventStatus.queued,
+        "attempts": 0,
+        "errors": [],
+        "warnings": [],
+    }
+    for _ in range(3):
+        inserted = _insert(session, values, idempotent=idempotency_key is not None)
+        if inserted is not None:
+            return StoredEvent(inserted, created=True)
+        first = session.execute(
+            select(
+                IngestionEvent.id, IngestionEvent.body_sha256, IngestionEvent.received_time
+            ).where(
+                IngestionEvent.config_id == config.id,
+                IngestionEvent.idempotency_key == idempotency_key,
+            )
+        ).one_or_none()
+        if first is None:
+            continue  # the holder vanished between our insert and select; try again
+        if first.received_time < utcnow() - IDEMPOTENCY_WINDOW:
+            session.execute(
+                update(IngestionEvent)
+                .where(IngestionEvent.id == first.id)
+                .values(idempotency_key=None)
+            )
+            continue
+        if first.body_sha256 != digest:
+            raise ApiError(
+                409,
+                "This Idempotency-Key was already used with a different payload on this endpoint.",
+            )
+        return StoredEvent(first.id, created=False)
+    raise ApiError(409, "This Idempotency-Key is in use by a concurrent request; retry.")

@@ -1,0 +1,85 @@
+"""Answering with an event's outcome: waiting for it (``Prefer: wait=N``) and shaping the answer."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from flask import Response, jsonify, request
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent, Lead
+from models.enums import EventAction, EventStatus
+from webhook.errors import ApiError, error_response
+from webhook.serializers import errors_by_field, event_status_url, lead_json
+
+MAX_WAIT_SECONDS = 30.0
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def requested_wait() -> float:
+    """Seconds the client asked to wait for the outcome (``?wait=N`` or ``Prefer: wait=N``)."""
+    raw = request.args.get("wait")
+    if raw is None:
+        match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
+        raw = match.group(1) if match else None
+    if raw is None or raw == "":
+        return 0.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ApiError(
+            400, "wait must be a number of seconds.", {"wait": ["not a number"]}
+        ) from None
+    if seconds < 0:
+        raise ApiError(400, "wait must not be negative.", {"wait": ["must be at least 0"]})
+    return min(seconds, MAX_WAIT_SECONDS)
+
+
+def wait_for_terminal(session: Session, event_id: uuid.UUID, seconds: float) -> IngestionEvent:
+    """Poll the event until it is terminal or ``seconds`` pass; returns its latest state."""
+    deadline = time.monotonic() + seconds
+    pause = 0.01
+    while True:
+        session.expire_all()
+        event = session.get(IngestionEvent, event_id)
+        assert event is not None
+        if event.status.is_terminal or time.monotonic() >= deadline:
+            session.commit()  # end the read transaction so the next poll sees new commits
+            return event
+        session.commit()
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 1.5, 0.2)
+
+
+def accepted_response(event: IngestionEvent | uuid.UUID, status: str = "queued") -> Response:
+    """202 with the event id, its status and where to follow it."""
+    event_id = event.id if isinstance(event, IngestionEvent) else event
+    if isinstance(event, IngestionEvent):
+        status = event.status.value
+    url = event_status_url(event_id)
+    response = jsonify({"id": str(event_id), "status": status, "status_url": url})
+    response.status_code = 202
+    response.headers["Location"] = url
+    return response
+
+
+def outcome_response(session: Session, event: IngestionEvent) -> Response:
+    """The answer for a terminal event: 201/200 with the lead, 422 with errors, else 202."""
+    if event.status == EventStatus.failed:
+        errors = errors_by_field(event.errors or [])
+        fields = ", ".join(sorted(errors)) or "payload"
+        response = error_response(422, f"The payload is invalid: {fields}.", errors)
+    elif event.status == EventStatus.done and event.lead_id is not None:
+        lead = session.get(Lead, event.lead_id)
+        assert lead is not None
+        response = jsonify(lead_json(lead))
+        response.status_code = 201 if event.action == EventAction.created else 200
+        if event.action is not None:
+            response.headers["Lead-Action"] = event.action.value
+    else:
+        return accepted_response(event)
+    response.headers["Ingestion-Event-Id"] = str(event.id)
+    response.headers["Content-Location"] = event_status_url(event.id)
+    return response

@@ -1,0 +1,61 @@
+"""Reading an ingestion request's body: size limit, content type, syntax."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+
+from leadgate.payloads import (
+    ACCEPTED_TYPES,
+    PayloadError,
+    media_type,
+    merge_query,
+    parse_body,
+    payload_query_string,
+)
+from webhook.errors import ApiError
+
+
+@dataclass(frozen=True)
+class IncomingPayload:
+    """A request's body as received and as parsed (query parameters merged in)."""
+
+    raw_body: bytes
+    content_type: str
+    query_string: str
+    payload: dict[str, Any]
+
+
+def _read_limited(limit: int) -> bytes:
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        # Refuse on the declared length, before reading a byte of the body.
+        raise ApiError(413, f"The body is larger than the limit of {limit} bytes.")
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"The body is larger than the limit of {limit} bytes.")
+    return raw
+
+
+def read_payload(limit: int) -> IncomingPayload:
+    """Read and parse the body; 413, 415 or 400 with a reason when it cannot be taken."""
+    kind = media_type(request.content_type)
+    if kind not in ACCEPTED_TYPES:
+        raise ApiError(
+            415,
+            f"Content type {kind or '(none)'} is not accepted; "
+            "send application/json or application/x-www-form-urlencoded.",
+        )
+    raw = _read_limited(limit)
+    try:
+        body = parse_body(raw, kind)
+    except PayloadError as error:
+        raise ApiError(400, str(error).capitalize() + ".") from None
+    query_string = payload_query_string(request.query_string.decode("utf-8", "replace"))
+    try:
+        payload = merge_query(body, query_string)
+    except PayloadError as error:
+        raise ApiError(400, f"The query string does not parse: {error}.") from None
+    return IncomingPayload(raw, kind, query_string, payload)

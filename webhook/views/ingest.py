@@ -1,0 +1,96 @@
+"""The provider-facing endpoints: create, upsert and dry run."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from models import IngestionConfig
+from models.enums import Endpoint
+from webhook.auth import authorize_ingestion, load_config
+from webhook.broker import enqueue_event
+from webhook.db import request_session
+from webhook.inbox import store_event
+from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
+from webhook.request_body import IncomingPayload, read_payload
+
+bp = Blueprint("ingest", __name__, url_prefix="/api/lead-ingestion")
+
+
+@lru_cache(maxsize=256)
+def _compiled_path(expression: str) -> Any:
+    return jmespath.compile(expression)
+
+
+def _idempotency_key(config: IngestionConfig, incoming: IncomingPayload) -> str | None:
+    header = request.headers.get("Idempotency-Key")
+    if header is not None and header.strip():
+        return header.strip()
+    path = (config.mapping or {}).get("idempotency_key")
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        value = _compiled_path(path).search(incoming.payload)
+    except jmespath.exceptions.JMESPathError:
+        return None
+    if value is None or value == "" or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def _ingest(config_id: str, endpoint: Endpoint) -> Response:
+    session = request_session()
+    config = load_config(session, config_id)
+    authorize_ingestion(session, config)
+    wait = requested_wait()
+    incoming = read_payload(current_app.config["MAX_BODY_BYTES"])
+    stored = store_event(
+        session,
+        config,
+        endpoint,
+        incoming.raw_body,
+        incoming.content_type,
+        incoming.query_string,
+        _idempotency_key(config, incoming),
+    )
+    # Enqueue only after the event is committed: a worker must find it.
+    session.commit()
+    if stored.created:
+        enqueue_event(stored.event_id)
+    if wait <= 0 and stored.created:
+        return accepted_response(stored.event_id)
+    event = wait_for_terminal(session, stored.event_id, wait)
+    # A resend without waiting is answered like the first post was: the event, as it stands.
+    response = outcome_response(session, event) if wait > 0 else accepted_response(event)
+    if not stored.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/<config_id>/")
+def create(config_id: str) -> Response:
+    """Create a lead (duplicate and reengagement rules apply)."""
+    return _ingest(config_id, Endpoint.create)
+
+
+@bp.post("/<config_id>/upsert/")
+def upsert(config_id: str) -> Response:
+    """Create or update a lead by the config's match keys."""
+    return _ingest(config_id, Endpoint.upsert)
+
+
+@bp.post("/<config_id>/dry-run/")
+def dry_run(config_id: str) -> Response:
+    """Map, validate and match as an upsert would, without writing or enqueuing anything."""
+    from worker.dry_run import dry_run_payload  # the one place the webhook runs mapping code
+
+    session = request_session()
+    config = load_config(session, config_id)
+    authorize_ingestion(session, config)
+    incoming = read_payload(current_app.config["MAX_BODY_BYTES"])
+    answer = dry_run_payload(session, config, incoming.payload)
+    session.rollback()
+    return jsonify(answer)

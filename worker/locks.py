@@ -1,0 +1,87 @@
+"""The per-lead Redis lock: one lock per identity key, taken in sorted order, with a TTL.
+
+The lock only saves wasted work (two workers matching the same person at once). Correctness
+rests on the database: advisory transaction locks on the same keys, the unique index on external
+id and the lead's version check. So when Redis is unreachable we carry on without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+import redis
+from redis.lock import Lock
+
+from leadgate.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class LockWaitTimeout(Exception):
+    """A lock could not be taken in time; the event is retried later (a transient error)."""
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url[len("redis+socket://") :]
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def lock_client() -> redis.Redis:
+    """The Redis client that holds locks."""
+    return _client(get_settings().locks_redis_url)
+
+
+def _lock_name(key: str) -> str:
+    # Hash the key so no phone number or email appears in Redis key names.
+    return "leadgate:lock:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _acquire(
+    redis_client: redis.Redis, keys: list[str], ttl: float, wait_seconds: float
+) -> list[Lock] | None:
+    held: list[Lock] = []
+    try:
+        for key in sorted(keys):
+            lock = redis_client.lock(
+                _lock_name(key), timeout=ttl, blocking_timeout=wait_seconds, thread_local=False
+            )
+            if not lock.acquire():
+                _release(held)
+                raise LockWaitTimeout(f"an identity lock stayed busy for over {wait_seconds:g} s")
+            held.append(lock)
+    except redis.RedisError as error:
+        log.warning("redis lock unavailable (%s); relying on database locks", type(error).__name__)
+        _release(held)
+        return None
+    return held
+
+
+@contextmanager
+def identity_locks(
+    keys: list[str],
+    ttl_seconds: float | None = None,
+    wait_seconds: float = 10.0,
+    client: redis.Redis | None = None,
+) -> Iterator[bool]:
+    """Hold a Redis lock on every key (sorted); yields False when Redis was unreachable."""
+    ttl = ttl_seconds if ttl_seconds is not None else get_settings().lock_ttl_seconds
+    held = _acquire(client or lock_client(), keys, ttl, wait_seconds)
+    try:
+        yield held is not None
+    finally:
+        _release(held or [])
+
+
+def _release(locks: list[Lock]) -> None:
+    for lock in reversed(locks):
+        try:
+            lock.release()
+        except redis.RedisError:
+            # Expired or taken over: the database guards still hold, nothing to undo.
+            log.info("a lock had expired before release")

@@ -1,0 +1,114 @@
+"""Celery tasks: thin wrappers that open sessions, take locks and call the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Task
+
+from leadgate.settings import get_settings
+from models.db import session_scope
+from worker.celery_app import app
+from worker.ingest.identity import identity_keys
+from worker.ingest.pipeline import (
+    claim_event,
+    prepare_claim,
+    process_claim,
+    record_failure,
+    record_transient_error,
+)
+from worker.locks import identity_locks
+from worker.retry import backoff_seconds, describe, is_transient
+from worker.sweeper import claim_due_events
+
+log = logging.getLogger(__name__)
+
+
+def run_event(event_id: uuid.UUID) -> None:
+    """Claim, prepare, lock, match and apply one event; raise on transient errors."""
+    settings = get_settings()
+    with session_scope() as session:
+        claim = claim_event(session, event_id, lease_seconds=settings.stuck_after_seconds)
+    if claim is None:
+        log.info("event %s is not claimable (done, or held by another worker)", event_id)
+        return
+    try:
+        prepared = prepare_claim(claim)
+        if not prepared.ok:
+            with session_scope() as session:
+                outcome = record_failure(session, claim, prepared.errors)
+        else:
+            keys = identity_keys(claim.organization_id, prepared.values)
+            with identity_locks(keys), session_scope() as session:
+                outcome = process_claim(session, claim, prepared)
+    except Exception as error:
+        if not is_transient(error):
+            log.exception("event %s: unexpected error on attempt %d", event_id, claim.attempt)
+        retry_in = backoff_seconds(
+            claim.attempt, settings.retry_base_seconds, settings.retry_max_seconds
+        )
+        try:
+            with session_scope() as session:
+                status = record_transient_error(
+                    session,
+                    event_id,
+                    claim.attempt,
+                    describe(error),
+                    settings.task_max_attempts,
+                    retry_in,
+                )
+        except Exception:  # the database itself may be what failed; the lease covers us
+            log.warning("event %s: could not record the error; retrying after its lease", event_id)
+            # The event stays leased as processing; a retry before the lease ends would find
+            # it held and drop out, so wait the lease out.
+            raise RetryLater(max(retry_in, settings.stuck_after_seconds)) from error
+        log.warning(
+            "event %s: attempt %d failed (%s); now %s",
+            event_id,
+            claim.attempt,
+            describe(error),
+            status.value,
+        )
+        if status.value == "retrying":
+            raise RetryLater(retry_in) from error
+        return
+    if outcome is not None:
+        log.info(
+            "event %s: %s %s lead=%s attempt=%d",
+            event_id,
+            outcome.status.value,
+            outcome.action.value if outcome.action else "-",
+            outcome.lead_id,
+            claim.attempt,
+        )
+
+
+class RetryLater(Exception):
+    """The event should run again in ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry in {seconds:.1f} s")
+        self.seconds = seconds
+
+
+@app.task(name="leadgate.process_event", bind=True, max_retries=None)
+def process_event(self: Task, event_id: str) -> None:
+    """Process one ingestion event by id; delivery is at least once, the event row guards it."""
+    try:
+        run_event(uuid.UUID(event_id))
+    except RetryLater as retry:
+        raise self.retry(countdown=retry.seconds) from None
+
+
+@app.task(name="leadgate.sweep")
+def sweep() -> int:
+    """Re-enqueue events the broker lost, events whose worker died, and overdue retries."""
+    settings = get_settings()
+    with session_scope() as session:
+        due = claim_due_events(session, settings.stuck_after_seconds)
+    for event_id in due:
+        process_event.delay(str(event_id))
+    if due:
+        log.info("sweep: re-enqueued %d events", len(due))
+    return len(due)
