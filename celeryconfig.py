@@ -41,7 +41,6 @@ result_backend = None
 # died, and take one message at a time so a crash strands at most one.
 task_acks_late = True
 task_reject_on_worker_lost = True
-task_acks_on_failure_or_timeout = True
 worker_prefetch_multiplier = 1
 
 task_soft_time_limit = 60

@@ -18,6 +18,8 @@ from pathlib import Path
 from leadgate.settings import EMBEDDED_STATE_FILE
 
 log = logging.getLogger(__name__)
+# pgserver logs routine start and stop at INFO, also from an atexit hook after logging closed.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 class EmbeddedStackError(RuntimeError):

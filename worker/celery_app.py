@@ -20,9 +20,10 @@ class LeadgateTask(Task):  # type: ignore[misc]
 
 def create_celery_app() -> Celery:
     """Build the Celery app from ``celeryconfig`` and register the tasks."""
-    app = Celery("leadgate", task_cls=LeadgateTask)
+    # Tasks are imported when the worker starts (``include``), not here, so the tasks module
+    # can import this app without a cycle.
+    app = Celery("leadgate", task_cls=LeadgateTask, include=["worker.tasks"])
     app.config_from_object("celeryconfig")
-    app.autodiscover_tasks(["worker"], related_name="tasks", force=True)
     return app
 
 

@@ -1,0 +1,339 @@
+"""The ingestion endpoints over HTTP: auth, bodies, idempotency, waiting, outages."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from models import IngestionConfig, IngestionEvent
+from models.enums import EventStatus
+from tests.support.api import post_payload, wait_for_event
+from tests.support.factories import Tenant, make_tenant
+from tests.support.processes import ServiceProcess
+
+PHONE = "(202) 456-1111"
+
+
+@pytest.fixture
+def tenant(committed_session: Session) -> Tenant:
+    created = make_tenant(committed_session)
+    committed_session.commit()
+    return created
+
+
+def _event(session: Session, event_id: str) -> IngestionEvent:
+    session.expire_all()
+    event = session.get(IngestionEvent, uuid.UUID(event_id))
+    assert event is not None
+    return event
+
+
+class TestAuthentication:
+    def test_missing_token_is_401(self, client: FlaskClient, tenant: Tenant) -> None:
+        answer = post_payload(client, tenant.config_id, "upsert", {"phone_number": PHONE}, None)
+        assert answer.status_code == 401
+        assert answer.get_json()["detail"]
+
+    @pytest.mark.parametrize("header", ["Bearer abc", "Token", "token abc", "abc"])
+    def test_malformed_header_is_401(
+        self, client: FlaskClient, tenant: Tenant, header: str
+    ) -> None:
+        answer = client.post(
+            f"/api/lead-ingestion/{tenant.config_id}/upsert/",
+            json={"phone_number": PHONE},
+            headers={"Authorization": header},
+        )
+        assert answer.status_code == 401
+
+    def test_wrong_token_is_401(self, client: FlaskClient, tenant: Tenant) -> None:
+        answer = post_payload(client, tenant.config_id, "upsert", {}, "lg_not-a-real-token")
+        assert answer.status_code == 401
+
+    def test_other_organization_token_is_403(
+        self, client: FlaskClient, tenant: Tenant, committed_session: Session
+    ) -> None:
+        other = make_tenant(committed_session)
+        committed_session.commit()
+        answer = post_payload(client, tenant.config_id, "upsert", {}, other.token)
+        assert answer.status_code == 403
+
+    def test_unknown_and_inactive_configs_are_404(
+        self, client: FlaskClient, tenant: Tenant, committed_session: Session
+    ) -> None:
+        assert post_payload(client, uuid.uuid4(), "upsert", {}, tenant.token).status_code == 404
+        assert post_payload(client, "not-a-uuid", "upsert", {}, tenant.token).status_code == 404
+        config = committed_session.get(IngestionConfig, tenant.config_id)
+        assert config is not None
+        config.active = False
+        committed_session.commit()
+        answer = post_payload(client, tenant.config_id, "upsert", {}, tenant.token)
+        assert answer.status_code == 404
+
+    def test_open_config_needs_no_token(
+        self, client: FlaskClient, committed_session: Session
+    ) -> None:
+        open_tenant = make_tenant(committed_session, auth="open")
+        committed_session.commit()
+        answer = post_payload(
+            client, open_tenant.config_id, "upsert", {"phone_number": PHONE}, None
+        )
+        assert answer.status_code == 202
+
+
+class TestBodies:
+    def test_accepted_answer_names_the_event(
+        self, client: FlaskClient, tenant: Tenant, committed_session: Session
+    ) -> None:
+        answer = post_payload(
+            client, tenant.config_id, "upsert", {"phone_number": PHONE}, tenant.token
+        )
+        assert answer.status_code == 202
+        body = answer.get_json()
+        assert body["status"] == "queued"
+        assert body["status_url"] == f"/api/ingestion-events/{body['id']}/"
+        assert answer.headers["Location"] == body["status_url"]
+        stored = _event(committed_session, body["id"])
+        assert json.loads(stored.raw_body) == {"phone_number": PHONE}
+        assert stored.organization_id == tenant.organization_id
+
+    @pytest.mark.parametrize(
+        "body",
+        ["[1, 2]", '"text"', "42", "null", "{not json", "", '{"a": NaN}'],
+        ids=["list", "string", "number", "null", "broken", "empty", "nan"],
+    )
+    def test_body_that_is_not_an_object_is_400(
+        self, client: FlaskClient, tenant: Tenant, body: str
+    ) -> None:
+        answer = post_payload(client, tenant.config_id, "upsert", body, tenant.token)
+        assert answer.status_code == 400
+        assert answer.get_json()["detail"]
+
+    def test_invalid_utf8_is_400(self, client: FlaskClient, tenant: Tenant) -> None:
+        answer = client.post(
+            f"/api/lead-ingestion/{tenant.config_id}/upsert/",
+            data=b'{"a": "\xff"}',
+            content_type="application/json",
+            headers={"Authorization": f"Token {tenant.token}"},
+        )
+        assert answer.status_code == 400
+
+    def test_other_content_type_is_415(self, client: FlaskClient, tenant: Tenant) -> None:
+        answer = post_payload(
+            client, tenant.config_id, "upsert", "<lead/>", tenant.token, content_type="text/xml"
+        )
+        assert answer.status_code == 415
+
+    def test_too_large_is_413(self, app: Flask, tenant: Tenant) -> None:
+        app.config["MAX_BODY_BYTES"] = 100
+        body = {"phone_number": PHONE, "notes": "x" * 200}
+        answer = post_payload(app.test_client(), tenant.config_id, "upsert", body, tenant.token)
+        assert answer.status_code == 413
+
+    def test_query_parameters_merge_under_body_keys(
+        self, client: FlaskClient, tenant: Tenant, committed_session: Session
+    ) -> None:
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE, "lead_source": "body"},
+            tenant.token,
+            query="lead_source=query&sub_id=7&wait=0",
+        )
+        assert answer.status_code == 202
+        assert _event(committed_session, answer.get_json()["id"]).query_string == (
+            "lead_source=query&sub_id=7"
+        )
+
+
+class TestIdempotency:
+    def test_same_key_same_body_answers_first_event(
+        self, client: FlaskClient, tenant: Tenant
+    ) -> None:
+        headers = {"Idempotency-Key": "abc"}
+        first = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE},
+            tenant.token,
+            headers=headers,
+        )
+        again = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE},
+            tenant.token,
+            headers=headers,
+        )
+        assert first.status_code == again.status_code == 202
+        assert first.get_json()["id"] == again.get_json()["id"]
+        assert again.headers["Idempotent-Replayed"] == "true"
+
+    def test_same_key_other_body_is_409(self, client: FlaskClient, tenant: Tenant) -> None:
+        headers = {"Idempotency-Key": "abc"}
+        post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE},
+            tenant.token,
+            headers=headers,
+        )
+        other = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": "(202) 456-1112"},
+            tenant.token,
+            headers=headers,
+        )
+        assert other.status_code == 409
+
+    def test_key_from_mapping_path(self, client: FlaskClient, committed_session: Session) -> None:
+        keyed = make_tenant(committed_session, {"idempotency_key": "event.id"})
+        committed_session.commit()
+        body = {"phone_number": PHONE, "event": {"id": "evt-1"}}
+        first = post_payload(client, keyed.config_id, "upsert", body, keyed.token)
+        again = post_payload(client, keyed.config_id, "upsert", body, keyed.token)
+        assert first.get_json()["id"] == again.get_json()["id"]
+        other = post_payload(
+            client,
+            keyed.config_id,
+            "upsert",
+            {"phone_number": PHONE, "event": {"id": "evt-2"}},
+            keyed.token,
+        )
+        assert other.get_json()["id"] != first.get_json()["id"]
+
+    def test_same_key_on_another_config_is_independent(
+        self, client: FlaskClient, tenant: Tenant, committed_session: Session
+    ) -> None:
+        other = make_tenant(committed_session)
+        committed_session.commit()
+        headers = {"Idempotency-Key": "shared"}
+        first = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE},
+            tenant.token,
+            headers=headers,
+        )
+        second = post_payload(
+            client, other.config_id, "upsert", {"phone_number": PHONE}, other.token, headers=headers
+        )
+        assert first.get_json()["id"] != second.get_json()["id"]
+
+
+@pytest.mark.integration
+class TestWaiting:
+    def test_created_then_updated_then_invalid(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        created = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE, "email": "w@example.com"},
+            tenant.token,
+            query="wait=20",
+        )
+        assert created.status_code == 201, created.get_json()
+        lead = created.get_json()
+        assert lead["phone_number"] == "+12024561111" and lead["email"] == "w@example.com"
+        assert created.headers["Lead-Action"] == "created"
+        updated = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE, "lead_source": "S"},
+            tenant.token,
+            headers={"Prefer": "wait=20"},
+        )
+        assert updated.status_code == 200
+        assert updated.headers["Lead-Action"] == "updated"
+        assert updated.get_json()["id"] == lead["id"]
+        invalid = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": "(123) 456-7890", "email": "nope"},
+            tenant.token,
+            query="wait=20",
+        )
+        assert invalid.status_code == 422
+        assert set(invalid.get_json()["errors"]) == {"phone_number", "email"}
+
+    def test_wait_runs_out_with_202(
+        self, client: FlaskClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("webhook.views.ingest.enqueue_event", lambda _: False)
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE},
+            tenant.token,
+            query="wait=0.3",
+        )
+        assert answer.status_code == 202
+        assert answer.get_json()["status"] == "queued"
+
+
+class TestOutages:
+    def test_broker_down_still_accepts_and_keeps_the_event(
+        self,
+        client: FlaskClient,
+        tenant: Tenant,
+        committed_session: Session,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from celery import Celery
+
+        dead = Celery("dead-broker", broker="redis://127.0.0.1:1/0")
+        dead.conf.broker_transport_options = {"max_retries": 0, "socket_connect_timeout": 0.5}
+        monkeypatch.setattr("webhook.broker._client", lambda: dead)
+        answer = post_payload(
+            client, tenant.config_id, "upsert", {"phone_number": PHONE}, tenant.token
+        )
+        assert answer.status_code == 202
+        assert _event(committed_session, answer.get_json()["id"]).status == EventStatus.queued
+
+    def test_database_down_is_503_with_retry_after(
+        self, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from leadgate.settings import get_settings
+        from webhook.app import create_app
+
+        monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+        get_settings.cache_clear()
+        try:
+            client = create_app({"TESTING": True}).test_client()
+            answer = post_payload(
+                client, tenant.config_id, "upsert", {"phone_number": PHONE}, tenant.token
+            )
+        finally:
+            monkeypatch.undo()
+            get_settings.cache_clear()
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"]
+        assert "Traceback" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.integration
+def test_event_api_reports_outcome(
+    client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+) -> None:
+    answer = post_payload(client, tenant.config_id, "upsert", {"phone_number": PHONE}, tenant.token)
+    event = wait_for_event(client, tenant.token, answer.get_json()["id"])
+    assert event["status"] == "done" and event["action"] == "created"
+    assert event["attempts"] == 1
+    assert event["matched_by"] is None
+    assert event["processed_time"] is not None
