@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from leadgate.settings import get_settings
 from tests.support.processes import ServiceProcess, start_worker
-from tests.support.services import TestServices, drop_test_database, start_test_services
+from tests.support.services import ServiceUrls, drop_test_database, start_test_services
 
 
 @pytest.fixture(scope="session")
-def services() -> Iterator[TestServices]:
+def services() -> Iterator[ServiceUrls]:
     """A migrated test database and a Redis, pointed at by this process's environment."""
     started = start_test_services()
     saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL")}
@@ -37,7 +37,7 @@ def services() -> Iterator[TestServices]:
 
 
 @pytest.fixture(scope="session")
-def engine(services: TestServices) -> Iterator[Engine]:
+def engine(services: ServiceUrls) -> Iterator[Engine]:
     """An engine on the test database."""
     test_engine = create_engine(services.sqlalchemy_url)
     yield test_engine
@@ -65,7 +65,7 @@ def committed_session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(services: TestServices) -> Flask:
+def app(services: ServiceUrls) -> Flask:
     """The webhook app on the test services."""
     from webhook.app import create_app
 
@@ -79,7 +79,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(services: TestServices) -> Iterator[ServiceProcess]:
+def celery_worker(services: ServiceUrls) -> Iterator[ServiceProcess]:
     """A real Celery worker process (prefork, 2 children) on the test services."""
     worker = start_worker(services.env(), concurrency=2, node_name="session-worker")
     yield worker

@@ -18,7 +18,7 @@ from models.migrate import upgrade_database
 
 
 @dataclass
-class TestServices:
+class ServiceUrls:
     """URLs of the servers a test session uses, and the embedded stack if one was started."""
 
     database_url: str
@@ -52,7 +52,7 @@ def _create_database(server_url: str, name: str) -> str:
     return _with_database(server_url, name)
 
 
-def start_test_services() -> TestServices:
+def start_test_services() -> ServiceUrls:
     """Find or start PostgreSQL and Redis, create a fresh test database and migrate it."""
     database_server = os.environ.get("TEST_DATABASE_URL", "").strip()
     redis_url = os.environ.get("TEST_REDIS_URL", "").strip()
@@ -67,10 +67,10 @@ def start_test_services() -> TestServices:
     database_url = _create_database(database_server, name)
     upgrade_database(to_sqlalchemy_url(database_url))
     redis.Redis.from_url(redis_url).flushdb()
-    return TestServices(database_url=database_url, redis_url=redis_url, stack=stack)
+    return ServiceUrls(database_url=database_url, redis_url=redis_url, stack=stack)
 
 
-def drop_test_database(services: TestServices) -> None:
+def drop_test_database(services: ServiceUrls) -> None:
     """Drop the session's test database."""
     parts = urlsplit(services.database_url)
     name = parts.path.lstrip("/")
