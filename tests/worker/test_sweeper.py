@@ -1,0 +1,50 @@
+"""The sweeper picks events the broker lost, orphaned leases and overdue retries, once each."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent
+from models.base import utcnow
+from models.enums import Endpoint, EventStatus
+from tests.support.factories import make_tenant
+from worker.sweeper import claim_due_events
+
+
+def _event(session: Session, tenant, status: EventStatus, age: float, next_in: float | None):
+    now = utcnow()
+    event = IngestionEvent(
+        config_id=tenant.config_id,
+        organization_id=tenant.organization_id,
+        endpoint=Endpoint.upsert,
+        content_type="application/json",
+        raw_body=b"{}",
+        body_sha256="0" * 64,
+        status=status,
+        received_time=now - dt.timedelta(seconds=age),
+        next_attempt_time=None if next_in is None else now + dt.timedelta(seconds=next_in),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def test_sweep_picks_what_is_stuck_and_nothing_else(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    lost = _event(db_session, tenant, EventStatus.queued, age=300, next_in=None)
+    fresh = _event(db_session, tenant, EventStatus.queued, age=1, next_in=None)
+    orphaned = _event(db_session, tenant, EventStatus.processing, age=300, next_in=-5)
+    leased = _event(db_session, tenant, EventStatus.processing, age=300, next_in=60)
+    overdue = _event(db_session, tenant, EventStatus.retrying, age=600, next_in=-300)
+    scheduled = _event(db_session, tenant, EventStatus.retrying, age=600, next_in=30)
+    done = _event(db_session, tenant, EventStatus.done, age=600, next_in=None)
+    picked = set(claim_due_events(db_session, stuck_after_seconds=120))
+    assert {lost.id, orphaned.id, overdue.id} <= picked
+    assert not {fresh.id, leased.id, scheduled.id, done.id} & picked
+    db_session.expire_all()
+    assert db_session.get(IngestionEvent, orphaned.id).status == EventStatus.retrying
+    # A second sweep right after finds nothing new among these.
+    again = set(claim_due_events(db_session, stuck_after_seconds=120))
+    assert not {lost.id, orphaned.id, overdue.id} & again
