@@ -29,7 +29,12 @@ def run_event(event_id: uuid.UUID) -> None:
     """Claim, prepare, lock, match and apply one event; raise on transient errors."""
     settings = get_settings()
     with session_scope() as session:
-        claim = claim_event(session, event_id, lease_seconds=settings.stuck_after_seconds)
+        claim = claim_event(
+            session,
+            event_id,
+            lease_seconds=settings.stuck_after_seconds,
+            max_attempts=settings.task_max_attempts,
+        )
     if claim is None:
         log.info("event %s is not claimable (done, or held by another worker)", event_id)
         return

@@ -60,11 +60,15 @@ class Outcome:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def claim_event(session: Session, event_id: uuid.UUID, lease_seconds: float) -> Claim | None:
+def claim_event(
+    session: Session, event_id: uuid.UUID, lease_seconds: float, max_attempts: int
+) -> Claim | None:
     """Mark the event processing and count the attempt; None if it is not ours to process.
 
     An event is claimable when queued or retrying, or when processing under a lease that ran out
     (its worker died). A second delivery of an event that is being processed finds it leased.
+    An event past its attempts (say, one whose processing kills the worker every time) is
+    declared dead here, since no attempt of it ever got to record an error.
     """
     now = utcnow()
     row = session.execute(
@@ -96,6 +100,9 @@ def claim_event(session: Session, event_id: uuid.UUID, lease_seconds: float) -> 
     ).one_or_none()
     if row is None:
         return None
+    if row.attempts > max_attempts:
+        _declare_dead(session, event_id, f"gave up after {max_attempts} attempts; the last died")
+        return None
     config = session.get(IngestionConfig, row.config_id)
     assert config is not None  # a foreign key guarantees it
     claim = Claim(
@@ -112,6 +119,17 @@ def claim_event(session: Session, event_id: uuid.UUID, lease_seconds: float) -> 
     except PayloadError as error:
         claim.payload_error = str(error)
     return claim
+
+
+def _declare_dead(session: Session, event_id: uuid.UUID, reason: str) -> None:
+    now = utcnow()
+    session.execute(
+        update(IngestionEvent)
+        .where(IngestionEvent.id == event_id)
+        .values(
+            status=EventStatus.dead, last_error=reason, next_attempt_time=None, processed_time=now
+        )
+    )
 
 
 def prepare_claim(claim: Claim) -> PreparedLead:
