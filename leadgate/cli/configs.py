@@ -1,0 +1,190 @@
+"""``leadgate config``: ingestion configs, one per provider endpoint URL."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from leadgate.cli import records
+from leadgate.cli.context import admin_session
+from leadgate.cli.output import emit, emit_json, emit_table, say
+from models import IngestionConfig
+from models.enums import MATCH_KEYS, AuthMode
+
+CLEAR = "none"
+
+
+def _optional_count(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> int | str | None:
+    """A whole number of at least 0, or ``none`` to clear the value."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == CLEAR:
+        return CLEAR
+    try:
+        number = int(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a whole number or 'none'") from None
+    if number < 0:
+        raise click.BadParameter(f"{value!r} is negative")
+    return number
+
+
+def _match_keys(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> list[str] | None:
+    if value is None:
+        return None
+    try:
+        return records.parse_match_keys(value)
+    except records.AdminError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _split_count(value: int | str | None) -> tuple[int | None, bool]:
+    """(number, clear) from an OptionalCount value."""
+    if value == CLEAR:
+        return None, True
+    return (value if isinstance(value, int) else None), False
+
+
+MATCH_HELP = f"Match keys in order, comma separated: {','.join(MATCH_KEYS)}."
+
+
+@click.group("config")
+def config_group() -> None:
+    """Ingestion configs: how payloads posted to one URL are authenticated, mapped and matched."""
+
+
+@config_group.command("create")
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@click.option("--mapping", "mapping_file", required=True, help="JSON file with the field mapping.")
+@click.option("--name", default=None, help="Config name (default: the mapping file's name).")
+@click.option("--open", "open_auth", is_flag=True, help="Accept payloads without a token.")
+@click.option("--lead-type", type=int, default=None, help="Default lead_type of new leads.")
+@click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
+@click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
+def config_create(
+    campaign_id: int,
+    mapping_file: str,
+    name: str | None,
+    open_auth: bool,
+    lead_type: int | None,
+    match: list[str] | None,
+    min_reengagement_days: int | None,
+) -> None:
+    """Create an ingestion config (organization from the campaign) and print its UUID."""
+    mapping = records.load_json_object(mapping_file, "mapping")
+    options = records.ConfigOptions(
+        name=name or (Path(mapping_file).stem if mapping_file != "-" else None),
+        mapping=mapping,
+        auth_mode=AuthMode.open if open_auth else AuthMode.token,
+        lead_type=lead_type,
+        match_keys=match,
+        min_reengagement_days=min_reengagement_days,
+    )
+    with admin_session() as session:
+        config = records.create_config(session, campaign_id, options)
+        config_id, organization_id = config.id, config.organization_id
+    say(
+        f"created ingestion config {config_id} ({config.name}, auth {config.auth_mode.value}) "
+        f"for campaign {campaign_id} in organization {organization_id}; "
+        f"providers post to /api/lead-ingestion/{config_id}/ or .../upsert/"
+    )
+    emit(config_id)
+
+
+@config_group.command("show")
+@click.argument("config_id", type=click.UUID)
+def config_show(config_id: uuid.UUID) -> None:
+    """Print a config as JSON."""
+    with admin_session(read_only=True) as session:
+        emit_json(records.config_as_dict(records.get_config(session, config_id)))
+
+
+@config_group.command("list")
+@click.option("--org", "organization_id", type=int, default=None, help="Only this organization.")
+def config_list(organization_id: int | None) -> None:
+    """List ingestion configs."""
+    with admin_session(read_only=True) as session:
+        query = select(IngestionConfig).order_by(IngestionConfig.created_time, IngestionConfig.name)
+        if organization_id is not None:
+            records.get_organization(session, organization_id)
+            query = query.where(IngestionConfig.organization_id == organization_id)
+        rows = [
+            (c.id, c.organization_id, c.campaign_id, c.name, c.auth_mode.value,
+             "yes" if c.active else "no", c.version)
+            for c in session.scalars(query)
+        ]  # fmt: skip
+    emit_table(("ID", "ORG", "CAMPAIGN", "NAME", "AUTH", "ACTIVE", "VERSION"), rows)
+
+
+@config_group.command("update")
+@click.argument("config_id", type=click.UUID)
+@click.option("--mapping", "mapping_file", default=None, help="JSON file with the new mapping.")
+@click.option("--name", default=None, help="New name.")
+@click.option("--open/--token-auth", "open_auth", default=None, help="Auth mode.")
+@click.option("--active/--inactive", default=None, help="An inactive config answers 404.")
+@click.option(
+    "--lead-type", callback=_optional_count, metavar="N|none", help="Default lead_type or none."
+)
+@click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
+@click.option(
+    "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
+)
+def config_update(
+    config_id: uuid.UUID,
+    mapping_file: str | None,
+    name: str | None,
+    open_auth: bool | None,
+    active: bool | None,
+    lead_type: int | str | None,
+    match: list[str] | None,
+    min_reengagement_days: int | str | None,
+) -> None:
+    """Change a config; every change bumps its version."""
+    mapping = records.load_json_object(mapping_file, "mapping") if mapping_file else None
+    lead_type_value, clear_lead_type = _split_count(lead_type)
+    days_value, clear_days = _split_count(min_reengagement_days)
+    options = records.ConfigOptions(
+        name=name,
+        mapping=mapping,
+        auth_mode=None if open_auth is None else (AuthMode.open if open_auth else AuthMode.token),
+        active=active,
+        lead_type=lead_type_value,
+        clear_lead_type=clear_lead_type,
+        match_keys=match,
+        min_reengagement_days=days_value,
+        clear_min_reengagement_days=clear_days,
+    )
+    with admin_session() as session:
+        config = records.get_config(session, config_id)
+        changed = records.update_config(config, options)
+        version = config.version
+    if changed:
+        say(f"updated {', '.join(changed)} of config {config_id}; now version {version}")
+    else:
+        say(f"nothing to change in config {config_id}; still version {version}")
+
+
+@config_group.command("test")
+@click.argument("config_id", type=click.UUID)
+@click.argument("payload_file")
+def config_test(config_id: uuid.UUID, payload_file: str) -> None:
+    """Dry-run a JSON payload file against a config and print what an upsert would do."""
+    payload = records.load_json_object(payload_file, "payload")
+    from worker.dry_run import dry_run_payload
+    from worker.ingest.mapping import MappingConfigError
+
+    with admin_session(read_only=True) as session:
+        config = records.get_config(session, config_id)
+        try:
+            answer = dry_run_payload(session, config, payload)
+        except MappingConfigError as error:  # a mapping stored before it could be validated
+            raise records.MappingRefused(list(error.problems)) from None
+    emit_json(answer)

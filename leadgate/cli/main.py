@@ -1,0 +1,70 @@
+"""The ``leadgate`` command: the root group, error translation and ``main()``."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import click
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from leadgate.cli.admin import campaign_group, org_group, representative_group, token_group
+from leadgate.cli.configs import config_group
+from leadgate.cli.database import db_group
+from leadgate.cli.events import events_group
+from leadgate.cli.records import AdminError
+from leadgate.cli.run import run_command
+from leadgate.embedded import EmbeddedStackError
+from leadgate.settings import SettingsError
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class LeadgateGroup(click.Group):
+    """The root group: expected failures become one clear line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand, translating expected errors into ``click.ClickException``."""
+        try:
+            return super().invoke(ctx)
+        except AdminError as error:
+            raise click.ClickException(str(error)) from None
+        except (SettingsError, EmbeddedStackError) as error:
+            raise click.ClickException(str(error)) from None
+        except (OperationalError, InterfaceError) as error:
+            reason = _first_line(error.orig if error.orig is not None else error)
+            raise click.ClickException(f"cannot reach the database: {reason}") from None
+
+
+@click.group(cls=LeadgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="leadgate")
+def cli() -> None:
+    """leadgate: map any provider's lead payload onto a standard lead and upsert it exactly once.
+
+    With no DATABASE_URL / REDIS_URL set, commands use the embedded PostgreSQL and Redis under
+    LEADGATE_HOME (default ./.leadgate): the ones `leadgate run` started, or, for admin commands
+    run on their own, a database started for the command's duration.
+    """
+
+
+for group in (
+    db_group,
+    org_group,
+    token_group,
+    campaign_group,
+    representative_group,
+    config_group,
+    events_group,
+):
+    cli.add_command(group)
+cli.add_command(run_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    # pgserver asks platformdirs for a runtime directory; the fallback it warns about is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+    cli(prog_name="leadgate")
