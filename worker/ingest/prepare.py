@@ -1,0 +1,122 @@
+"""The entry point of the pure ingest layer: a parsed payload and a compiled mapping in, a
+PreparedLead out, with every invalid field reported and nothing raised for bad content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.ingest.conversions import is_blank
+from worker.ingest.lead_fields import (
+    METADATA,
+    METADATA_PREFIX,
+    MIN_REENGAGEMENT_DAYS,
+    WRITABLE_FIELDS,
+)
+from worker.ingest.mapping import CompiledMapping, CompiledRule
+from worker.ingest.normalize import check_storable, normalize_target
+from worker.ingest.types import FieldError, PreparedLead
+
+# Payload keys that are never copied into metadata as unmapped keys.
+_NOT_UNMAPPED = frozenset({*WRITABLE_FIELDS, METADATA, MIN_REENGAGEMENT_DAYS})
+
+
+def prepare_lead(mapping: CompiledMapping, payload: dict[str, Any]) -> PreparedLead:
+    """Map, convert and normalize one payload; invalid fields become errors, never exceptions.
+
+    Precedence in ``metadata``: unmapped top-level keys, then the payload's ``metadata`` object,
+    then ``metadata.KEY`` rules. Defaults of ``metadata.KEY`` rules are kept in
+    ``defaults["metadata"]`` as an object, to be merged under the metadata on create.
+    """
+    lead = PreparedLead()
+    if not isinstance(payload, dict):
+        got = type(payload).__name__
+        lead.errors.append(FieldError("payload", f"expected a JSON object, got {got}"))
+        return lead
+    mapped_metadata: dict[str, Any] = {}
+    for rule in mapping.rules:
+        _apply_rule(lead, mapped_metadata, rule, payload)
+    for name in (*WRITABLE_FIELDS, MIN_REENGAGEMENT_DAYS):
+        # Standard field names at the top level are taken as they are unless a rule maps them.
+        if name not in mapping.targets and not is_blank(payload.get(name)):
+            _apply_value(lead, mapped_metadata, name, payload[name])
+    lead.metadata = _payload_metadata(lead, mapping, payload) | mapped_metadata
+    return lead
+
+
+def _apply_rule(
+    lead: PreparedLead, mapped_metadata: dict[str, Any], rule: CompiledRule, payload: dict[str, Any]
+) -> None:
+    try:
+        found = rule.found_value(payload)
+        if found is None:
+            if rule.required:
+                lead.errors.append(FieldError(rule.target, f"required: no value at {rule.source}"))
+            elif rule.default is not None:
+                _store_default(lead, rule.target, rule.default)
+            return
+        value = rule.finish(*found)
+    except ValueError as error:
+        lead.errors.append(FieldError(rule.target, str(error)))
+        return
+    _store(lead, mapped_metadata, rule.target, value)
+
+
+def _apply_value(
+    lead: PreparedLead, mapped_metadata: dict[str, Any], target: str, value: object
+) -> None:
+    try:
+        normalized = normalize_target(target, value)
+    except ValueError as error:
+        lead.errors.append(FieldError(target, str(error)))
+        return
+    _store(lead, mapped_metadata, target, normalized)
+
+
+def _store(lead: PreparedLead, mapped_metadata: dict[str, Any], target: str, value: Any) -> None:
+    if target == MIN_REENGAGEMENT_DAYS:
+        lead.min_reengagement_days = value
+    elif target.startswith(METADATA_PREFIX):
+        mapped_metadata[target.removeprefix(METADATA_PREFIX)] = value
+    else:
+        lead.values[target] = value
+
+
+def _store_default(lead: PreparedLead, target: str, value: Any) -> None:
+    if target.startswith(METADATA_PREFIX):
+        lead.defaults.setdefault(METADATA, {})[target.removeprefix(METADATA_PREFIX)] = value
+    else:
+        lead.defaults[target] = value
+
+
+def _payload_metadata(
+    lead: PreparedLead, mapping: CompiledMapping, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Unmapped top-level keys (when the mapping keeps them) and the payload's metadata object."""
+    metadata: dict[str, Any] = {}
+    if mapping.unmapped == "metadata":
+        for key, value in payload.items():
+            if key not in _NOT_UNMAPPED and not mapping.reads(key):
+                metadata[key] = value
+    given = payload.get(METADATA)
+    # A rule that reads `metadata` takes it as provider data, not as the lead's metadata object.
+    if given is not None and METADATA not in mapping.read_keys:
+        if isinstance(given, dict):
+            metadata.update(given)
+        else:
+            got = type(given).__name__
+            lead.errors.append(FieldError(METADATA, f"expected a JSON object, got {got}"))
+    for key, value in list(metadata.items()):
+        try:
+            check_storable([key, value])
+        except ValueError as error:
+            lead.errors.append(FieldError(_metadata_field(key), str(error)))
+            del metadata[key]
+    return metadata
+
+
+def _metadata_field(key: str) -> str:
+    try:
+        check_storable(key)
+    except ValueError:
+        return METADATA_PREFIX + repr(key)[1:-1]  # escaped, so the error itself can be stored
+    return METADATA_PREFIX + key
