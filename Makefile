@@ -1,0 +1,56 @@
+# On a fresh machine with Python 3.11+ and a C compiler:
+#   make run    the service on embedded PostgreSQL and Redis, with a demo config (127.0.0.1:8000)
+#   make test   ruff, mypy and the whole test suite (real servers: TEST_DATABASE_URL /
+#               TEST_REDIS_URL when set, else embedded ones)
+# The virtualenv is reinstalled only when pyproject.toml changes (stamp files in .venv).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The first Python on PATH that is 3.11 or newer.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_ARGS ?= --demo
+
+.PHONY: help run test lint clean clean-data
+
+help:
+	@echo "make run      run leadgate (webhook, worker, beat) on the embedded servers, with a demo"
+	@echo "make test     lint, type-check and run every test"
+	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make clean    remove the virtualenv and caches (keeps .leadgate, the embedded data)"
+	@echo "make clean-data  remove .leadgate, the embedded servers' data"
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "make: Python 3.11 or newer is needed on PATH" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-embedded: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[embedded]'
+	touch $@
+
+# The test extra includes the embedded one, so it satisfies `make run` too.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-embedded
+
+run: $(VENV)/.installed-embedded
+	$(BIN)/leadgate run $(RUN_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./.leadgate -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-data:
+	rm -rf .leadgate
