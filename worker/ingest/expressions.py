@@ -79,11 +79,22 @@ def compile_expression(text: object) -> Expression:
     try:
         parsed = jmespath.compile(text)
     except JMESPathError as error:
-        raise ValueError(f"JMESPath expression {text!r} does not compile: {error}") from None
+        raise ValueError(
+            f"JMESPath expression {text!r} does not compile: {_one_line(error)}"
+        ) from None
     problem = _function_problem(parsed.parsed)
     if problem:
         raise ValueError(f"JMESPath expression {text!r} {problem}")
     return Expression(text, parsed, root_keys(parsed.parsed))
+
+
+def _one_line(error: JMESPathError) -> str:
+    # jmespath's messages end with the expression and a caret on lines of their own.
+    first = str(error).splitlines()[0].removesuffix(":").removesuffix(", for expression")
+    position = getattr(error, "lex_position", None)
+    if isinstance(position, int) and "column" not in first:
+        first += f" at column {position}"
+    return first
 
 
 def _function_problem(node: Mapping[str, Any]) -> str | None:

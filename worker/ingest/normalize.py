@@ -145,7 +145,7 @@ def check_storable(value: object) -> None:
             except UnicodeEncodeError:
                 raise ValueError(f"{shown(item)} is not valid Unicode text") from None
         elif isinstance(item, float) and not math.isfinite(item):
-            raise ValueError(f"{item} is not a number that can be stored")
+            raise ValueError(f"{item} cannot be stored (JSON has no NaN or Infinity)")
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())

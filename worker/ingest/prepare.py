@@ -118,5 +118,5 @@ def _metadata_field(key: str) -> str:
     try:
         check_storable(key)
     except ValueError:
-        return METADATA_PREFIX + repr(key)[1:-1]  # escaped, so the error itself can be stored
-    return METADATA_PREFIX + key
+        return f"{METADATA_PREFIX}{key!r}"  # escaped, so that the error itself can be stored
+    return f"{METADATA_PREFIX}{key or repr(key)}"
