@@ -1,8 +1,9 @@
 """``leadgate run --demo``: a demo organization, token, campaign and config, and a curl to try them.
 
-Idempotent: an organization named "demo" is reused with its campaign and config. The plain token
-is kept in ``LEADGATE_HOME/demo-token`` (readable by its owner only) so the printed curl keeps
-working across restarts; a new token is made when that one is gone or revoked.
+Idempotent: an organization named "demo" is reused with its campaign and config (whose mapping is
+kept equal to DEMO_MAPPING). The plain token is kept in ``LEADGATE_HOME/demo-token`` (readable by
+its owner only) so the printed curl keeps working across restarts; a new token is made when that
+one is gone or revoked.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ TOKEN_FILE = "demo-token"  # noqa: S105 - a file name, not a secret
 DEMO_MAPPING: dict[str, Any] = {
     "fields": {
         "external_id": {"from": "lead.id", "type": "string"},
-        "phone_number": {"from": ["contact.phone", "contact.mobile"], "required": True},
+        "phone_number": {"from": ["contact.phone", "contact.mobile"]},
         "email": "contact.email",
         "us_state": "address.state",
         "lead_source": {"value": "leadgate-demo"},
@@ -83,9 +84,11 @@ def ensure_demo(session: Session, home: Path) -> Demo:
         .filter_by(organization_id=organization.id, name=DEMO_NAME)
         .order_by(IngestionConfig.created_time)
     ).first()
+    options = records.ConfigOptions(name=DEMO_NAME, mapping=DEMO_MAPPING, active=True)
     if config is None:
-        options = records.ConfigOptions(name=DEMO_NAME, mapping=DEMO_MAPPING)
         config = records.create_config(session, campaign.id, options)
+    else:
+        records.update_config(config, options)  # an older release's demo mapping is refreshed
     token = _reusable_token(session, home, organization.id)
     if token is None:
         _, token = records.create_token(session, organization.id, DEMO_NAME)

@@ -49,3 +49,16 @@ def test_curl_command_posts_the_payload_with_the_token(db_session: Session, tmp_
     assert f"Authorization: Token {demo.token}" in argv
     assert argv[argv.index("-d") + 1].startswith('{"lead": ')
     assert DEMO_PAYLOAD["contact"]["phone"] in argv[argv.index("-d") + 1]
+
+
+def test_an_outdated_demo_config_is_brought_up_to_date(db_session: Session, tmp_path: Path) -> None:
+    first = ensure_demo(db_session, tmp_path)
+    config = db_session.get(IngestionConfig, first.config_id)
+    assert config is not None
+    config.mapping = {"fields": {"phone_number": "tel"}}
+    config.active = False
+
+    ensure_demo(db_session, tmp_path)
+
+    assert config.mapping == DEMO_MAPPING
+    assert config.active is True
