@@ -13,11 +13,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]  # pgserver's dependency; ships no stubs
+import redis
 
 from leadgate.embedded import EmbeddedPostgres
 from tests.cli.conftest import process_env
@@ -81,13 +82,25 @@ def leadgate_run(home: Path, tmp_path: Path, *args: str) -> Iterator[Running]:
     try:
         wait_for(lambda: get(running.base_url + "/readyz") == 200, 120, running, "/readyz")
         yield running
+    except BaseException:
+        kill_everything(running, home)
+        raise
     finally:
         if process.poll() is None:
-            for child in psutil.Process(process.pid).children(recursive=True):
-                child.kill()
-            process.kill()
-            process.wait()
-            EmbeddedPostgres(home / "postgres").stop()
+            kill_everything(running, home)
+
+
+def kill_everything(running: Running, home: Path) -> None:
+    """After a failure: the supervisor, its children and the embedded servers, whatever is left."""
+    if running.process.poll() is None:
+        for child in psutil.Process(running.process.pid).children(recursive=True):
+            child.kill()
+        running.process.kill()
+        running.process.wait()
+    with suppress(OSError, ValueError, KeyError, redis.RedisError):
+        redis_url = json.loads((home / "services.json").read_text())["REDIS_URL"]
+        redis.Redis.from_url(redis_url, socket_timeout=2).shutdown(nosave=True)
+    EmbeddedPostgres(home / "postgres").stop()
 
 
 def stop(running: Running) -> int:
@@ -178,3 +191,26 @@ def test_run_supervises_restarts_and_stops_cleanly(tmp_path: Path) -> None:
         assert status == 200, (status, same_lead, again.log())
         assert same_lead["id"] == lead["id"]
         assert stop(again) == 0, again.log()
+
+
+def test_run_recovers_after_the_supervisor_is_killed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with leadgate_run(home, tmp_path) as running:
+        service_pids = {child.pid for child in psutil.Process(running.process.pid).children()}
+        redis_url = json.loads((home / "services.json").read_text())["REDIS_URL"]
+
+        running.process.kill()
+        running.process.wait()
+
+        # web, worker and beat follow their supervisor (PR_SET_PDEATHSIG); only the embedded
+        # servers outlive it, and the next run takes them over.
+        redis_pid = next(
+            pid for pid in service_pids if not gone(pid) and "redis" in psutil.Process(pid).name()
+        )
+        wait_until(lambda: [pid for pid in service_pids if not gone(pid)] == [redis_pid])
+
+    with leadgate_run(home, tmp_path) as again:
+        assert f"stopped the embedded Redis left running at {redis_url}" in again.log()
+        wait_until(lambda: gone(redis_pid))
+        assert stop(again) == 0, again.log()
+    wait_until(lambda: processes_using(home) == [])

@@ -12,14 +12,11 @@ from tests.support.factories import make_tenant
 from tests.support.leads import make_lead
 
 
-def _count(session: Session, model: type, organization_id: int) -> int:
+def _count(session: Session, model: type[Lead] | type[IngestionEvent], organization_id: int) -> int:
     session.expire_all()
-    return (
-        session.scalar(
-            select(func.count()).select_from(model).where(model.organization_id == organization_id)
-        )
-        or 0
-    )
+    column = model.organization_id
+    statement = select(func.count()).select_from(model).where(column == organization_id)
+    return session.scalar(statement) or 0
 
 
 def test_would_create_with_normalized_fields_and_writes_nothing(

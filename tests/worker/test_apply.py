@@ -55,9 +55,7 @@ def test_payload_timezone_in_metadata_is_kept(db_session: Session) -> None:
 
 def test_absent_fields_are_kept_and_metadata_merges(db_session: Session) -> None:
     tenant = make_tenant(db_session)
-    lead = make_lead(
-        db_session, tenant, email="old@example.com", lead_metadata={"a": 1, "b": 2}
-    )
+    lead = make_lead(db_session, tenant, email="old@example.com", lead_metadata={"a": 1, "b": 2})
     before = lead.modified_time
     changed = apply_update(
         lead, PreparedLead(values={"lead_source": "X"}, metadata={"b": 3}), 10, stale=False
@@ -99,7 +97,9 @@ def test_status_change_records_webhook_reason(db_session: Session) -> None:
 
 def test_stale_event_only_fills_empty_fields(db_session: Session) -> None:
     tenant = make_tenant(db_session)
-    lead = make_lead(db_session, tenant, email="new@example.com", lead_source=None, last_event_seq=9)
+    lead = make_lead(
+        db_session, tenant, email="new@example.com", lead_source=None, last_event_seq=9
+    )
     lead.lead_metadata = {"plan": "new"}
     prepared = PreparedLead(
         values={"email": "old@example.com", "lead_source": "Old"},

@@ -61,7 +61,7 @@ def _payload(person: dict[str, str], fields: tuple[str, ...], rng: random.Random
     return body
 
 
-def _post_all(args: tuple[str, str, int, int, int]) -> int:
+def _post_all(args: tuple[str, str, str, int, int]) -> int:
     base_url, token, config_id, run, seed = args
     rng = random.Random(seed)
     jobs = [
@@ -80,7 +80,7 @@ def _post_all(args: tuple[str, str, int, int, int]) -> int:
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
-            accepted += answer.status == 202
+            accepted += int(answer.status == 202)
     return accepted
 
 

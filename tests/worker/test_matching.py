@@ -106,7 +106,9 @@ def test_duplicate_needs_same_phone_and_same_email(db_session: Session) -> None:
     tenant = make_tenant(db_session)
     lead = make_lead(db_session, tenant, phone_number="+12025550101", email="a@example.com")
     org = tenant.organization_id
-    same = find_duplicate(db_session, org, {"phone_number": "+12025550101", "email": "a@example.com"})
+    same = find_duplicate(
+        db_session, org, {"phone_number": "+12025550101", "email": "a@example.com"}
+    )
     other_email = find_duplicate(
         db_session, org, {"phone_number": "+12025550101", "email": "b@example.com"}
     )

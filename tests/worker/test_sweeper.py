@@ -44,7 +44,9 @@ def test_sweep_picks_what_is_stuck_and_nothing_else(db_session: Session) -> None
     assert {lost.id, orphaned.id, overdue.id} <= picked
     assert not {fresh.id, leased.id, scheduled.id, done.id} & picked
     db_session.expire_all()
-    assert db_session.get(IngestionEvent, orphaned.id).status == EventStatus.retrying
+    reclaimed = db_session.get(IngestionEvent, orphaned.id)
+    assert reclaimed is not None
+    assert reclaimed.status == EventStatus.retrying
     # A second sweep right after finds nothing new among these.
     again = set(claim_due_events(db_session, stuck_after_seconds=120))
     assert not {lost.id, orphaned.id, overdue.id} & again
