@@ -212,6 +212,30 @@ class TestIdempotency:
         )
         assert other.get_json()["id"] != first.get_json()["id"]
 
+    def test_long_key_from_mapping_path_is_digested(
+        self, client: FlaskClient, committed_session: Session
+    ) -> None:
+        keyed = make_tenant(committed_session, {"idempotency_key": "event.id"})
+        committed_session.commit()
+        body = {"phone_number": PHONE, "event": {"id": "k" * 400}}
+        first = post_payload(client, keyed.config_id, "upsert", body, keyed.token)
+        again = post_payload(client, keyed.config_id, "upsert", body, keyed.token)
+        assert first.status_code == 202
+        assert first.get_json()["id"] == again.get_json()["id"]
+        stored = _event(committed_session, first.get_json()["id"])
+        assert (stored.idempotency_key or "").startswith("sha256:")
+
+    def test_overlong_header_key_is_400(self, client: FlaskClient, tenant: Tenant) -> None:
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": PHONE},
+            tenant.token,
+            headers={"Idempotency-Key": "k" * 300},
+        )
+        assert answer.status_code == 400
+
     def test_same_key_on_another_config_is_independent(
         self, client: FlaskClient, tenant: Tenant, committed_session: Session
     ) -> None:

@@ -141,3 +141,17 @@ def test_reengagement_days_payload_overrides_config(db_session: Session) -> None
     assert config is not None
     assert reengagement_days(PreparedLead(), config) == 30
     assert reengagement_days(PreparedLead(min_reengagement_days=0), config) == 0
+
+
+def test_metadata_defaults_apply_on_create_under_payload_values(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    config = db_session.get(IngestionConfig, tenant.config_id)
+    assert config is not None
+    prepared = PreparedLead(
+        values={"phone_number": "+14155552671"},
+        defaults={"metadata": {"tier": "basic", "source": "default"}},
+        metadata={"source": "payload"},
+    )
+    lead = create_lead(config, prepared, days_ago(0), event_seq=1)
+    assert lead.lead_metadata["tier"] == "basic"
+    assert lead.lead_metadata["source"] == "payload"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +14,7 @@ from models.enums import Endpoint
 from webhook.auth import authorize_ingestion, load_config
 from webhook.broker import enqueue_event
 from webhook.db import request_session
-from webhook.inbox import store_event
+from webhook.inbox import MAX_IDEMPOTENCY_KEY_LENGTH, store_event
 from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
 from webhook.request_body import IncomingPayload, read_payload
 
@@ -38,7 +39,11 @@ def _idempotency_key(config: IngestionConfig, incoming: IncomingPayload) -> str 
         return None
     if value is None or value == "" or isinstance(value, dict | list):
         return None
-    return str(value)
+    key = str(value)
+    # A provider's own event ids can be long; a digest keeps them within the column's size.
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key
 
 
 def _ingest(config_id: str, endpoint: Endpoint) -> Response:

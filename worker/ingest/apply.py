@@ -28,7 +28,10 @@ def create_lead(
     config: IngestionConfig, prepared: PreparedLead, received_time: dt.datetime, event_seq: int
 ) -> Lead:
     """A new lead in the config's campaign, status NEW, status_reason WEBHOOK."""
-    values = {**prepared.defaults, **prepared.values}
+    defaults = dict(prepared.defaults)
+    # Defaults of metadata.KEY rules arrive as one object; the payload's own keys win over them.
+    metadata_defaults = defaults.pop("metadata", None) or {}
+    values = {**defaults, **prepared.values}
     lead = Lead(
         organization_id=config.organization_id,
         campaign_id=config.campaign_id,
@@ -44,7 +47,7 @@ def create_lead(
     )
     for field_name, value in values.items():
         setattr(lead, _attribute(field_name), value)
-    lead.lead_metadata = dict(prepared.metadata)
+    lead.lead_metadata = {**metadata_defaults, **prepared.metadata}
     _refresh_timezone(lead, prepared)
     now = utcnow()
     lead.created_time = lead.modified_time = now
