@@ -10,6 +10,11 @@ JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 ACCEPTED_TYPES = (JSON_TYPE, FORM_TYPE)
 
+# Bounds on a JSON body's shape, far above any real lead payload: they keep one request from
+# costing a worker seconds of mapping time or megabytes of memory.
+MAX_JSON_DEPTH = 32
+MAX_JSON_NODES = 20_000
+
 # The query parameter that controls waiting; it is never part of the payload.
 CONTROL_PARAMETERS = frozenset({"wait"})
 
@@ -49,7 +54,9 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise PayloadError("the body is not valid UTF-8") from None
     if kind == FORM_TYPE:
-        return parse_form(text)
+        form = parse_form(text)
+        check_json_shape(form)
+        return form
     if kind != JSON_TYPE:
         raise PayloadError(f"content type {kind or '(none)'} is not accepted")
     if not text.strip():
@@ -64,7 +71,24 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise PayloadError("the body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"the body must be a JSON object, not {type(payload).__name__}")
+    check_json_shape(payload)
     return payload
+
+
+def check_json_shape(value: Any) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH or with more than MAX_JSON_NODES values."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_JSON_NODES:
+            raise PayloadError(f"the body has more than {MAX_JSON_NODES} keys and values")
+        if isinstance(current, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise PayloadError(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+            children = current.values() if isinstance(current, dict) else current
+            stack.extend((child, depth + 1) for child in children)
 
 
 def merge_query(payload: dict[str, Any], query_string: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class Settings:
     lock_ttl_seconds: float
     sweep_interval_seconds: float
     stuck_after_seconds: float
+    auth_cache_seconds: float
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -127,6 +128,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lock_ttl_seconds=_number(env, "LEADGATE_LOCK_TTL_SECONDS", 30.0, 0.05),
         sweep_interval_seconds=_number(env, "LEADGATE_SWEEP_INTERVAL_SECONDS", 15.0, 0.5),
         stuck_after_seconds=_number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0),
+        auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
     )
 
 

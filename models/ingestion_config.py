@@ -24,6 +24,16 @@ class IngestionConfig(Base):
             name="min_reengagement_days_not_negative",
         ),
         CheckConstraint(
+            "max_body_bytes IS NULL OR max_body_bytes > 0", name="max_body_bytes_positive"
+        ),
+        CheckConstraint(
+            "rate_limit_per_second IS NULL OR rate_limit_per_second > 0",
+            name="rate_limit_per_second_positive",
+        ),
+        CheckConstraint(
+            "rate_limit_burst IS NULL OR rate_limit_burst > 0", name="rate_limit_burst_positive"
+        ),
+        CheckConstraint(
             "match_keys <@ ARRAY['external_id', 'phone_number', 'email']::varchar[]",
             name="match_keys_known",
         ),
@@ -45,6 +55,11 @@ class IngestionConfig(Base):
         ARRAY(String(32)), default=lambda: list(MATCH_KEYS)
     )
     min_reengagement_days: Mapped[int | None]
+    # Largest body accepted on this endpoint, in bytes; None means the service default (256 KiB).
+    max_body_bytes: Mapped[int | None]
+    # Token bucket: sustained requests per second and the burst above it; None means no limit.
+    rate_limit_per_second: Mapped[float | None]
+    rate_limit_burst: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)

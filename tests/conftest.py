@@ -69,7 +69,7 @@ def app(services: ServiceUrls) -> Flask:
     """The webhook app on the test services."""
     from webhook.app import create_app
 
-    return create_app({"TESTING": True})
+    return create_app({"TESTING": True, "AUTH_CACHE_SECONDS": 0})
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from leadgate.logs import configure_logging
 from leadgate.settings import get_settings
+from webhook.auth import set_cache_ttl
 from webhook.errors import register_error_handlers
 
 
@@ -18,10 +19,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = get_settings()
     app.config.update(
         MAX_BODY_BYTES=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
+        AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
     )
     if test_config:
         app.config.update(test_config)
+    set_cache_ttl(app.config["AUTH_CACHE_SECONDS"])
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webhook import db
@@ -31,4 +33,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    app.after_request(add_security_headers)
     return app
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    # Answers carry personal data; no proxy or browser should keep them.
+    "Cache-Control": "no-store",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    """Add the headers every answer carries."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

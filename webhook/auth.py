@@ -1,4 +1,4 @@
-"""Token authentication: ``Authorization: Token <token>``, looked up by its hash."""
+"""Token authentication (``Authorization: Token <token>``) and endpoint configs, cached briefly."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from flask import request
 from sqlalchemy import select, update
@@ -16,6 +17,7 @@ from leadgate.tokens import hash_token
 from models import ApiToken, IngestionConfig
 from models.base import utcnow
 from models.enums import AuthMode
+from webhook.cache import TtlCache
 from webhook.errors import ApiError
 
 # Recording last use costs a write; once a minute per token is plenty to tell stale tokens apart.
@@ -30,6 +32,38 @@ class Caller:
 
     organization_id: int | None
     token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _TokenRecord:
+    token_id: int
+    organization_id: int
+    token_hash: str
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """What a request needs of an ingestion config, detached from any session."""
+
+    id: uuid.UUID
+    organization_id: int
+    auth_mode: AuthMode
+    version: int
+    mapping: dict[str, Any]
+    max_body_bytes: int | None
+    rate_limit_per_second: float | None
+    rate_limit_burst: int | None
+
+
+_tokens: TtlCache[str, _TokenRecord] = TtlCache()
+_configs: TtlCache[uuid.UUID, EndpointConfig] = TtlCache()
+
+
+def set_cache_ttl(seconds: float) -> None:
+    """How long tokens and configs stay cached in this process (0 turns caching off)."""
+    _tokens.ttl = _configs.ttl = seconds
+    _tokens.clear()
+    _configs.clear()
 
 
 def _token_from_header() -> str | None:
@@ -52,6 +86,15 @@ def _record_last_use(session: Session, token_id: int) -> None:
     session.commit()
 
 
+def _load_token(session: Session, digest: str) -> _TokenRecord | None:
+    row = session.execute(
+        select(ApiToken.id, ApiToken.organization_id, ApiToken.token_hash).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_time.is_(None)
+        )
+    ).one_or_none()
+    return None if row is None else _TokenRecord(row.id, row.organization_id, row.token_hash)
+
+
 def authenticate(session: Session, required: bool = True) -> Caller:
     """The caller behind the request's token; 401 when required and missing or wrong."""
     token = _token_from_header()
@@ -60,31 +103,43 @@ def authenticate(session: Session, required: bool = True) -> Caller:
             raise ApiError(401, "Authentication credentials were not provided.")
         return Caller(None)
     digest = hash_token(token)
-    row = session.execute(
-        select(ApiToken.id, ApiToken.organization_id, ApiToken.token_hash).where(
-            ApiToken.token_hash == digest, ApiToken.revoked_time.is_(None)
-        )
-    ).one_or_none()
-    # The lookup is by hash (an index seek); the compare is constant-time on top of it.
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
+    record = _tokens.get_or_load(digest, lambda: _load_token(session, digest))
+    # The lookup is by hash; the compare on top of it is constant-time all the same.
+    if record is None or not hmac.compare_digest(record.token_hash, digest):
         raise ApiError(401, "Invalid token.")
-    _record_last_use(session, row.id)
-    return Caller(row.organization_id, row.id)
+    _record_last_use(session, record.token_id)
+    return Caller(record.organization_id, record.token_id)
 
 
-def load_config(session: Session, config_id: str) -> IngestionConfig:
+def _load_config(session: Session, config_id: uuid.UUID) -> EndpointConfig | None:
+    config = session.get(IngestionConfig, config_id)
+    if config is None or not config.active:
+        return None
+    return EndpointConfig(
+        id=config.id,
+        organization_id=config.organization_id,
+        auth_mode=config.auth_mode,
+        version=config.version,
+        mapping=dict(config.mapping or {}),
+        max_body_bytes=config.max_body_bytes,
+        rate_limit_per_second=config.rate_limit_per_second,
+        rate_limit_burst=config.rate_limit_burst,
+    )
+
+
+def load_config(session: Session, config_id: str) -> EndpointConfig:
     """The active config with this UUID, else 404."""
     try:
         parsed = uuid.UUID(config_id)
     except ValueError:
         raise ApiError(404, "No such ingestion endpoint.") from None
-    config = session.get(IngestionConfig, parsed)
-    if config is None or not config.active:
+    config = _configs.get_or_load(parsed, lambda: _load_config(session, parsed))
+    if config is None:
         raise ApiError(404, "No such ingestion endpoint.")
     return config
 
 
-def authorize_ingestion(session: Session, config: IngestionConfig) -> Caller:
+def authorize_ingestion(session: Session, config: EndpointConfig) -> Caller:
     """Check the caller may post to ``config``: its token's organization, or an open config."""
     caller = authenticate(session, required=config.auth_mode == AuthMode.token)
     if config.auth_mode == AuthMode.open:

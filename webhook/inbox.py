@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from models import IngestionConfig, IngestionEvent
+from models import IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
+from webhook.auth import EndpointConfig
 from webhook.errors import ApiError
 
 IDEMPOTENCY_WINDOW = dt.timedelta(days=7)
@@ -48,7 +49,7 @@ def _insert(session: Session, values: dict[str, object], idempotent: bool) -> uu
 
 def store_event(
     session: Session,
-    config: IngestionConfig,
+    config: EndpointConfig,
     endpoint: Endpoint,
     raw_body: bytes,
     content_type: str,

@@ -339,7 +339,7 @@ class TestOutages:
         monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
         get_settings.cache_clear()
         try:
-            client = create_app({"TESTING": True}).test_client()
+            client = create_app({"TESTING": True, "AUTH_CACHE_SECONDS": 0}).test_client()
             answer = post_payload(
                 client, tenant.config_id, "upsert", {"phone_number": PHONE}, tenant.token
             )

@@ -11,11 +11,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from models import IngestionConfig
 from models.enums import Endpoint
-from webhook.auth import authorize_ingestion, load_config
+from webhook.auth import EndpointConfig, authorize_ingestion, load_config
 from webhook.broker import enqueue_event
 from webhook.db import request_session
+from webhook.errors import ApiError
 from webhook.inbox import MAX_IDEMPOTENCY_KEY_LENGTH, store_event
 from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
+from webhook.rate_limit import check_rate_limit
 from webhook.request_body import IncomingPayload, read_payload
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/lead-ingestion")
@@ -26,7 +28,7 @@ def _compiled_path(expression: str) -> Any:
     return jmespath.compile(expression)
 
 
-def _idempotency_key(config: IngestionConfig, incoming: IncomingPayload) -> str | None:
+def _idempotency_key(config: EndpointConfig, incoming: IncomingPayload) -> str | None:
     header = request.headers.get("Idempotency-Key")
     if header is not None and header.strip():
         return header.strip()
@@ -46,12 +48,18 @@ def _idempotency_key(config: IngestionConfig, incoming: IncomingPayload) -> str 
     return key
 
 
+def _body_limit(config: EndpointConfig) -> int:
+    default: int = current_app.config["MAX_BODY_BYTES"]
+    return config.max_body_bytes or default
+
+
 def _ingest(config_id: str, endpoint: Endpoint) -> Response:
     session = request_session()
     config = load_config(session, config_id)
     authorize_ingestion(session, config)
+    check_rate_limit(config)
     wait = requested_wait()
-    incoming = read_payload(current_app.config["MAX_BODY_BYTES"])
+    incoming = read_payload(_body_limit(config))
     stored = store_event(
         session,
         config,
@@ -93,9 +101,13 @@ def dry_run(config_id: str) -> Response:
     from worker.dry_run import dry_run_payload  # the one place the webhook runs mapping code
 
     session = request_session()
-    config = load_config(session, config_id)
-    authorize_ingestion(session, config)
-    incoming = read_payload(current_app.config["MAX_BODY_BYTES"])
+    endpoint = load_config(session, config_id)
+    authorize_ingestion(session, endpoint)
+    check_rate_limit(endpoint)
+    incoming = read_payload(_body_limit(endpoint))
+    config = session.get(IngestionConfig, endpoint.id)
+    if config is None:
+        raise ApiError(404, "No such ingestion endpoint.")
     answer = dry_run_payload(session, config, incoming.payload)
     session.rollback()
     return jsonify(answer)

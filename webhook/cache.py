@@ -1,0 +1,51 @@
+"""Short-lived per-process caches for tokens and configs.
+
+Each ingestion request needs the token's organization and the endpoint's config; both change
+rarely, so they are cached for a few seconds. The TTL bounds how long a revoked token or a
+deactivated config keeps working in one process (seconds, as SECURITY.md promises).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DEFAULT_TTL_SECONDS = 5.0
+
+
+class TtlCache(Generic[K, V]):
+    """A bounded, thread-safe cache whose entries expire ``ttl`` seconds after they were loaded."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL_SECONDS, max_entries: int = 4096) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: K, load: Callable[[], V | None]) -> V | None:
+        """The cached value for ``key``, or ``load()`` (cached only when not None)."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                self._entries.move_to_end(key)
+                return entry[1]
+        value = load()
+        if value is not None and self.ttl > 0:
+            with self._lock:
+                self._entries[key] = (now + self.ttl, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything (tests, and after an admin change in this process)."""
+        with self._lock:
+            self._entries.clear()
