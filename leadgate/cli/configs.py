@@ -63,7 +63,13 @@ def config_group() -> None:
 
 @config_group.command("create")
 @click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
-@click.option("--mapping", "mapping_file", required=True, help="JSON file with the field mapping.")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    required=True,
+    metavar="FILE",
+    help="JSON file with the field mapping (- for stdin).",
+)
 @click.option("--name", default=None, help="Config name (default: the mapping file's name).")
 @click.option("--open", "open_auth", is_flag=True, help="Accept payloads without a token.")
 @click.option("--lead-type", type=int, default=None, help="Default lead_type of new leads.")
@@ -126,7 +132,13 @@ def config_list(organization_id: int | None) -> None:
 
 @config_group.command("update")
 @click.argument("config_id", type=click.UUID)
-@click.option("--mapping", "mapping_file", default=None, help="JSON file with the new mapping.")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    default=None,
+    metavar="FILE",
+    help="JSON file with the new mapping.",
+)
 @click.option("--name", default=None, help="New name.")
 @click.option("--open/--token-auth", "open_auth", default=None, help="Auth mode.")
 @click.option("--active/--inactive", default=None, help="An inactive config answers 404.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,12 +141,7 @@ def create_representative(session: Session, organization_id: int, name: str) -> 
 def load_json_object(path: str, what: str) -> dict[str, Any]:
     """Read a file (``-`` for stdin) that must hold one JSON object."""
     try:
-        if path == "-":
-            import sys
-
-            text = sys.stdin.read()
-        else:
-            text = Path(path).read_text(encoding="utf-8")
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise AdminError(f"cannot read the {what} file {path}: {error.strerror or error}") from None
     except UnicodeDecodeError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import redis
 
 from leadgate.cli.home import ADMIN_ROLE, RUN_ROLE, HomeLock, read_embedded_state
 from leadgate.cli.output import CliError, emit, say
@@ -117,8 +118,6 @@ def _retire_stale_redis(home: Path) -> None:
     url = read_embedded_state(home).get("REDIS_URL", "")
     if not url.startswith("redis://127.0.0.1:"):
         return
-    import redis
-
     try:
         redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1).shutdown()
     except redis.RedisError:
