@@ -17,13 +17,15 @@ timeouts only save wasted work; they never carry correctness.
 
 from __future__ import annotations
 
+from typing import Any
+
 from leadgate.settings import get_settings
 
 _settings = get_settings()
 
 broker_url = _settings.celery_broker_url
 broker_connection_retry_on_startup = True
-broker_transport_options = {
+broker_transport_options: dict[str, Any] = {
     "visibility_timeout": 600,
     # Redis: publish confirms are not available; fail fast so the webhook answers 202 anyway
     # (the event is already in the inbox) instead of hanging on a dead broker.
@@ -31,6 +33,10 @@ broker_transport_options = {
     "socket_timeout": 5,
     "max_retries": 1,
 }
+if _settings.broker_key_prefix:
+    # Several deployments (or test sessions) can share one Redis without taking each other's
+    # messages when each has its own prefix.
+    broker_transport_options["global_keyprefix"] = _settings.broker_key_prefix
 broker_pool_limit = 10
 
 # Results are never read through Celery: the event row in PostgreSQL is the result.

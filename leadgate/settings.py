@@ -31,6 +31,8 @@ class Settings:
     sweep_interval_seconds: float
     stuck_after_seconds: float
     auth_cache_seconds: float
+    metrics_token: str | None
+    broker_key_prefix: str
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -129,6 +131,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sweep_interval_seconds=_number(env, "LEADGATE_SWEEP_INTERVAL_SECONDS", 15.0, 0.5),
         stuck_after_seconds=_number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0),
         auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
+        metrics_token=env.get("LEADGATE_METRICS_TOKEN", "").strip() or None,
+        broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
     )
 
 

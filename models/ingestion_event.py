@@ -50,6 +50,13 @@ class IngestionEvent(Base):
             "ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"
         ),
         Index("ix_ingestion_events_lead_id", "lead_id"),
+        # Dead letters per config, for /metrics and `leadgate status`.
+        Index(
+            "ix_ingestion_events_config_id_dead",
+            "config_id",
+            postgresql_where=text("status = 'dead'"),
+        ),
+        Index("ix_ingestion_events_received_time", "received_time"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -14,14 +14,19 @@ from sqlalchemy.orm import Session
 
 from leadgate.settings import get_settings
 from tests.support.processes import ServiceProcess, start_worker
-from tests.support.services import ServiceUrls, drop_test_database, start_test_services
+from tests.support.services import (
+    ServiceUrls,
+    drop_test_database,
+    forget_broker_keys,
+    start_test_services,
+)
 
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[ServiceUrls]:
     """A migrated test database and a Redis, pointed at by this process's environment."""
     started = start_test_services()
-    saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL")}
+    saved = {name: os.environ.get(name) for name in started.env()}
     os.environ.update(started.env())
     os.environ.pop("CELERY_BROKER_URL", None)
     get_settings.cache_clear()
@@ -33,6 +38,7 @@ def services() -> Iterator[ServiceUrls]:
             os.environ[name] = value
     get_settings.cache_clear()
     drop_test_database(started)
+    forget_broker_keys(started)
     started.stop()
 
 

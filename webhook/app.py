@@ -27,10 +27,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webhook import db
-    from webhook.views import events, health, ingest, leads, openapi
+    from webhook.views import events, health, ingest, leads, metrics, openapi
 
     db.init_app(app)
-    for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp):
+    for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp, metrics.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.after_request(add_security_headers)

@@ -350,5 +350,19 @@ def openapi_document() -> dict[str, Any]:
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
             "/readyz": _plain("readyz", "Readiness: database and broker reachable", "ready"),
             "/openapi.json": _plain("openapi", "This document", "the OpenAPI document"),
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics (Bearer LEADGATE_METRICS_TOKEN when set)",
+                    "security": [],
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "401": _error("LEADGATE_METRICS_TOKEN is set and was not given"),
+                    },
+                }
+            },
         },
     }

@@ -46,8 +46,8 @@ def service_processes(host: str, port: int, home: Path) -> list[ProcessSpec]:
     return [
         ProcessSpec(
             "web",
-            (_executable("gunicorn"), "--bind", f"{_bind_host(host)}:{port}", "--workers", "2",
-             "webhook.wsgi:app"),
+            (_executable("gunicorn"), "-c", "python:webhook.gunicorn_conf",
+             "--bind", f"{_bind_host(host)}:{port}", "--workers", "2", "webhook.wsgi:app"),
         ),
         ProcessSpec(
             "worker",
@@ -131,6 +131,11 @@ def service_environment(settings: Settings, signals: StopSignals) -> Iterator[di
     env = dict(os.environ)
     env["LEADGATE_HOME"] = str(settings.home)
     env["PYTHONUNBUFFERED"] = "1"
+    # Web, worker and beat share one metrics directory, so /metrics shows all of them.
+    metrics_dir = settings.home / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     need_database = not env.get("DATABASE_URL", "").strip()
     need_redis = not env.get("REDIS_URL", "").strip()
     lock: HomeLock | None = None

@@ -47,12 +47,14 @@ def _healthz(port: int) -> bool:
         return False
 
 
-def _worker_answers(broker_url: str) -> bool:
+def _worker_answers(broker_url: str, key_prefix: str) -> bool:
     """True once the Procfile's worker (default node name celery@HOST) answers a ping.
 
     Other tests' workers share the broker but use node names of their own.
     """
-    replies = Celery(broker=broker_url).control.ping(timeout=0.5)
+    client = Celery(broker=broker_url)
+    client.conf.broker_transport_options = {"global_keyprefix": key_prefix}
+    replies = client.control.ping(timeout=0.5)
     return any(name.startswith("celery@") for reply in replies for name in reply)
 
 
@@ -70,7 +72,7 @@ def test_long_running_process_starts(services: ServiceUrls, tmp_path: Path, name
         )  # fmt: skip
     ready = {
         "web": lambda: _healthz(port),
-        "worker": lambda: _worker_answers(services.redis_url),
+        "worker": lambda: _worker_answers(services.redis_url, services.broker_key_prefix),
         "beat": lambda: any(tmp_path.glob("celerybeat-schedule*")),
     }[name]
     try:

@@ -113,6 +113,8 @@ def start_web(env: dict[str, str], workers: int = 2, timeout: float = 30) -> Ser
     port = free_port()
     command = [
         str(VENV_BIN / "gunicorn"),
+        "-c",
+        "python:webhook.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

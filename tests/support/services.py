@@ -23,6 +23,8 @@ class ServiceUrls:
 
     database_url: str
     redis_url: str
+    # Queues of their own, so test sessions sharing one Redis never take each other's tasks.
+    broker_key_prefix: str = ""
     stack: EmbeddedStack | None = None
 
     @property
@@ -32,7 +34,11 @@ class ServiceUrls:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point a child process at these servers."""
-        return {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+        return {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "LEADGATE_BROKER_KEY_PREFIX": self.broker_key_prefix,
+        }
 
     def stop(self) -> None:
         """Stop the embedded servers, if any."""
@@ -66,8 +72,16 @@ def start_test_services() -> ServiceUrls:
     name = f"leadgate_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     database_url = _create_database(database_server, name)
     upgrade_database(to_sqlalchemy_url(database_url))
-    redis.Redis.from_url(redis_url).flushdb()
-    return ServiceUrls(database_url=database_url, redis_url=redis_url, stack=stack)
+    return ServiceUrls(
+        database_url=database_url, redis_url=redis_url, broker_key_prefix=f"{name}:", stack=stack
+    )
+
+
+def forget_broker_keys(services: ServiceUrls) -> None:
+    """Delete this session's broker keys from a Redis that outlives it."""
+    client = redis.Redis.from_url(services.redis_url)
+    for key in client.scan_iter(match=f"{services.broker_key_prefix}*", count=500):
+        client.delete(key)
 
 
 def drop_test_database(services: ServiceUrls) -> None:

@@ -20,7 +20,7 @@ from tests.support.api import post_payload
 from tests.support.factories import Tenant, make_tenant
 from tests.support.leads import make_lead
 
-PUBLIC = {"/healthz", "/readyz", "/openapi.json"}
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/metrics"}
 INGESTION = re.compile(r"^/api/lead-ingestion/")
 
 

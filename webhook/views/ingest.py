@@ -7,8 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 import jmespath
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from leadgate.metrics import INGEST_REQUESTS
 from models import IngestionConfig
 from models.enums import Endpoint
 from webhook.auth import EndpointConfig, authorize_ingestion, load_config
@@ -21,6 +22,15 @@ from webhook.rate_limit import check_rate_limit
 from webhook.request_body import IncomingPayload, read_payload
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/lead-ingestion")
+
+
+@bp.after_request
+def _count_request(response: Response) -> Response:
+    # Only configs that exist get their own label, so random UUIDs cannot grow the series.
+    config = g.get("config_label", "unknown")
+    endpoint = (request.endpoint or "unknown").rsplit(".", 1)[-1]
+    INGEST_REQUESTS.labels(config, endpoint, str(response.status_code)).inc()
+    return response
 
 
 @lru_cache(maxsize=256)
@@ -56,6 +66,7 @@ def _body_limit(config: EndpointConfig) -> int:
 def _ingest(config_id: str, endpoint: Endpoint) -> Response:
     session = request_session()
     config = load_config(session, config_id)
+    g.config_label = str(config.id)
     authorize_ingestion(session, config)
     check_rate_limit(config)
     wait = requested_wait()
@@ -102,6 +113,7 @@ def dry_run(config_id: str) -> Response:
 
     session = request_session()
     endpoint = load_config(session, config_id)
+    g.config_label = str(endpoint.id)
     authorize_ingestion(session, endpoint)
     check_rate_limit(endpoint)
     incoming = read_payload(_body_limit(endpoint))

@@ -1,4 +1,4 @@
-"""Per-config body size limit and rate limit.
+"""Per-config body size limit and rate limit; indexes for dead letters and recent events.
 
 Revision ID: 0002
 Revises: 0001
@@ -38,9 +38,19 @@ def upgrade() -> None:
         "rate_limit_burst IS NULL OR rate_limit_burst > 0",
     )
 
+    op.create_index(
+        "ix_ingestion_events_config_id_dead",
+        "ingestion_events",
+        ["config_id"],
+        postgresql_where=sa.text("status = 'dead'"),
+    )
+    op.create_index("ix_ingestion_events_received_time", "ingestion_events", ["received_time"])
+
 
 def downgrade() -> None:
-    """Drop the limit columns (their checks go with them)."""
+    """Drop the indexes and the limit columns (their checks go with them)."""
+    op.drop_index("ix_ingestion_events_received_time", table_name="ingestion_events")
+    op.drop_index("ix_ingestion_events_config_id_dead", table_name="ingestion_events")
     op.drop_column("ingestion_configs", "rate_limit_burst")
     op.drop_column("ingestion_configs", "rate_limit_per_second")
     op.drop_column("ingestion_configs", "max_body_bytes")

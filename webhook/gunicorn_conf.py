@@ -1,0 +1,28 @@
+"""gunicorn settings for the webhook: ``gunicorn -c python:webhook.gunicorn_conf ...``.
+
+Everything else (bind, workers) is given on the command line so the Procfile reads plainly.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+# One metrics directory for the master and every worker it forks, so /metrics on any worker
+# answers for all of them (prometheus-client's multiprocess mode).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="leadgate-web-metrics-"))
+
+# SIGTERM drains: workers finish the requests they hold for up to this long before exiting.
+graceful_timeout = 25
+# A request waits at most 30 s for an outcome (Prefer: wait); leave room above it.
+timeout = 45
+# Keep-alive for providers that reuse connections behind a proxy.
+keepalive = 5
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the shared metrics directory."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
