@@ -13,7 +13,9 @@ from leadgate.cli.configs import config_group
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
 from leadgate.cli.records import AdminError
+from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
+from leadgate.cli.status import status_command
 from leadgate.embedded import EmbeddedStackError
 from leadgate.settings import SettingsError
 
@@ -61,6 +63,8 @@ for group in (
 ):
     cli.add_command(group)
 cli.add_command(run_command)
+cli.add_command(replay_command)
+cli.add_command(status_command)
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from models import IngestionEvent
 from models.enums import EventAction, EventStatus
@@ -17,10 +17,9 @@ from webhook.errors import ApiError
 from webhook.outcome import accepted_response
 from webhook.pagination import paginate
 from webhook.serializers import event_json
+from worker.replay import REPLAYABLE, requeue_events, why_not_replayable
 
 bp = Blueprint("events", __name__, url_prefix="/api/ingestion-events")
-
-REPLAYABLE = (EventStatus.failed, EventStatus.dead)
 
 
 def _own_event(event_id: str) -> IngestionEvent:
@@ -100,27 +99,10 @@ def replay_event(event_id: str) -> Response:
     event = _own_event(event_id)
     session = request_session()
     if event.status not in REPLAYABLE:
-        detail = (
-            "This event is done; replaying it would apply it twice."
-            if event.status == EventStatus.done
-            else f"This event is still {event.status.value}; it will finish by itself."
-        )
-        raise ApiError(409, detail)
-    # Only the status change that wins this compare-and-set enqueues, so two replays run once.
-    replayed = session.execute(
-        update(IngestionEvent)
-        .where(IngestionEvent.id == event.id, IngestionEvent.status.in_(REPLAYABLE))
-        .values(
-            status=EventStatus.queued,
-            attempts=0,
-            errors=[],
-            next_attempt_time=None,
-            processed_time=None,
-        )
-        .returning(IngestionEvent.id)
-    ).scalar_one_or_none()
+        raise ApiError(409, why_not_replayable(event.status).capitalize() + ".")
+    replayed = requeue_events(session, [event.id])
     session.commit()
-    if replayed is None:
+    if not replayed:
         raise ApiError(409, "This event was replayed by another request.")
     enqueue_event(event.id)
     return accepted_response(event.id)

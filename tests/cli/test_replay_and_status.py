@@ -1,0 +1,113 @@
+"""``leadgate replay`` and ``leadgate status`` against the test database and a real worker."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from sqlalchemy.orm import Session
+
+from models import IngestionConfig, IngestionEvent
+from models.enums import Endpoint, EventStatus
+from tests.cli.conftest import Invoke
+from tests.support.factories import Tenant, make_tenant
+from tests.support.processes import ServiceProcess
+
+
+def _event(session: Session, tenant: Tenant, status: EventStatus, body: dict) -> IngestionEvent:
+    event = IngestionEvent(
+        config_id=tenant.config_id,
+        organization_id=tenant.organization_id,
+        endpoint=Endpoint.upsert,
+        content_type="application/json",
+        raw_body=json.dumps(body).encode(),
+        body_sha256="0" * 64,
+        status=status,
+        attempts=3,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _status(session: Session, event_id: uuid.UUID) -> EventStatus:
+    session.expire_all()
+    event = session.get(IngestionEvent, event_id)
+    assert event is not None
+    return event.status
+
+
+def test_replay_by_status_and_config_prints_each_id(
+    invoke: Invoke, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session)
+    other = make_tenant(committed_session)
+    failed = _event(committed_session, tenant, EventStatus.failed, {})
+    dead = _event(committed_session, tenant, EventStatus.dead, {})
+    done = _event(committed_session, tenant, EventStatus.done, {})
+    elsewhere = _event(committed_session, other, EventStatus.failed, {})
+    committed_session.commit()
+    result = invoke("replay", "--status", "failed", "--config", str(tenant.config_id))
+    assert result.stdout.split() == [str(failed.id)]
+    assert _status(committed_session, failed.id) == EventStatus.queued
+    assert _status(committed_session, dead.id) == EventStatus.dead
+    assert _status(committed_session, done.id) == EventStatus.done
+    assert _status(committed_session, elsewhere.id) == EventStatus.failed
+    again = invoke("replay", str(dead.id))
+    assert again.stdout.split() == [str(dead.id)]
+    committed_session.expire_all()
+    refreshed = committed_session.get(IngestionEvent, dead.id)
+    assert refreshed is not None and refreshed.attempts == 0
+
+
+def test_replay_refuses_a_done_event_and_unknown_ids(
+    invoke: Invoke, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session)
+    done = _event(committed_session, tenant, EventStatus.done, {})
+    committed_session.commit()
+    refused = invoke("replay", str(done.id), exit_code=1)
+    assert "apply it twice" in refused.stderr
+    assert refused.stdout == ""
+    missing = invoke("replay", str(uuid.uuid4()), exit_code=1)
+    assert "no event" in missing.stderr
+    mixed = invoke("replay", str(done.id), "--status", "dead", exit_code=2)
+    assert "not both" in mixed.stderr
+
+
+@pytest.mark.integration
+def test_replayed_event_is_processed_once_by_the_worker(
+    invoke: Invoke, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    tenant = make_tenant(committed_session, {"fields": {"phone_number": "tel"}})
+    event = _event(committed_session, tenant, EventStatus.failed, {"tel": "(202) 456-1111"})
+    committed_session.commit()
+    invoke("replay", str(event.id))
+    deadline = time.monotonic() + 30
+    while _status(committed_session, event.id) != EventStatus.done:
+        assert time.monotonic() < deadline, "replayed event not done in 30 s"
+        time.sleep(0.1)
+    committed_session.expire_all()
+    replayed = committed_session.get(IngestionEvent, event.id)
+    assert replayed is not None and replayed.attempts == 1 and replayed.lead_id is not None
+
+
+def test_status_reports_queue_and_dead_letters(invoke: Invoke, committed_session: Session) -> None:
+    tenant = make_tenant(committed_session, name="acme-feed")
+    _event(committed_session, tenant, EventStatus.queued, {})
+    _event(committed_session, tenant, EventStatus.dead, {})
+    _event(committed_session, tenant, EventStatus.dead, {})
+    committed_session.commit()
+    report = json.loads(invoke("status", "--json").stdout)
+    assert report["queue_depth"] >= 1
+    assert report["pending"]["queued"] >= 1
+    assert report["oldest_pending_age_seconds"] is not None
+    assert report["last_hour"]["dead"] >= 2
+    mine = [row for row in report["dead_by_config"] if row["config"] == str(tenant.config_id)]
+    assert mine == [{"config": str(tenant.config_id), "name": "acme-feed", "dead": 2}]
+    text = invoke("status").stdout
+    assert "queue depth:" in text and "acme-feed" in text
+    config = committed_session.get(IngestionConfig, tenant.config_id)
+    assert config is not None

@@ -1,0 +1,72 @@
+"""Replaying failed and dead events: back to queued, through the same path as a first delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent
+from models.enums import EventStatus
+
+REPLAYABLE = (EventStatus.failed, EventStatus.dead)
+
+
+class NotReplayable(ValueError):
+    """An event that cannot be replayed; the message says why."""
+
+
+def why_not_replayable(status: EventStatus) -> str:
+    """The reason an event in ``status`` is not replayed."""
+    if status == EventStatus.done:
+        return "this event is done; replaying it would apply it twice"
+    return f"this event is still {status.value}; it will finish by itself"
+
+
+def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Set failed or dead events among ``event_ids`` back to queued; returns the ones that were.
+
+    The status change is a compare-and-set, so of two replays racing on one event exactly one
+    requeues it. Attempts start again from zero; the event keeps its receive order, so a replay
+    that lands behind newer updates of its lead only fills what they left empty (I3).
+    """
+    if not event_ids:
+        return []
+    return list(
+        session.scalars(
+            update(IngestionEvent)
+            .where(IngestionEvent.id.in_(event_ids), IngestionEvent.status.in_(REPLAYABLE))
+            .values(
+                status=EventStatus.queued,
+                attempts=0,
+                errors=[],
+                last_error=None,
+                next_attempt_time=None,
+                processed_time=None,
+            )
+            .returning(IngestionEvent.id)
+        )
+    )
+
+
+def select_replayable(
+    session: Session,
+    statuses: Sequence[EventStatus] = REPLAYABLE,
+    config_id: uuid.UUID | None = None,
+    since: dt.datetime | None = None,
+    organization_id: int | None = None,
+) -> list[uuid.UUID]:
+    """Ids of failed/dead events matching the filters, oldest first."""
+    if any(status not in REPLAYABLE for status in statuses):
+        raise NotReplayable("only failed and dead events can be replayed")
+    query = select(IngestionEvent.id).where(IngestionEvent.status.in_(statuses))
+    if config_id is not None:
+        query = query.where(IngestionEvent.config_id == config_id)
+    if since is not None:
+        query = query.where(IngestionEvent.received_time >= since)
+    if organization_id is not None:
+        query = query.where(IngestionEvent.organization_id == organization_id)
+    return list(session.scalars(query.order_by(IngestionEvent.seq)))
