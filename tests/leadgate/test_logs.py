@@ -1,0 +1,58 @@
+"""Log lines: JSON with fields, personal data masked whoever logs it."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from leadgate.logs import JsonFormatter, MaskingFilter, mask_email, mask_phone, mask_text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lead +14155552671 updated",
+        "phone (415) 555-2671 seen",
+        "phone 415.555.2671 seen",
+        "phone 4155552671 seen",
+        "mail jane.doe@example.com bounced",
+        "token lg_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg used",
+    ],
+)
+def test_personal_data_is_masked(text: str) -> None:
+    masked = mask_text(text)
+    for secret in ("4155552671", "555-2671", "555.2671", "jane.doe@", "KlMnOpQrStUv"):
+        assert secret not in masked.replace("(415) ", "").replace("415.", ""), masked
+    assert masked != text
+
+
+@pytest.mark.parametrize("text", ["event 3f2a attempt 2", "lead 12345 done", "took 0.25 s"])
+def test_ordinary_text_is_untouched(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_mask_helpers() -> None:
+    assert mask_phone("+14155552671") == "+1********71"
+    assert mask_email("jane@example.com") == "j***@example.com"
+    assert mask_phone(None) == mask_email(None) == "-"
+
+
+def test_json_formatter_carries_extra_fields_and_masks() -> None:
+    record = logging.makeLogRecord(
+        {
+            "name": "worker",
+            "levelname": "INFO",
+            "levelno": 20,
+            "msg": "lead %s for %s",
+            "args": (7, "a.b@example.com"),
+            "event_id": "e-1",
+            "attempt": 2,
+        }
+    )
+    MaskingFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "lead 7 for a***@example.com"
+    assert line["event_id"] == "e-1" and line["attempt"] == 2
+    assert line["level"] == "info" and line["logger"] == "worker"
