@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -56,6 +57,62 @@ def _split_count(value: int | str | None) -> tuple[int | None, bool]:
 MATCH_HELP = f"Match keys in order, comma separated: {','.join(MATCH_KEYS)}."
 
 
+def _optional_positive(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> float | str | None:
+    """A positive number, or ``none`` to clear the value."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == CLEAR:
+        return CLEAR
+    try:
+        number = float(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number or 'none'") from None
+    if not number > 0 or number == float("inf"):
+        raise click.BadParameter(f"{value!r} must be a positive number")
+    return number
+
+
+def limit_options(
+    max_body_bytes: float | str | None,
+    rate_limit: float | str | None,
+    rate_burst: float | str | None,
+) -> dict[str, int | float | None]:
+    """The endpoint-limit columns the options name; ``none`` clears one."""
+    given = {
+        "max_body_bytes": (max_body_bytes, int),
+        "rate_limit_per_second": (rate_limit, float),
+        "rate_limit_burst": (rate_burst, int),
+    }
+    limits: dict[str, int | float | None] = {}
+    for column, (value, kind) in given.items():
+        if value == CLEAR:
+            limits[column] = None
+        elif value is not None:
+            number = kind(value)
+            if kind is int and (number < 1 or number != value):
+                raise click.BadParameter(f"{column.replace('_', '-')} must be a whole number >= 1")
+            limits[column] = number
+    return limits
+
+
+def _limit_decorators(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        [
+            click.option("--max-body-bytes", callback=_optional_positive, metavar="N|none",
+                         help="Largest body accepted on this endpoint (default: the service's)."),
+            click.option("--rate-limit", callback=_optional_positive, metavar="RPS|none",
+                         help="Sustained requests per second; above it answers 429."),
+            click.option("--rate-burst", callback=_optional_positive, metavar="N|none",
+                         help="Requests allowed at once above the rate (default: the rate)."),
+        ]
+    ):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.group("config")
 def config_group() -> None:
     """Ingestion configs: how payloads posted to one URL are authenticated, mapped and matched."""
@@ -75,6 +132,7 @@ def config_group() -> None:
 @click.option("--lead-type", type=int, default=None, help="Default lead_type of new leads.")
 @click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
 @click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
+@_limit_decorators
 def config_create(
     campaign_id: int,
     mapping_file: str,
@@ -83,6 +141,9 @@ def config_create(
     lead_type: int | None,
     match: list[str] | None,
     min_reengagement_days: int | None,
+    max_body_bytes: float | str | None,
+    rate_limit: float | str | None,
+    rate_burst: float | str | None,
 ) -> None:
     """Create an ingestion config (organization from the campaign) and print its UUID."""
     mapping = records.load_json_object(mapping_file, "mapping")
@@ -93,6 +154,7 @@ def config_create(
         lead_type=lead_type,
         match_keys=match,
         min_reengagement_days=min_reengagement_days,
+        limits=limit_options(max_body_bytes, rate_limit, rate_burst),
     )
     with admin_session() as session:
         config = records.create_config(session, campaign_id, options)
@@ -149,6 +211,7 @@ def config_list(organization_id: int | None) -> None:
 @click.option(
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
+@_limit_decorators
 def config_update(
     config_id: uuid.UUID,
     mapping_file: str | None,
@@ -158,6 +221,9 @@ def config_update(
     lead_type: int | str | None,
     match: list[str] | None,
     min_reengagement_days: int | str | None,
+    max_body_bytes: float | str | None,
+    rate_limit: float | str | None,
+    rate_burst: float | str | None,
 ) -> None:
     """Change a config; every change bumps its version."""
     mapping = records.load_json_object(mapping_file, "mapping") if mapping_file else None
@@ -173,6 +239,7 @@ def config_update(
         match_keys=match,
         min_reengagement_days=days_value,
         clear_min_reengagement_days=clear_days,
+        limits=limit_options(max_body_bytes, rate_limit, rate_burst),
     )
     with admin_session() as session:
         config = records.get_config(session, config_id)

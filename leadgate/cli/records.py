@@ -10,7 +10,7 @@ import importlib.util
 import json
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +205,9 @@ class ConfigOptions:
     match_keys: list[str] | None = None
     min_reengagement_days: int | None = None
     clear_min_reengagement_days: bool = False
+    # Endpoint limits to set, by column (max_body_bytes, rate_limit_per_second, rate_limit_burst);
+    # a None value clears one back to the default (no rate limit, the service's body limit).
+    limits: dict[str, int | float | None] = field(default_factory=dict)
 
 
 def create_config(session: Session, campaign_id: int, options: ConfigOptions) -> IngestionConfig:
@@ -224,6 +227,7 @@ def create_config(session: Session, campaign_id: int, options: ConfigOptions) ->
         default_lead_type=options.lead_type,
         min_reengagement_days=options.min_reengagement_days,
         active=True if options.active is None else options.active,
+        **options.limits,
     )
     session.add(config)
     session.flush()
@@ -248,6 +252,7 @@ def update_config(config: IngestionConfig, options: ConfigOptions) -> list[str]:
         wanted["match_keys"] = options.match_keys
     if options.clear_min_reengagement_days or options.min_reengagement_days is not None:
         wanted["min_reengagement_days"] = options.min_reengagement_days
+    wanted.update(options.limits)
     changed = [name for name, value in wanted.items() if getattr(config, name) != value]
     for name in changed:
         setattr(config, name, wanted[name])
@@ -268,6 +273,9 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "lead_type": config.default_lead_type,
         "match": list(config.match_keys),
         "min_reengagement_days": config.min_reengagement_days,
+        "max_body_bytes": config.max_body_bytes,
+        "rate_limit_per_second": config.rate_limit_per_second,
+        "rate_limit_burst": config.rate_limit_burst,
         "version": config.version,
         "mapping": config.mapping,
         "created_time": config.created_time.isoformat(),
