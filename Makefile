@@ -14,13 +14,15 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_ARGS ?= --demo
+BENCH_ARGS ?=
 
-.PHONY: help run test lint clean clean-data
+.PHONY: help run test lint bench clean clean-data
 
 help:
 	@echo "make run      run leadgate (webhook, worker, beat) on the embedded servers, with a demo"
 	@echo "make test     lint, type-check and run every test"
 	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make bench    benchmarks B1-B4 with baselines (BENCH_ARGS=\"--quick\", \"--only B1,B2\", \"--soak-seconds 120\")"
 	@echo "make clean    remove the virtualenv and caches (keeps .leadgate, the embedded data)"
 	@echo "make clean-data  remove .leadgate, the embedded servers' data"
 
@@ -47,6 +49,9 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

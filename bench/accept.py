@@ -1,0 +1,80 @@
+"""B1 accept: requests/s at saturation, then p50/p99 at 80% of it; leadgate and a bare Flask view.
+
+Only the web runs (with the database and Redis): the accept path is measured on its own, and
+the bare baseline (``bench.baseline_app``) gets the same gunicorn command line from the Procfile.
+Saturation uses wrk when it is there (installed from Debian when allowed), else the Python
+closed-loop generator; the fixed rate always uses the Python open-loop generator, since
+Debian's wrk has no ``-R``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.end_to_end import memory_report
+from bench.load import BodySource, LoadResult, Target, closed_loop, find_wrk, fixed_rate, run_wrk
+from bench.payloads import create_tenant
+from bench.procstats import RssSampler
+from bench.stack import Servers, create_database, service_env, start_web
+
+BARE_APP = "bench.baseline_app:app"
+
+
+@dataclass
+class AcceptPlan:
+    """Durations and concurrency of B1."""
+
+    saturation_s: float = 10.0
+    fixed_s: float = 10.0
+    warmup_s: float = 2.0
+    connections: int = 8
+    fixed_share: float = 0.8
+    install_wrk: bool = True
+    use_wrk: bool = True
+
+
+def saturate(target: Target, plan: AcceptPlan, wrk: str | None, seconds: float) -> LoadResult:
+    """Closed-loop load for ``seconds``: wrk when available, else Python."""
+    if wrk is not None:
+        return run_wrk(wrk, target, seconds, plan.connections)
+    source = BodySource(count=20_000, run_tag="accept-sat")
+    return closed_loop(target, source, plan.connections, seconds)
+
+
+def measure(target: Target, plan: AcceptPlan, wrk: str | None) -> dict[str, Any]:
+    """Warm up, saturate, then hold 80% of the saturation rate."""
+    saturate(target, plan, wrk, plan.warmup_s)
+    saturation = saturate(target, plan, wrk, plan.saturation_s)
+    rate = max(1.0, plan.fixed_share * saturation.rps)
+    source = BodySource(count=20_000, run_tag="accept-fixed")
+    fixed = fixed_rate(target, source, rate, plan.fixed_s)
+    return {"saturation": saturation.as_dict(), "fixed_rate": fixed.as_dict()}
+
+
+def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
+    """B1 for leadgate's web and for the bare view, in that order, on one fresh database."""
+    database = create_database(servers, "b1")
+    try:
+        tenant = create_tenant(database.sqlalchemy_url)
+        env = service_env(database.url, servers.redis_url)
+        wrk = find_wrk(plan.install_wrk) if plan.use_wrk else None
+        results: dict[str, Any] = {"load_generator": "wrk" if wrk else "python"}
+        for name, app in (("leadgate", None), ("bare", BARE_APP)):
+            web = start_web(env, app=app)
+            try:
+                sampler = RssSampler({"web": web.pid}).start()
+                target = Target.at(web.url, tenant.upsert_path, tenant.token)
+                results[name] = measure(target, plan, wrk)
+                results[name]["memory"] = memory_report(sampler)
+            finally:
+                web.stop()
+    finally:
+        database.drop()
+    leadgate, bare = results["leadgate"]["saturation"], results["bare"]["saturation"]
+    results["accept_rps"] = leadgate["rps"]
+    results["bare_rps"] = bare["rps"]
+    results["accept_ratio"] = round(leadgate["rps"] / bare["rps"], 3) if bare["rps"] else None
+    results["p50_ms_at_80pct"] = results["leadgate"]["fixed_rate"]["p50_ms"]
+    results["p99_ms_at_80pct"] = results["leadgate"]["fixed_rate"]["p99_ms"]
+    return results

@@ -1,0 +1,156 @@
+"""B2 end to end: post a stream of events as fast as possible, time until the last one is done.
+
+70% of the events are new persons and 30% updates to persons sent earlier, posted by several
+client processes (each person always by the same client, so a person's events arrive in order).
+The baseline, measured in the same run on the same database with the services stopped, is
+``bench.raw_baseline``: one process, one ``INSERT ... ON CONFLICT`` and one commit per lead.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import profile
+from bench.events import wait_until_terminal
+from bench.load import Target, post_in_order
+from bench.payloads import Stream, Tenant, build_stream, create_tenant
+from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
+from bench.raw_baseline import run_raw_loop
+from bench.round_trips import measure_round_trips
+from bench.stack import BenchDatabase, Servers, create_database, start_stack
+
+MB = 1024 * 1024
+
+
+@dataclass
+class PipelinePlan:
+    """How big an end-to-end run is and what it records besides the timing."""
+
+    events: int = 20_000
+    clients: int = 4
+    update_share: float = 0.3
+    hot_share: float = 0.0
+    drain_timeout_s: float = 1800.0
+    profile_dir: Path | None = None
+    round_trip_events: int = 50
+
+
+def split_by_person(stream: Stream, clients: int) -> list[list[bytes]]:
+    """The stream's bodies in per-client lists; a person's events all go to one client."""
+    lists: list[list[bytes]] = [[] for _ in range(clients)]
+    for event in stream.events:
+        lists[zlib.crc32(event.person_key.encode()) % clients].append(event.body)
+    return [bodies for bodies in lists if bodies]
+
+
+def memory_report(sampler: RssSampler) -> list[dict[str, Any]]:
+    """Peak and last RSS of every process the sampler saw, in MB."""
+    return [
+        {
+            "role": seen.role,
+            "pid": seen.pid,
+            "peak_rss_mb": round(seen.max_rss / MB, 1),
+            "first_rss_mb": round(seen.first_rss / MB, 1),
+            "last_rss_mb": round(seen.last_rss / MB, 1),
+        }
+        for seen in sampler.stop()
+    ]
+
+
+def run_pipeline_load(
+    servers: Servers, label: str, stream: Stream, plan: PipelinePlan
+) -> tuple[dict[str, Any], BenchDatabase, Tenant]:
+    """Post the stream to a fresh stack and wait until every event is terminal.
+
+    Returns the measurements, and the database and tenant (still there) for further checks.
+    The caller drops the database.
+    """
+    database = create_database(servers, label)
+    tenant = create_tenant(database.sqlalchemy_url)
+    stack = start_stack(database, servers)
+    recordings: list[profile.Recording] = []
+    try:
+        assert stack.web is not None
+        roots = stack.roots()
+        sampler = RssSampler(roots).start()
+        cpu_before, machine_before = tree_cpu(roots), machine_cpu_seconds()
+        py_spy = profile.find_py_spy() if plan.profile_dir else None
+        if plan.profile_dir is not None and py_spy is not None:
+            recordings = [
+                profile.start_recording(py_spy, f"{label}-{name}", roots[name], plan.profile_dir)
+                for name in ("web", "worker")
+            ]
+        target = Target.at(stack.web.url, tenant.upsert_path, tenant.token)
+        posted = post_in_order(target, split_by_person(stream, plan.clients))
+        completion = wait_until_terminal(
+            database.url, tenant.organization_id, posted.ok, plan.drain_timeout_s
+        )
+        cpu_after, machine_after = tree_cpu(roots), machine_cpu_seconds()
+        memory = memory_report(sampler)
+    finally:
+        for recording in recordings:
+            recording.stop()
+        stack.stop()
+    end = completion.last_processed or posted.ended_at
+    wall = max(end - posted.started_at, 1e-9)
+    cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in roots}
+    service_cpu = cpu["web"] + cpu["worker"]
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    result: dict[str, Any] = {
+        "events": len(stream.events),
+        "persons": stream.persons,
+        "clients": plan.clients,
+        "posted": posted.as_dict(),
+        "by_status": completion.by_status,
+        "complete": completion.complete,
+        "wall_s": round(wall, 2),
+        "leads_per_s": round(completion.done / wall, 1),
+        "cpu_s": cpu,
+        "cpu_s_per_lead": round(service_cpu / max(completion.done, 1), 5),
+        "machine_busy_pct": round(100 * busy / total, 1) if total else None,
+        "memory": memory,
+        "peak_rss_mb": _peak_by_role(memory),
+    }
+    if recordings:
+        result["profiles"] = {
+            recording.name: {
+                "file": str(recording.output),
+                "top": profile.summarize(recording.output, top=15),
+            }
+            for recording in recordings
+        }
+    return result, database, tenant
+
+
+def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
+    peaks: dict[str, float] = {}
+    for process in memory:
+        peaks[process["role"]] = max(peaks.get(process["role"], 0.0), process["peak_rss_mb"])
+    return peaks
+
+
+def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
+    """B2: leadgate end to end, then the raw psycopg loop on the same database."""
+    stream = build_stream(plan.events, update_share=plan.update_share, seed=2)
+    result, database, _ = run_pipeline_load(servers, "b2", stream, plan)
+    try:
+        raw = run_raw_loop(database.url, [event.body for event in stream.events])
+        result["raw"] = {
+            "leads": raw.leads,
+            "seconds": round(raw.seconds, 2),
+            "leads_per_s": round(raw.leads_per_second, 1),
+        }
+        result["e2e_ratio"] = (
+            round(result["leads_per_s"] / raw.leads_per_second, 3) if raw.leads_per_second else None
+        )
+        if plan.round_trip_events:
+            result["round_trips"] = measure_round_trips(
+                database.url, servers.redis_url, plan.round_trip_events
+            )
+    finally:
+        database.drop()
+    return result

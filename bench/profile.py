@@ -1,0 +1,113 @@
+"""Sampling profiles of the web and worker during a benchmark (py-spy), and their top frames.
+
+``py-spy record --subprocesses --format raw`` writes collapsed stacks, one ``frame;frame;... N``
+line per distinct stack; ``summarize`` turns them into the frames most samples were in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+_LINE_NUMBER = re.compile(r":\d+\)$")
+
+
+def find_py_spy() -> str | None:
+    """The py-spy executable beside this Python, or on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+@dataclass
+class Recording:
+    """A running ``py-spy record`` and the file it writes."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    output: Path
+
+    def stop(self, timeout: float = 60) -> Path:
+        """Ask py-spy to finish (SIGINT) and wait until it wrote its file."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.output
+
+
+def start_recording(py_spy: str, name: str, pid: int, directory: Path, rate: int = 67) -> Recording:
+    """Sample ``pid`` and its children without pausing them, into ``directory/name.txt``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    output = directory / f"{name}.txt"
+    command = [
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--nonblocking",
+        f"--rate={rate}",
+        "--format=raw",
+        f"--output={output}",
+    ]
+    log = (directory / f"{name}.py-spy.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return Recording(name, process, output)
+
+
+def _frame_name(frame: str) -> str:
+    # "run_event (worker/tasks.py:31)" -> "run_event (worker/tasks.py)": lines split one function.
+    frame = _LINE_NUMBER.sub(")", frame.strip())
+    return frame.replace("/work/main/", "").replace(".venv/lib/python3.11/site-packages/", "")
+
+
+def summarize(path: Path, top: int = 30) -> dict[str, object]:
+    """Total samples, and the frames with the most samples inclusive and self, in percent."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    with contextlib.suppress(FileNotFoundError):
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not stack or not count_text.isdigit():
+                continue
+            count = int(count_text)
+            # The first frame names the process ("process 123:\"celery ...\""); skip it.
+            frames = [_frame_name(frame) for frame in stack.split(";")[1:]]
+            if not frames:
+                continue
+            total += count
+            for frame in set(frames):
+                inclusive[frame] += count
+            own[frames[-1]] += count
+
+    def share(counter: Counter[str]) -> list[tuple[str, float]]:
+        return [(frame, round(100 * n / total, 1)) for frame, n in counter.most_common(top)]
+
+    return {
+        "samples": total,
+        "inclusive_pct": share(inclusive) if total else [],
+        "self_pct": share(own) if total else [],
+    }
+
+
+def format_summary(name: str, summary: dict[str, object], top: int = 15) -> str:
+    """The summary as text: the top inclusive and self frames."""
+    lines = [f"{name}: {summary['samples']} samples"]
+    for title in ("inclusive_pct", "self_pct"):
+        lines.append(f"  {title.replace('_pct', '')} %:")
+        entries = summary[title]
+        assert isinstance(entries, list)
+        lines.extend(f"    {pct:5.1f}  {frame}" for frame, pct in entries[:top])
+    return "\n".join(lines)

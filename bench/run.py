@@ -1,0 +1,175 @@
+"""``python -m bench``: run B1-B4, print the table, write the JSON, end with the summary line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import accept, contention, end_to_end, profile, report, soak
+from bench.accept import AcceptPlan
+from bench.end_to_end import PipelinePlan
+from bench.soak import SoakPlan
+from bench.stack import REPO_ROOT, Servers, find_servers, procfile_commands
+
+BENCHMARKS = ("B1", "B2", "B3", "B4")
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+@dataclass
+class Plan:
+    """Everything a run does, at full size unless ``--quick``."""
+
+    accept: AcceptPlan = field(default_factory=AcceptPlan)
+    end_to_end: PipelinePlan = field(default_factory=PipelinePlan)
+    contention: PipelinePlan = field(default_factory=lambda: PipelinePlan(hot_share=0.3))
+    soak: SoakPlan = field(default_factory=SoakPlan)
+    # Used for B4 when B2 did not run in the same invocation.
+    soak_rate: float | None = None
+
+    @classmethod
+    def quick(cls) -> Plan:
+        """Small counts and short durations: proves the harness works, measures little."""
+        return cls(
+            accept=AcceptPlan(saturation_s=2, fixed_s=2, warmup_s=0.5, connections=4),
+            end_to_end=PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=5),
+            contention=PipelinePlan(events=300, hot_share=0.3, drain_timeout_s=180),
+            soak=SoakPlan(seconds=10, drain_timeout_s=120),
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="e.g. B1,B2 (default all)")
+    parser.add_argument("--soak-seconds", type=float, help="B4's length (default 600)")
+    parser.add_argument("--soak-rate", type=float, help="B4's rate when B2 does not run first")
+    parser.add_argument("--events", type=int, help="events in B2 and B3 (default 20000)")
+    parser.add_argument("--clients", type=int, help="posting processes in B2 and B3 (default 4)")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the web and worker")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument("--python-load", action="store_true", help="B1 without wrk")
+    parser.add_argument("--database-url", help="a PostgreSQL server to create databases on")
+    parser.add_argument("--redis-url", help="a Redis database of the benchmarks' own")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    args.only = [name.strip().upper() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(args.only) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {BENCHMARKS}")
+    return args
+
+
+def build_plan(args: argparse.Namespace) -> Plan:
+    """The plan the arguments ask for."""
+    plan = Plan.quick() if args.quick else Plan()
+    if args.soak_seconds is not None:
+        plan.soak.seconds = args.soak_seconds
+    plan.soak_rate = args.soak_rate
+    for pipeline in (plan.end_to_end, plan.contention):
+        pipeline.events = args.events or pipeline.events
+        pipeline.clients = args.clients or pipeline.clients
+    plan.end_to_end.profile_dir = args.profile
+    plan.accept.install_wrk = not args.no_install
+    plan.accept.use_wrk = not args.python_load
+    return plan
+
+
+def run_benchmarks(
+    servers: Servers, plan: Plan, only: list[str], say: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run the chosen benchmarks in order; a failing one is recorded and the rest still run."""
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def soak_plan() -> SoakPlan:
+        lps = results.get("B2", {}).get("leads_per_s")
+        plan.soak.rate = plan.soak_rate or (lps / 2 if lps else plan.soak.rate)
+        return plan.soak
+
+    steps: dict[str, Callable[[], dict[str, Any]]] = {
+        "B1": lambda: accept.run(servers, plan.accept),
+        "B2": lambda: end_to_end.run(servers, plan.end_to_end),
+        "B3": lambda: contention.run(servers, plan.contention),
+        "B4": lambda: soak.run(servers, soak_plan()),
+    }
+    for name in BENCHMARKS:
+        if name not in only:
+            continue
+        say(f"{name}: running")
+        started = time.monotonic()
+        try:
+            results[name] = steps[name]()
+        except Exception:
+            errors[name] = traceback.format_exc()
+            say(f"{name}: failed\n{errors[name]}")
+        else:
+            say(f"{name}: finished in {time.monotonic() - started:.0f} s")
+    return results, errors
+
+
+def _git_commit() -> str | None:
+    try:
+        finished = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return finished.stdout.strip()
+
+
+def _profile_text(results: dict[str, Any]) -> str:
+    profiles = results.get("B2", {}).get("profiles", {})
+    return "\n\n".join(profile.format_summary(name, data["top"]) for name, data in profiles.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; exit 1 when one of them failed to run (not when a target is missed)."""
+    args = parse_args(argv)
+    plan = build_plan(args)
+
+    def say(message: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    started = dt.datetime.now(dt.UTC)
+    servers = find_servers(args.database_url, args.redis_url)
+    say(f"servers: {servers.database_server_url} and {servers.redis_url}")
+    try:
+        results, errors = run_benchmarks(servers, plan, args.only, say)
+    finally:
+        servers.stop()
+    summary = report.summary_line(results)
+    document = {
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "command": sys.argv,
+        "git_commit": _git_commit(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "procfile": procfile_commands(),
+        "plan": asdict(plan),
+        "results": results,
+        "errors": errors,
+        "summary": summary,
+    }
+    path = report.write_json(document, args.results_dir)
+    print(report.table(results, errors))
+    profiles = _profile_text(results)
+    if profiles:
+        print("\n" + profiles)
+    print(f"\nresults: {path}")
+    print(summary)
+    return 1 if errors else 0
