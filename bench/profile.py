@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _LINE_NUMBER = re.compile(r":\d+\)$")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_SITE_PACKAGES = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages/"
+PROJECT_PACKAGES = ("worker/", "webhook/", "models/", "leadgate/", "celeryconfig.py")
 
 
 def find_py_spy() -> str | None:
@@ -69,13 +72,26 @@ def start_recording(py_spy: str, name: str, pid: int, directory: Path, rate: int
 def _frame_name(frame: str) -> str:
     # "run_event (worker/tasks.py:31)" -> "run_event (worker/tasks.py)": lines split one function.
     frame = _LINE_NUMBER.sub(")", frame.strip())
-    return frame.replace("/work/main/", "").replace(".venv/lib/python3.11/site-packages/", "")
+    return frame.replace(str(REPO_ROOT) + "/", "").replace(_SITE_PACKAGES, "")
+
+
+def _file_of(frame: str) -> str:
+    return frame.rpartition("(")[2].rstrip(")")
+
+
+def _package_of(frame: str) -> str:
+    path = _file_of(frame)
+    if path.startswith(PROJECT_PACKAGES):
+        return "leadgate code (" + path.split("/", 1)[0] + ")"
+    head = path.split("/", 1)[0]
+    return head.removesuffix(".py") if "/" in path or head.endswith(".py") else path
 
 
 def summarize(path: Path, top: int = 30) -> dict[str, object]:
-    """Total samples, and the frames with the most samples inclusive and self, in percent."""
+    """Samples, the project's frames by inclusive share, and self time by frame and package."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
     total = 0
     with contextlib.suppress(FileNotFoundError):
         for line in path.read_text(errors="replace").splitlines():
@@ -83,30 +99,35 @@ def summarize(path: Path, top: int = 30) -> dict[str, object]:
             if not stack or not count_text.isdigit():
                 continue
             count = int(count_text)
-            # The first frame names the process ("process 123:\"celery ...\""); skip it.
-            frames = [_frame_name(frame) for frame in stack.split(";")[1:]]
+            # py-spy names the process (and its parents) in the first frames; skip those.
+            frames = [
+                _frame_name(frame) for frame in stack.split(";") if not frame.startswith("process ")
+            ]
             if not frames:
                 continue
             total += count
             for frame in set(frames):
-                inclusive[frame] += count
+                if _file_of(frame).startswith(PROJECT_PACKAGES):
+                    inclusive[frame] += count
             own[frames[-1]] += count
+            packages[_package_of(frames[-1])] += count
 
     def share(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(frame, round(100 * n / total, 1)) for frame, n in counter.most_common(top)]
 
     return {
         "samples": total,
-        "inclusive_pct": share(inclusive) if total else [],
+        "project_inclusive_pct": share(inclusive) if total else [],
         "self_pct": share(own) if total else [],
+        "self_by_package_pct": share(packages) if total else [],
     }
 
 
 def format_summary(name: str, summary: dict[str, object], top: int = 15) -> str:
     """The summary as text: the top inclusive and self frames."""
     lines = [f"{name}: {summary['samples']} samples"]
-    for title in ("inclusive_pct", "self_pct"):
-        lines.append(f"  {title.replace('_pct', '')} %:")
+    for title in ("project_inclusive_pct", "self_by_package_pct", "self_pct"):
+        lines.append(f"  {title.removesuffix('_pct').replace('_', ' ')} %:")
         entries = summary[title]
         assert isinstance(entries, list)
         lines.extend(f"    {pct:5.1f}  {frame}" for frame, pct in entries[:top])

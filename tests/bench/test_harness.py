@@ -1,0 +1,186 @@
+"""The benchmark harness at tiny sizes: every piece runs, the report has its shape.
+
+No timing is asserted anywhere: this machine is shared, and benchmark figures are data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.end_to_end import split_by_person
+from bench.load import Target, percentile, run_wrk
+from bench.payloads import NESTED_MAPPING, build_stream, phone_for
+from bench.procstats import cpu_seconds, process_tree, rss_bytes
+from bench.run import main
+from bench.stack import (
+    expand_command,
+    procfile_commands,
+    service_env,
+    start_web,
+    with_database,
+    with_redis_db,
+)
+from tests.support.services import ServiceUrls
+from worker.ingest.mapping import compile_mapping
+from worker.ingest.phones import normalize_phone
+from worker.ingest.prepare import prepare_lead
+
+SUMMARY = re.compile(
+    r"^summary: accept_rps=\d+ bare_rps=\d+ accept_ratio=\d+\.\d\d"
+    r" e2e_lps=\d+ raw_lps=\d+ e2e_ratio=\d+\.\d\d$"
+)
+# The tests' own Redis database is 1 (and a session worker consumes it); the harness gets another.
+HARNESS_REDIS_DB = 3
+
+
+def test_expand_command_reads_variables_like_the_shell() -> None:
+    command = "gunicorn --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2} webhook.wsgi:app"
+    assert expand_command(command, {"PORT": "8123"})[1:] == [
+        "--bind",
+        "0.0.0.0:8123",
+        "--workers",
+        "2",
+        "webhook.wsgi:app",
+    ]
+    assert expand_command(command, {"PORT": "1", "WEB_CONCURRENCY": "4"})[4] == "4"
+
+
+def test_procfile_names_the_services_the_harness_starts() -> None:
+    assert {"web", "worker", "beat"} <= set(procfile_commands())
+
+
+def test_stream_shares_and_every_payload_is_valid() -> None:
+    stream = build_stream(1_000, update_share=0.3, seed=1)
+    assert len(stream.events) == 1_000
+    assert 650 <= stream.persons <= 750  # about 70% new persons
+    mapping = compile_mapping(NESTED_MAPPING)
+    for event in stream.events:
+        prepared = prepare_lead(mapping, json.loads(event.body))
+        assert prepared.ok, prepared.errors
+
+
+def test_hot_stream_aims_at_the_hot_leads() -> None:
+    stream = build_stream(2_000, update_share=0.0, hot_share=0.3, hot_leads=50, seed=1)
+    hot = [event for event in stream.events if event.person_key.startswith("hot")]
+    assert 500 <= len(hot) <= 700
+    assert stream.hot_persons == len({event.person_key for event in hot}) == 50
+
+
+def test_phones_are_valid_and_distinct() -> None:
+    phones = {normalize_phone(phone_for(person)) for person in range(0, 200_000, 97)}
+    assert len(phones) == len(range(0, 200_000, 97))
+
+
+def test_split_by_person_keeps_each_person_on_one_client_in_order() -> None:
+    stream = build_stream(500, update_share=0.5, seed=4)
+    position = {event.body: index for index, event in enumerate(stream.events)}
+    assert len(position) == 500
+    lists = split_by_person(stream, 3)
+    assert sorted(position[body] for bodies in lists for body in bodies) == list(range(500))
+    clients_of: dict[str, set[int]] = {}
+    for client, bodies in enumerate(lists):
+        assert [position[body] for body in bodies] == sorted(position[body] for body in bodies)
+        for body in bodies:
+            clients_of.setdefault(json.loads(body)["lead"]["id"], set()).add(client)
+    assert all(len(clients) == 1 for clients in clients_of.values())
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile([], 0.99) == 0.0
+
+
+def test_process_stats_of_this_process() -> None:
+    import os
+
+    assert os.getpid() in process_tree(os.getpid())
+    assert cpu_seconds([os.getpid()]) > 0
+    assert rss_bytes(os.getpid()) > 10 * 1024 * 1024
+
+
+def test_summary_line_without_results_says_not_available() -> None:
+    line = report.summary_line({})
+    assert line == (
+        "summary: accept_rps=n/a bare_rps=n/a accept_ratio=n/a e2e_lps=n/a raw_lps=n/a"
+        " e2e_ratio=n/a"
+    )
+
+
+@pytest.fixture
+def harness_urls(services: ServiceUrls) -> tuple[str, str]:
+    """The test PostgreSQL server and a Redis database of the harness's own."""
+    return (
+        with_database(services.database_url, "postgres"),
+        with_redis_db(services.redis_url, HARNESS_REDIS_DB),
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_posts_to_the_bare_view(harness_urls: tuple[str, str]) -> None:
+    database_server, redis_url = harness_urls
+    web = start_web(service_env(database_server, redis_url), app="bench.baseline_app:app")
+    try:
+        target = Target.at(web.url, "/api/lead-ingestion/x/upsert/", "t")
+        result = run_wrk("wrk", target, duration=1, connections=2, threads=1)
+    finally:
+        web.stop()
+    assert result.requests > 0
+    assert result.non_2xx == 0
+    assert result.p99_ms >= result.p50_ms > 0
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_quick_run_prints_the_table_the_json_and_the_summary_last(
+    harness_urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database_server, redis_url = harness_urls
+    code = main(
+        [
+            "--quick",
+            "--python-load",
+            "--no-install",
+            "--events=40",
+            "--clients=2",
+            "--soak-seconds=3",
+            f"--database-url={database_server}",
+            f"--redis-url={redis_url}",
+            f"--results-dir={tmp_path}",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = out.rstrip("\n").splitlines()
+    assert SUMMARY.match(lines[-1]), lines[-1]
+    assert lines[0].split() == ["benchmark", "metric", "value", "target"]
+    for name in ("B1 accept", "B2 end to end", "B3 contention", "B4 soak"):
+        assert any(line.startswith(name) for line in lines), name
+
+    (written,) = tmp_path.glob("*.json")
+    document = json.loads(written.read_text())
+    assert document["summary"] == lines[-1]
+    assert document["errors"] == {}
+    results = document["results"]
+    assert set(results) == {"B1", "B2", "B3", "B4"}
+    for side in ("leadgate", "bare"):
+        assert results["B1"][side]["saturation"]["ok"] > 0
+        assert results["B1"][side]["fixed_rate"]["ok"] > 0
+    for name in ("B2", "B3"):
+        assert results[name]["complete"]
+        assert results[name]["by_status"] == {"done": 40}
+        assert results[name]["cpu_s_per_lead"] > 0
+        assert {"web child", "worker child"} <= set(results[name]["peak_rss_mb"])
+    assert results["B2"]["raw"]["leads"] == 40
+    assert results["B2"]["round_trips"]["worker_per_new_lead"]["db_statements"] > 0
+    assert results["B3"]["invariants_hold"], results["B3"]["invariants"]
+    assert results["B4"]["complete"]
+    assert results["B4"]["received_to_done"]["events"] > 0
