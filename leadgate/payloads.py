@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -69,6 +70,9 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise PayloadError("the body is nested too deeply") from None
+    except ValueError:  # an integer of more digits than int() converts (4300 by default)
+        limit = sys.get_int_max_str_digits()
+        raise PayloadError(f"the body has an integer of more than {limit} digits") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"the body must be a JSON object, not {type(payload).__name__}")
     check_json_shape(payload)

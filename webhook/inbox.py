@@ -37,6 +37,16 @@ def body_digest(raw_body: bytes, query_string: str) -> str:
     return digest.hexdigest()
 
 
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _insert(session: Session, values: dict[str, object], idempotent: bool) -> uuid.UUID | None:
     statement = insert(IngestionEvent).values(**values)
     if idempotent:
@@ -61,6 +71,10 @@ def store_event(
     The same key with a different body is a 409; a key older than the window is released and
     the new payload takes it.
     """
+    if idempotency_key is not None and not _storable(idempotency_key):
+        # The column cannot hold a NUL or a lone surrogate; the key's digest stands for it.
+        encoded = idempotency_key.encode("utf-8", "surrogatepass")
+        idempotency_key = "sha256:" + hashlib.sha256(encoded).hexdigest()
     if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ApiError(
             400, f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters."

@@ -39,10 +39,12 @@ def _page(item: str) -> dict[str, Any]:
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    # An empty value (``?status=``) is taken as no filter, as HTML forms and DRF clients send it.
     return {
         "name": name,
         "in": "query",
         "required": False,
+        "allowEmptyValue": True,
         "schema": schema,
         "description": description,
     }
@@ -52,9 +54,12 @@ def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+# Integer parameters are compared with PostgreSQL integer columns: beyond this is a 400.
+_INT_MAX = 2**31 - 1
+_ID = {"type": "integer", "minimum": 1, "maximum": _INT_MAX}
 _PAGING = [
-    _query("page", {"type": "integer", "minimum": 1}, "page number, from 1"),
-    _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500}, "results per page"),
+    _query("page", _ID, "page number, from 1"),
+    _query("page_size", _ID, "results per page; more than 500 is taken as 500"),
 ]
 _AUTH_ERRORS = {"401": _error("missing or invalid token"), "404": _error("not found")}
 
@@ -158,7 +163,9 @@ _PAYLOAD_BODY = {
 _INGEST_PARAMETERS = [
     _path("config_uuid", {"type": "string", "format": "uuid"}),
     _query(
-        "wait", {"type": "number", "minimum": 0, "maximum": 30}, "seconds to wait for the outcome"
+        "wait",
+        {"type": "number", "minimum": 0},
+        "seconds to wait for the outcome; more than 30 is taken as 30",
     ),
     {
         "name": "Prefer",
@@ -319,7 +326,7 @@ def openapi_document() -> dict[str, Any]:
                         _query("external_id", _STRING, "exact external id"),
                         _query("phone_number", _STRING, "any accepted phone format"),
                         _query("email", _STRING, "email, any case"),
-                        _query("campaign", _INT, "campaign id"),
+                        _query("campaign", _ID, "campaign id"),
                         _query(
                             "status",
                             {"type": "string", "enum": [s.value for s in LeadStatus]},

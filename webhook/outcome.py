@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -15,7 +16,8 @@ from webhook.errors import ApiError, error_response
 from webhook.serializers import errors_by_field, event_status_url, lead_json
 
 MAX_WAIT_SECONDS = 30.0
-_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+# The value must end where the preference does: "wait=1e999" is not a request to wait 1 s.
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)(?=$|[,;\s])", re.IGNORECASE)
 
 
 def requested_wait() -> float:
@@ -32,6 +34,9 @@ def requested_wait() -> float:
         raise ApiError(
             400, "wait must be a number of seconds.", {"wait": ["not a number"]}
         ) from None
+    if math.isnan(seconds):
+        # NaN compares false with everything: the wait loop's deadline would never come.
+        raise ApiError(400, "wait must be a number of seconds.", {"wait": ["not a number"]})
     if seconds < 0:
         raise ApiError(400, "wait must not be negative.", {"wait": ["must be at least 0"]})
     return min(seconds, MAX_WAIT_SECONDS)

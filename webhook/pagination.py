@@ -10,25 +10,10 @@ from flask import request
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from webhook.errors import ApiError
+from webhook.query_args import int_arg
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-
-
-def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(
-            400, f"{name} must be a positive integer.", {name: ["not an integer"]}
-        ) from None
-    if value < 1:
-        raise ApiError(400, f"{name} must be a positive integer.", {name: ["must be at least 1"]})
-    return min(value, maximum) if maximum else value
 
 
 def _page_url(page: int) -> str:
@@ -41,8 +26,8 @@ def paginate(
     session: Session, statement: Select[Any], render: Callable[[Any], dict[str, Any]]
 ) -> dict[str, Any]:
     """Run ``statement`` for the requested page and wrap it with count and links."""
-    page = _positive_int("page", 1)
-    page_size = _positive_int("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    page = int_arg("page") or 1
+    page_size = min(int_arg("page_size") or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     count = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     assert count is not None
     rows = session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()

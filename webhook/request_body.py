@@ -54,6 +54,10 @@ def read_payload(limit: int) -> IncomingPayload:
     except PayloadError as error:
         raise ApiError(400, str(error).capitalize() + ".") from None
     query_string = payload_query_string(request.query_string.decode("utf-8", "replace"))
+    if "\x00" in query_string:
+        # HTTP servers refuse a raw NUL in the request line; a WSGI caller may still pass one,
+        # and the event's text column cannot hold it.
+        raise ApiError(400, "The query string contains a NUL character.")
     try:
         payload = merge_query(body, query_string)
     except PayloadError as error:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from models import IngestionEvent
@@ -16,6 +15,7 @@ from webhook.db import request_session
 from webhook.errors import ApiError
 from webhook.outcome import accepted_response
 from webhook.pagination import paginate
+from webhook.query_args import datetime_arg, enum_arg, text_arg
 from webhook.serializers import event_json
 from worker.replay import REPLAYABLE, requeue_events, why_not_replayable
 
@@ -42,30 +42,6 @@ def get_event(event_id: str) -> Response:
     return jsonify(event_json(_own_event(event_id)))
 
 
-def _enum_filter(name: str, enum_type: type[EventStatus] | type[EventAction]) -> object | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return enum_type(raw.strip().lower())
-    except ValueError:
-        choices = ", ".join(member.value for member in enum_type)
-        raise ApiError(400, f"Unknown {name} {raw!r}.", {name: [f"one of {choices}"]}) from None
-
-
-def _since_filter() -> dt.datetime | None:
-    raw = request.args.get("since")
-    if not raw:
-        return None
-    try:
-        since = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(
-            400, "since must be an ISO 8601 datetime.", {"since": ["not a datetime"]}
-        ) from None
-    return since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-
-
 @bp.get("/")
 def list_events() -> Response:
     """Events of the caller's organization, newest first, filtered and paginated."""
@@ -74,19 +50,19 @@ def list_events() -> Response:
     statement = select(IngestionEvent).where(
         IngestionEvent.organization_id == caller.organization_id
     )
-    config = request.args.get("config")
-    if config:
+    config = text_arg("config")
+    if config is not None:
         try:
             statement = statement.where(IngestionEvent.config_id == uuid.UUID(config))
         except ValueError:
             raise ApiError(400, "config must be a UUID.", {"config": ["not a UUID"]}) from None
-    status = _enum_filter("status", EventStatus)
+    status = enum_arg("status", EventStatus)
     if status is not None:
         statement = statement.where(IngestionEvent.status == status)
-    action = _enum_filter("action", EventAction)
+    action = enum_arg("action", EventAction)
     if action is not None:
         statement = statement.where(IngestionEvent.action == action)
-    since = _since_filter()
+    since = datetime_arg("since")
     if since is not None:
         statement = statement.where(IngestionEvent.received_time >= since)
     statement = statement.order_by(IngestionEvent.received_time.desc(), IngestionEvent.seq.desc())
