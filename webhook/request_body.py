@@ -10,6 +10,7 @@ from flask import request
 from leadgate.payloads import (
     ACCEPTED_TYPES,
     PayloadError,
+    check_json_shape,
     media_type,
     merge_query,
     parse_body,
@@ -62,4 +63,10 @@ def read_payload(limit: int) -> IncomingPayload:
         payload = merge_query(body, query_string)
     except PayloadError as error:
         raise ApiError(400, f"The query string does not parse: {error}.") from None
+    if query_string:
+        # The body's limits hold for the payload the worker will map, query parameters and all.
+        try:
+            check_json_shape(payload)
+        except PayloadError as error:
+            raise ApiError(400, f"With the query string merged in, {error}.") from None
     return IncomingPayload(raw, kind, query_string, payload)
