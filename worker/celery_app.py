@@ -34,3 +34,17 @@ def _forget_parent_engines(**_: Any) -> None:
 
 
 app = create_celery_app()
+
+
+def waiting_messages(queue: str) -> int | None:
+    """How many messages wait in ``queue`` on the broker; None when the broker cannot say."""
+    try:
+        with app.connection_for_read() as connection:
+            channel = connection.default_channel
+            try:
+                declared = channel.queue_declare(queue=queue, passive=True)
+            except connection.channel_errors:
+                return 0  # no such queue: Redis drops a queue's key when it empties
+            return int(declared.message_count)
+    except Exception:  # unreachable or unable to tell; the caller assumes nothing waits
+        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
@@ -14,7 +14,7 @@ from models.enums import EventStatus
 
 
 def claim_due_events(
-    session: Session, stuck_after_seconds: float, limit: int = 500
+    session: Session, stuck_after_seconds: float, limit: int = 500, waiting_in_broker: int = 0
 ) -> list[uuid.UUID]:
     """Pick events to re-enqueue and push their next check one interval away.
 
@@ -22,19 +22,38 @@ def claim_due_events(
     or was down); processing ones once their lease ran out (the worker died); retrying ones once
     overdue by that long (the retry message was lost). ``SKIP LOCKED`` and the pushed-back time
     keep several sweepers from enqueueing the same event twice in one round.
+
+    A queued event may also just be waiting behind a backlog, its message still in the broker;
+    re-enqueued every interval, a backlog would feed itself with copies. So when the broker
+    says ``waiting_in_broker`` messages wait, the youngest that many queued events are taken to
+    be those messages (the queue is first in, first out) and left alone. A copy would have
+    queued behind them anyway; once the backlog drains, whatever is still queued is picked.
     """
     now = utcnow()
     stuck_before = now - dt.timedelta(seconds=stuck_after_seconds)
+    lost_queued: ColumnElement[bool] = (
+        (IngestionEvent.status == EventStatus.queued)
+        & (IngestionEvent.received_time < stuck_before)
+        & (IngestionEvent.next_attempt_time.is_(None) | (IngestionEvent.next_attempt_time < now))
+    )
+    if waiting_in_broker > 0:
+        youngest_waiting = session.scalar(
+            select(IngestionEvent.seq)
+            .where(IngestionEvent.status == EventStatus.queued)
+            .order_by(IngestionEvent.seq.desc())
+            .offset(waiting_in_broker - 1)
+            .limit(1)
+        )
+        # Fewer queued events than waiting messages: every one of them may be in the broker.
+        if youngest_waiting is None:
+            lost_queued = false()
+        else:
+            lost_queued = lost_queued & (IngestionEvent.seq < youngest_waiting)
     due = (
         select(IngestionEvent.id)
         .where(
             or_(
-                (IngestionEvent.status == EventStatus.queued)
-                & (IngestionEvent.received_time < stuck_before)
-                & (
-                    IngestionEvent.next_attempt_time.is_(None)
-                    | (IngestionEvent.next_attempt_time < now)
-                ),
+                lost_queued,
                 (IngestionEvent.status == EventStatus.processing)
                 & (IngestionEvent.next_attempt_time < now),
                 (IngestionEvent.status == EventStatus.retrying)

@@ -9,7 +9,7 @@ from celery import Task
 
 from leadgate.settings import get_settings
 from models.db import session_scope
-from worker.celery_app import app
+from worker.celery_app import app, waiting_messages
 from worker.ingest.identity import identity_keys
 from worker.ingest.pipeline import (
     claim_event,
@@ -110,8 +110,11 @@ def process_event(self: Task, event_id: str) -> None:
 def sweep() -> int:
     """Re-enqueue events the broker lost, events whose worker died, and overdue retries."""
     settings = get_settings()
+    # Queued events whose messages still wait in the broker need no copy (see the sweeper).
+    queue = app.amqp.router.route({}, process_event.name)["queue"].name
+    waiting = waiting_messages(queue) or 0
     with session_scope() as session:
-        due = claim_due_events(session, settings.stuck_after_seconds)
+        due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
     for event_id in due:
         process_event.delay(str(event_id))
     if due:

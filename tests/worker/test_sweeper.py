@@ -50,3 +50,25 @@ def test_sweep_picks_what_is_stuck_and_nothing_else(db_session: Session) -> None
     # A second sweep right after finds nothing new among these.
     again = set(claim_due_events(db_session, stuck_after_seconds=120))
     assert not {lost.id, orphaned.id, overdue.id} & again
+
+
+def test_queued_events_still_waiting_in_the_broker_are_left_alone(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    lost = [_event(db_session, tenant, EventStatus.queued, age=300, next_in=None) for _ in range(2)]
+    waiting = [
+        _event(db_session, tenant, EventStatus.queued, age=200, next_in=None) for _ in range(3)
+    ]
+    orphaned = _event(db_session, tenant, EventStatus.processing, age=300, next_in=-5)
+    own = {event.id for event in [*lost, *waiting, orphaned]}
+    # Three messages wait in the broker: the three youngest queued events are taken to be them.
+    picked = set(claim_due_events(db_session, stuck_after_seconds=120, waiting_in_broker=3)) & own
+    assert picked == {lost[0].id, lost[1].id, orphaned.id}
+
+
+def test_no_queued_event_is_picked_while_the_broker_holds_more_messages(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session)
+    queued = _event(db_session, tenant, EventStatus.queued, age=300, next_in=None)
+    picked = claim_due_events(db_session, stuck_after_seconds=120, waiting_in_broker=10**6)
+    assert queued.id not in picked
