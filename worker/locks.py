@@ -2,7 +2,9 @@
 
 The lock only saves wasted work (two workers matching the same person at once). Correctness
 rests on the database: advisory transaction locks on the same keys, the unique index on external
-id and the lead's version check. So when Redis is unreachable we carry on without it.
+id and the lead's version check. So when Redis is unreachable we carry on without it, and when
+a lock stays busy too long we do too: its holder may be a worker that was killed holding it,
+and waiting out its TTL (or failing the attempt) would stall that person's events for nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +21,6 @@ from redis.lock import Lock
 from leadgate.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-class LockWaitTimeout(Exception):
-    """A lock could not be taken in time; the event is retried later (a transient error)."""
 
 
 @lru_cache(maxsize=4)
@@ -52,8 +50,10 @@ def _acquire(
                 _lock_name(key), timeout=ttl, blocking_timeout=wait_seconds, thread_local=False
             )
             if not lock.acquire():
+                # A live holder is waited for again on the advisory lock, inside the database.
+                log.info("identity lock busy for %g s; relying on database locks", wait_seconds)
                 _release(held)
-                raise LockWaitTimeout(f"an identity lock stayed busy for over {wait_seconds:g} s")
+                return None
             held.append(lock)
     except redis.RedisError as error:
         log.warning("redis lock unavailable (%s); relying on database locks", type(error).__name__)
@@ -69,7 +69,7 @@ def identity_locks(
     wait_seconds: float = 10.0,
     client: redis.Redis | None = None,
 ) -> Iterator[bool]:
-    """Hold a Redis lock on every key (sorted); yields False when Redis was unreachable."""
+    """Hold a Redis lock on every key (sorted); yields False when they could not all be had."""
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().lock_ttl_seconds
     held = _acquire(client or lock_client(), keys, ttl, wait_seconds)
     try:

@@ -9,8 +9,6 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from worker.locks import LockWaitTimeout
-
 # Connection loss, serialization failure, deadlock and lock timeout all arrive from psycopg as
 # OperationalError; a unique violation means a concurrent writer won a race we lost; a stale
 # version means the lead changed under us. Each clears up by trying again.
@@ -18,7 +16,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
     IntegrityError,
     StaleDataError,
-    LockWaitTimeout,
     redis.ConnectionError,
     redis.TimeoutError,
     BrokerError,
