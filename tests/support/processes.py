@@ -82,12 +82,16 @@ def start_worker(
     node_name: str = "test-worker",
     queues: str = "ingest,maintenance",
     timeout: float = 60,
+    app: str = "worker.celery_app",
 ) -> ServiceProcess:
-    """Start ``celery worker`` as the Procfile does, and wait until it reports ready."""
+    """Start ``celery worker`` as the Procfile does, and wait until it reports ready.
+
+    ``app`` names the Celery app module; fault tests pass one that injects faults.
+    """
     command = [
         str(VENV_BIN / "celery"),
         "-A",
-        "worker.celery_app",
+        app,
         "worker",
         "--loglevel=INFO",
         f"--concurrency={concurrency}",
@@ -106,6 +110,29 @@ def start_worker(
         time.sleep(0.1)
     worker.stop()
     raise RuntimeError(f"worker not ready within {timeout} s:\n{worker.log()}")
+
+
+def start_beat(env: dict[str, str], timeout: float = 30) -> ServiceProcess:
+    """Start ``celery beat`` (the sweeper's clock) with its schedule file in a temporary place."""
+    schedule = Path(tempfile.mkdtemp(prefix="leadgate-beat-")) / "schedule"
+    command = [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "worker.celery_app",
+        "beat",
+        "--loglevel=INFO",
+        f"--schedule={schedule}",
+    ]
+    beat = _spawn("beat", command, env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not beat.alive():
+            raise RuntimeError(f"beat exited at start:\n{beat.log()}")
+        if "beat: Starting" in beat.log():
+            return beat
+        time.sleep(0.1)
+    beat.stop()
+    raise RuntimeError(f"beat not started within {timeout} s:\n{beat.log()}")
 
 
 def start_web(env: dict[str, str], workers: int = 2, timeout: float = 30) -> ServiceProcess:

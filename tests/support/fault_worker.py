@@ -1,0 +1,163 @@
+"""The production Celery app with faults injected from the environment, for fault tests only.
+
+Run as ``celery -A tests.support.fault_worker worker ...``. Production code carries no test
+hooks: this module wraps the functions the task calls, before the pool forks, so every child
+inherits the faults.
+
+``LEADGATE_TEST_FAULT`` holds rules separated by ``;``, each ``KIND:ARG`` or ``KIND:ARG@MARKER``.
+A rule with a marker applies only to events whose payload contains the marker text; one without
+applies to every event.
+
+- ``transient:N`` raises a transient ``OperationalError`` inside the event's transaction on its
+  first N attempts (``transient:always`` never clears).
+- ``pause_after_lock:SECONDS`` sleeps after the Redis identity locks are taken, before the
+  database transaction (so a short lock TTL runs out while the task still works).
+- ``pause_in_transaction:SECONDS`` sleeps inside the transaction, after the advisory locks.
+- ``crash:N`` ends the pool process abruptly inside the transaction on the first N attempts
+  (a worker lost mid-task).
+
+``LEADGATE_TEST_FAULT_LOG`` names a file that gets one JSON line per injected fault.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+import worker.ingest.pipeline as pipeline
+import worker.locks as locks
+import worker.tasks as tasks
+from worker.celery_app import app
+from worker.ingest.pipeline import Claim
+from worker.ingest.types import PreparedLead
+
+__all__ = ["FaultRule", "app", "parse_rules"]
+
+FAULT_ENV = "LEADGATE_TEST_FAULT"
+FAULT_LOG_ENV = "LEADGATE_TEST_FAULT_LOG"
+KINDS = ("transient", "pause_after_lock", "pause_in_transaction", "crash")
+
+_current_claim: ContextVar[Claim | None] = ContextVar("current_claim", default=None)
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One fault: what to do, how often or how long, and which events it applies to."""
+
+    kind: str
+    times: int | None = None  # attempts affected; None: every attempt
+    seconds: float = 0.0
+    marker: str | None = None
+
+    def applies_to(self, claim: Claim) -> bool:
+        """True when this rule targets the claimed event on this attempt."""
+        if self.marker is not None and self.marker not in json.dumps(claim.payload):
+            return False
+        return self.times is None or claim.attempt <= self.times
+
+
+def parse_rules(spec: str) -> list[FaultRule]:
+    """Parse ``LEADGATE_TEST_FAULT``; a malformed rule is an error naming it."""
+    rules = []
+    for raw in filter(None, (part.strip() for part in spec.split(";"))):
+        body, _, marker = raw.partition("@")
+        kind, _, argument = body.partition(":")
+        if kind not in KINDS or not argument:
+            raise ValueError(f"{FAULT_ENV}: cannot read rule {raw!r}; kinds are {', '.join(KINDS)}")
+        if kind.startswith("pause"):
+            rule = FaultRule(kind, seconds=float(argument), marker=marker or None)
+        else:
+            times = None if argument == "always" else int(argument)
+            rule = FaultRule(kind, times=times, marker=marker or None)
+        rules.append(rule)
+    return rules
+
+
+RULES = parse_rules(os.environ.get(FAULT_ENV, ""))
+
+
+def _matching(kind: str) -> list[FaultRule]:
+    claim = _current_claim.get()
+    if claim is None:
+        return []
+    return [rule for rule in RULES if rule.kind == kind and rule.applies_to(claim)]
+
+
+def _log_injection(kind: str) -> None:
+    claim = _current_claim.get()
+    path = os.environ.get(FAULT_LOG_ENV)
+    if not path or claim is None:
+        return
+    line = {
+        "kind": kind,
+        "event_id": str(claim.event_id),
+        "attempt": claim.attempt,
+        "pid": os.getpid(),
+        "time": time.time(),
+    }
+    # One short write in append mode lands whole even with several pool processes writing.
+    with open(path, "a", encoding="utf-8") as log_file:
+        log_file.write(json.dumps(line) + "\n")
+
+
+def _inject(kind: str) -> None:
+    for rule in _matching(kind):
+        _log_injection(kind)
+        if kind == "transient":
+            raise OperationalError(
+                "injected fault", {}, psycopg.OperationalError("injected: connection lost")
+            )
+        if kind == "crash":
+            os._exit(70)  # no cleanup, no ack: as if the process were killed
+        time.sleep(rule.seconds)
+
+
+# The originals, from the modules that define them (the task module holds the same objects).
+_real_prepare_claim = pipeline.prepare_claim
+_real_identity_locks = locks.identity_locks
+_real_process_claim = pipeline.process_claim
+_real_lock_identities = pipeline.lock_identities
+
+
+def _prepare_claim(claim: Claim) -> PreparedLead:
+    # Remember which event this pool process works on, for the wrappers below.
+    _current_claim.set(claim)
+    return _real_prepare_claim(claim)
+
+
+@contextmanager
+def _identity_locks(keys: list[str], *args: Any, **kwargs: Any) -> Iterator[bool]:
+    with _real_identity_locks(keys, *args, **kwargs) as held:
+        _inject("pause_after_lock")
+        yield held
+
+
+def _process_claim(session: Session, claim: Claim, prepared: PreparedLead) -> Any:
+    _inject("transient")
+    return _real_process_claim(session, claim, prepared)
+
+
+def _lock_identities(session: Session, keys: list[str]) -> None:
+    _real_lock_identities(session, keys)
+    _inject("crash")
+    _inject("pause_in_transaction")
+
+
+_PATCHES: list[tuple[Any, str, Callable[..., Any]]] = [
+    (tasks, "prepare_claim", _prepare_claim),
+    (tasks, "identity_locks", _identity_locks),
+    (tasks, "process_claim", _process_claim),
+    (pipeline, "lock_identities", _lock_identities),
+]
+for module, name, replacement in _PATCHES:
+    setattr(module, name, replacement)
