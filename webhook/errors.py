@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,35 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(
                 503, "The database is unreachable; retry later.", headers={"Retry-After": "5"}
             )
-        log.exception("database error")
+        log.error("database error\n%s", trace_without_values(error))
         return error_response(500, "Internal error.")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
-        log.exception("unhandled error")
+        log.error("unhandled error\n%s", trace_without_values(error))
         return error_response(500, "Internal error.")
+
+
+def trace_without_values(error: BaseException) -> str:
+    """The error's stack, exception types, SQLSTATE and SQL text, but no exception message.
+
+    Messages quote values: SQLAlchemy lists a statement's parameters (a raw body, an email) and
+    PostgreSQL repeats the input it refused ('invalid input syntax ...: "jane@example.com"').
+    The stack, the types and the statement are what a person needs to find the fault.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        label = type(current).__module__ + "." + type(current).__qualname__
+        sqlstate = getattr(current, "sqlstate", None)
+        if sqlstate:
+            label += f" [SQLSTATE {sqlstate}]"
+        if isinstance(current, StatementError) and current.statement:
+            label += f"\n[SQL: {current.statement}]"
+        parts.append(f"Traceback (most recent call last):\n{frames}{label}")
+        current = current.__cause__ or current.__context__
+    # Innermost first, as Python prints a chain.
+    return "\n\nThe above exception led to:\n\n".join(reversed(parts))
