@@ -25,6 +25,10 @@ _settings = get_settings()
 
 broker_url = _settings.celery_broker_url
 broker_connection_retry_on_startup = True
+# A worker outlives any broker outage: it retries for ever (Celery gives up after 100 tries by
+# default, about 45 minutes, and exits), every 2 s, so it is back within moments of the broker.
+broker_connection_max_retries = None
+worker_consumer = "worker.celery_app:PromptReconnectConsumer"
 broker_transport_options: dict[str, Any] = {
     "visibility_timeout": 600,
     # Redis: publish confirms are not available; fail fast so the webhook answers 202 anyway

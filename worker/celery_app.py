@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_process_init
+from celery.worker.consumer import Consumer
 
 from models.db import dispose_engines
 
@@ -16,6 +18,27 @@ class LeadgateTask(Task):  # type: ignore[misc]
     acks_late = True
     ignore_result = True
     reject_on_worker_lost = True
+
+
+class PromptReconnectConsumer(Consumer):  # type: ignore[misc]
+    """The worker's consumer, retrying a lost broker every ``RECONNECT_SECONDS`` at most.
+
+    Celery reconnects with kombu's default backoff, which grows to 30 s between attempts: after
+    an outage a worker could idle that long with the broker back. Events wait in the inbox, not
+    in the worker, so trying often costs nothing and keeps recovery within a sweep interval.
+    """
+
+    RECONNECT_SECONDS = 2.0
+
+    def ensure_connected(self, conn: Any) -> Any:
+        """Connect as Celery does, with the retry interval capped."""
+        conn.ensure_connection = functools.partial(
+            conn.ensure_connection,
+            interval_start=0,
+            interval_step=self.RECONNECT_SECONDS,
+            interval_max=self.RECONNECT_SECONDS,
+        )
+        return super().ensure_connected(conn)
 
 
 def create_celery_app() -> Celery:
