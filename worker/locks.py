@@ -22,6 +22,10 @@ from leadgate.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+# A match-then-write takes milliseconds; a lock busy for longer is held by a slow or dead worker,
+# and the advisory lock in the database does any further waiting.
+LOCK_WAIT_SECONDS = 2.0
+
 
 @lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
@@ -66,7 +70,7 @@ def _acquire(
 def identity_locks(
     keys: list[str],
     ttl_seconds: float | None = None,
-    wait_seconds: float = 10.0,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
     client: redis.Redis | None = None,
 ) -> Iterator[bool]:
     """Hold a Redis lock on every key (sorted); yields False when they could not all be had."""
