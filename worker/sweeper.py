@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ColumnElement, false, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
@@ -25,30 +25,34 @@ def claim_due_events(
 
     A queued event may also just be waiting behind a backlog, its message still in the broker;
     re-enqueued every interval, a backlog would feed itself with copies. So when the broker
-    says ``waiting_in_broker`` messages wait, the youngest that many queued events are taken to
-    be those messages (the queue is first in, first out) and left alone. A copy would have
-    queued behind them anyway; once the backlog drains, whatever is still queued is picked.
+    says ``waiting_in_broker`` messages wait, the queued events whose latest message went out
+    last (the webhook's at receipt, else the sweeper's own copy, one interval before the next
+    check it set) are taken to be those messages (the queue is first in, first out) and left
+    alone. A copy would have queued behind them anyway; once the backlog drains, whatever is
+    still queued is picked.
     """
     now = utcnow()
-    stuck_before = now - dt.timedelta(seconds=stuck_after_seconds)
+    stuck = dt.timedelta(seconds=stuck_after_seconds)
+    stuck_before = now - stuck
     lost_queued: ColumnElement[bool] = (
         (IngestionEvent.status == EventStatus.queued)
         & (IngestionEvent.received_time < stuck_before)
         & (IngestionEvent.next_attempt_time.is_(None) | (IngestionEvent.next_attempt_time < now))
     )
     if waiting_in_broker > 0:
-        youngest_waiting = session.scalar(
-            select(IngestionEvent.seq)
+        published = func.coalesce(
+            IngestionEvent.next_attempt_time - stuck, IngestionEvent.received_time
+        )
+        last_waiting = session.scalar(
+            select(published)
             .where(IngestionEvent.status == EventStatus.queued)
-            .order_by(IngestionEvent.seq.desc())
+            .order_by(published.desc())
             .offset(waiting_in_broker - 1)
             .limit(1)
         )
         # Fewer queued events than waiting messages: every one of them may be in the broker.
-        if youngest_waiting is None:
-            lost_queued = false()
-        else:
-            lost_queued = lost_queued & (IngestionEvent.seq < youngest_waiting)
+        still_waiting = true() if last_waiting is None else published >= last_waiting
+        lost_queued = lost_queued & ~still_waiting
     due = (
         select(IngestionEvent.id)
         .where(
@@ -66,7 +70,7 @@ def claim_due_events(
     )
     event_ids = list(session.scalars(due))
     if event_ids:
-        next_check = now + dt.timedelta(seconds=stuck_after_seconds)
+        next_check = now + stuck
         # An expired lease means the attempt died with its worker: it becomes a retry.
         session.execute(
             update(IngestionEvent)
