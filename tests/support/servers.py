@@ -131,6 +131,16 @@ class OwnRedis:
             process.send_signal(signal.SIGKILL)
             process.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP the server: it keeps taking connections but answers nothing (hung)."""
+        if self._server is not None and self._server.process is not None:
+            self._server.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        if self._server is not None and self._server.process is not None:
+            self._server.process.send_signal(signal.SIGCONT)
+
     def client(self) -> redis.Redis:
         """A client of this server."""
         return redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5)
@@ -142,6 +152,7 @@ class OwnRedis:
 
     def destroy(self) -> None:
         """Stop the server and remove its files."""
+        self.resume()
         self.kill()
         shutil.rmtree(self.root, ignore_errors=True)
 
