@@ -25,16 +25,30 @@ from worker.sweeper import claim_due_events
 log = logging.getLogger(__name__)
 
 
-def run_event(event_id: uuid.UUID) -> None:
-    """Claim, prepare, lock, match and apply one event; raise on transient errors."""
+def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
+    """Claim, prepare, lock, match and apply one event; raise on transient errors.
+
+    ``deliveries`` counts earlier runs of this message that could not even claim the event.
+    """
     settings = get_settings()
-    with session_scope() as session:
-        claim = claim_event(
-            session,
-            event_id,
-            lease_seconds=settings.stuck_after_seconds,
-            max_attempts=settings.task_max_attempts,
+    try:
+        with session_scope() as session:
+            claim = claim_event(
+                session,
+                event_id,
+                lease_seconds=settings.stuck_after_seconds,
+                max_attempts=settings.task_max_attempts,
+            )
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        # The database is likely down. Nothing was claimed, so no attempt is counted; come back
+        # with backoff rather than leave the event to the sweeper's slower round.
+        retry_in = backoff_seconds(
+            deliveries + 1, settings.retry_base_seconds, settings.retry_max_seconds
         )
+        log.warning("event %s: cannot be claimed (%s); retrying", event_id, describe(error))
+        raise RetryLater(retry_in) from error
     if claim is None:
         log.info("event %s is not claimable (done, or held by another worker)", event_id)
         return
@@ -101,7 +115,7 @@ class RetryLater(Exception):
 def process_event(self: Task, event_id: str) -> None:
     """Process one ingestion event by id; delivery is at least once, the event row guards it."""
     try:
-        run_event(uuid.UUID(event_id))
+        run_event(uuid.UUID(event_id), deliveries=self.request.retries)
     except RetryLater as retry:
         raise self.retry(countdown=retry.seconds) from None
 
@@ -113,8 +127,15 @@ def sweep() -> int:
     # Queued events whose messages still wait in the broker need no copy (see the sweeper).
     queue = app.amqp.router.route({}, process_event.name)["queue"].name
     waiting = waiting_messages(queue) or 0
-    with session_scope() as session:
-        due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
+    try:
+        with session_scope() as session:
+            due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        # The next interval's sweep tries again; an outage is not an error of the sweeper's.
+        log.warning("sweep skipped: %s", describe(error))
+        return 0
     for event_id in due:
         process_event.delay(str(event_id))
     if due:
