@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.support.factories import Tenant, make_tenant
-from tests.support.invariants import Verdict, engine_for
+from tests.support.invariants import Verdict, engine_for, pending_events
 from tests.support.processes import ServiceProcess, start_beat, start_web, start_worker
 from tests.support.servers import OwnPostgres, OwnRedis
 
@@ -142,6 +142,13 @@ class FaultStack:
             return []
         lines = [json.loads(line) for line in self.fault_log.read_text().splitlines() if line]
         return [line for line in lines if kind is None or line["kind"] == kind]
+
+    def backlog(self, organization_id: int) -> int | None:
+        """Events of the organization not terminal yet (None if the database cannot say)."""
+        try:
+            return pending_events(self.database_url, organization_id)
+        except Exception:  # the database may be on its way back up
+            return None
 
     def stop_all(self) -> None:
         """Stop every process the scenario started (whole process groups)."""

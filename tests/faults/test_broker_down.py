@@ -61,6 +61,7 @@ def test_requests_while_the_broker_is_down_or_hung_are_accepted_then_processed(
     time.sleep(OUTAGE_SECONDS)
     redis_server.resume()
     recovered = time.monotonic()
+    backlog = stack.backlog(tenant.organization_id)
     sent = load.result(timeout=300)
     drain = wait_for_drain(stack.database_url, tenant.organization_id, timeout=120)
 
@@ -72,6 +73,7 @@ def test_requests_while_the_broker_is_down_or_hung_are_accepted_then_processed(
         faults_injected={"broker_down_seconds": OUTAGE_SECONDS, "broker_hung_seconds": 4.0},
         answers_while_down=while_down,
         answers_while_hung=while_hung,
+        backlog_at_recovery=backlog,
         drain_after_recovery_seconds=round(time.monotonic() - recovered, 1),
         drain_after_load_seconds=round(drain, 1),
     )

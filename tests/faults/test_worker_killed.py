@@ -42,6 +42,7 @@ def test_worker_killed_repeatedly_during_load(
         killed += kill_worker_and_child(worker)
         worker = stack.worker(f"killed-{kill}", concurrency=3)
     recovered = time.monotonic()
+    backlog = stack.backlog(tenant.organization_id)
     sent = load.result(timeout=300)
     load_done = time.monotonic()
     pending_at_load_end = pending_events(stack.database_url, tenant.organization_id)
@@ -54,6 +55,7 @@ def test_worker_killed_repeatedly_during_load(
         load_seconds=round(load_done - load.started, 1),
         pending_when_load_ended=pending_at_load_end,
         drain_after_load_seconds=round(drain, 1),
+        backlog_at_recovery=backlog,
         drain_after_recovery_seconds=round(time.monotonic() - recovered, 1),
     )
     scenario_report.save(verdict)
