@@ -63,7 +63,10 @@ def test_events_flow_through_rabbitmq(
     tenant = make_tenant(committed_session)
     committed_session.commit()
     for index in range(20):
-        body = {"external_id": f"R-{index % 10}", "phone_number": f"(415) 555-{2600 + index % 10}"}
+        body: dict[str, object] = {
+            "external_id": f"R-{index % 10}",
+            "phone_number": f"(415) 555-{2600 + index % 10}",
+        }
         assert _post(web.extra["url"], tenant.config_id, tenant.token, body) == 202
     deadline = time.monotonic() + 60
     while True:
