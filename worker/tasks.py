@@ -82,6 +82,9 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
             # The event stays leased as processing; a retry before the lease ends would find
             # it held and drop out, so wait the lease out.
             raise RetryLater(max(retry_in, settings.stuck_after_seconds)) from error
+        if status is None:
+            log.info("event %s: attempt %d failed after it was taken over", event_id, claim.attempt)
+            return
         log.warning(
             "event %s: attempt %d failed (%s); now %s",
             event_id,
@@ -92,7 +95,10 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
         if status.value == "retrying":
             raise RetryLater(retry_in) from error
         return
-    if outcome is not None:
+    if outcome is None:
+        # The lease ran out and another worker claimed the event: its attempt decides.
+        log.info("event %s: attempt %d was taken over; it wrote nothing", event_id, claim.attempt)
+    else:
         log.info(
             "event %s: %s %s lead=%s attempt=%d",
             event_id,

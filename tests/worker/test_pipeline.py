@@ -10,7 +10,12 @@ from models import IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from tests.support.factories import Tenant, make_tenant
-from worker.ingest.pipeline import claim_event, prepare_claim
+from worker.ingest.pipeline import (
+    claim_event,
+    prepare_claim,
+    process_claim,
+    record_transient_error,
+)
 
 
 def _event(session: Session, tenant: Tenant, body: bytes = b'{"phone_number": "2024561111"}'):
@@ -70,3 +75,23 @@ def test_unparseable_stored_body_becomes_a_body_error(db_session: Session) -> No
     assert claim is not None
     prepared = prepare_claim(claim)
     assert [error.field for error in prepared.errors] == ["body"]
+
+
+def test_an_attempt_taken_over_records_neither_outcome_nor_error(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    event = _event(db_session, tenant)
+    first = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
+    assert first is not None
+    db_session.expire_all()
+    event.next_attempt_time = utcnow() - dt.timedelta(seconds=1)  # the first worker stalled
+    db_session.flush()
+    second = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
+    assert second is not None and second.attempt == 2
+    # The stalled first attempt comes back: its error and its outcome are both ignored.
+    assert record_transient_error(db_session, event.id, first.attempt, "late", 8, 1.0) is None
+    assert process_claim(db_session, first, prepare_claim(first)) is None
+    db_session.expire_all()
+    held = db_session.get(IngestionEvent, event.id)
+    assert held is not None and held.status == EventStatus.processing and held.attempts == 2
+    assert held.last_error is None
+    assert record_transient_error(db_session, event.id, 2, "lost", 2, 1.0) == EventStatus.dead

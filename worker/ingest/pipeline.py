@@ -282,11 +282,15 @@ def record_transient_error(
     error: str,
     max_attempts: int,
     retry_in_seconds: float,
-) -> EventStatus:
-    """Mark the event retrying (due in ``retry_in_seconds``) or, out of attempts, dead."""
+) -> EventStatus | None:
+    """Mark the event retrying (due in ``retry_in_seconds``) or, out of attempts, dead.
+
+    Returns None when the attempt no longer holds the event (its lease ran out and another
+    worker took it over): that worker's attempt decides, so nothing is written.
+    """
     status = EventStatus.dead if attempt >= max_attempts else EventStatus.retrying
     now = utcnow()
-    session.execute(
+    written = session.scalar(
         update(IngestionEvent)
         .where(
             IngestionEvent.id == event_id,
@@ -301,5 +305,6 @@ def record_transient_error(
             else now + dt.timedelta(seconds=retry_in_seconds),
             processed_time=now if status == EventStatus.dead else None,
         )
+        .returning(IngestionEvent.id)
     )
-    return status
+    return status if written is not None else None
