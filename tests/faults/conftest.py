@@ -14,18 +14,22 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import Celery
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models import IngestionEvent
 from tests.support.factories import Tenant, make_tenant
 from tests.support.invariants import Verdict, engine_for, pending_events
 from tests.support.processes import ServiceProcess, start_beat, start_web, start_worker
 from tests.support.servers import OwnPostgres, OwnRedis
+from webhook.broker import PROCESS_EVENT_TASK
 
 RESULTS_FILE = Path(__file__).parent / "last_run.json"
 FAULT_WORKER_APP = "tests.support.fault_worker"
@@ -37,6 +41,21 @@ FAST_RECOVERY = {
     "LEADGATE_RETRY_MAX_SECONDS": "2",
     "LEADGATE_MAX_ATTEMPTS": "8",
 }
+
+
+@dataclass(frozen=True)
+class EventState:
+    """What a test needs to know of an event's progress."""
+
+    status: str
+    action: str | None
+    attempts: int
+    last_error: str | None
+
+    @property
+    def terminal(self) -> bool:
+        """True once done, failed or dead."""
+        return self.status in ("done", "failed", "dead")
 
 
 @dataclass
@@ -142,6 +161,56 @@ class FaultStack:
             return []
         lines = [json.loads(line) for line in self.fault_log.read_text().splitlines() if line]
         return [line for line in lines if kind is None or line["kind"] == kind]
+
+    def publish(self, event_ids: list[str], queue: str, copies: int = 1) -> None:
+        """Publish ``copies`` messages per event straight to ``queue``, back to back."""
+        client = Celery("fault-test", broker=self.servers.redis.url)
+        try:
+            for event_id in event_ids:
+                for _ in range(copies):
+                    client.send_task(PROCESS_EVENT_TASK, args=[event_id], queue=queue)
+        finally:
+            client.close()
+
+    def events(self, event_ids: list[str]) -> dict[str, EventState]:
+        """The current status, action and attempts of some events, by id."""
+        engine = engine_for(self.database_url)
+        try:
+            with Session(engine) as session:
+                rows = session.execute(
+                    select(
+                        IngestionEvent.id,
+                        IngestionEvent.status,
+                        IngestionEvent.action,
+                        IngestionEvent.attempts,
+                        IngestionEvent.last_error,
+                    ).where(IngestionEvent.id.in_([uuid.UUID(event_id) for event_id in event_ids]))
+                ).all()
+        finally:
+            engine.dispose()
+        return {
+            str(row.id): EventState(
+                row.status.value,
+                row.action.value if row.action else None,
+                row.attempts,
+                row.last_error,
+            )
+            for row in rows
+        }
+
+    def wait_for_events(
+        self, event_ids: list[str], done: Callable[[EventState], bool], timeout: float = 60
+    ) -> dict[str, EventState]:
+        """Wait until every event satisfies ``done``; their states (fails on timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.events(event_ids)
+            if len(states) == len(event_ids) and all(map(done, states.values())):
+                return states
+            if time.monotonic() > deadline:
+                waiting = {key: state for key, state in states.items() if not done(state)}
+                raise AssertionError(f"events not there after {timeout:.0f} s: {waiting}")
+            time.sleep(0.1)
 
     def backlog(self, organization_id: int) -> int | None:
         """Events of the organization not terminal yet (None if the database cannot say)."""

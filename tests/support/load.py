@@ -104,6 +104,11 @@ def _shares(requests: list[SentRequest], processes: int) -> list[list[SentReques
     return shares
 
 
+def send_now(plan: LoadPlan, requests: list[SentRequest]) -> list[SentRequest]:
+    """Post the requests one after another from this process (for small, ordered batches)."""
+    return [_send(plan, request) for request in requests]
+
+
 def post_requests(plan: LoadPlan, requests: list[SentRequest]) -> list[SentRequest]:
     """Post every request from ``plan.processes`` processes; the requests with their answers."""
     shares = [share for share in _shares(requests, plan.processes) if share]
