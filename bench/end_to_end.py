@@ -8,13 +8,14 @@ The baseline, measured in the same run on the same database with the services st
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import profile
-from bench.events import wait_until_terminal
+from bench.events import backend_cpu_seconds, wait_until_terminal
 from bench.load import Target, post_in_order
 from bench.payloads import Stream, Tenant, build_stream, create_tenant
 from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
@@ -69,8 +70,12 @@ def run_pipeline_load(
     The caller drops the database.
     """
     database = create_database(servers, label)
-    tenant = create_tenant(database.sqlalchemy_url)
-    stack = start_stack(database, servers)
+    try:
+        tenant = create_tenant(database.sqlalchemy_url)
+        stack = start_stack(database, servers)
+    except BaseException:
+        database.drop()
+        raise
     recordings: list[profile.Recording] = []
     try:
         assert stack.web is not None
@@ -89,11 +94,14 @@ def run_pipeline_load(
             database.url, tenant.organization_id, posted.ok, plan.drain_timeout_s
         )
         cpu_after, machine_after = tree_cpu(roots), machine_cpu_seconds()
+        database_cpu, backends = backend_cpu_seconds(database.url)
         memory = memory_report(sampler)
     finally:
         for recording in recordings:
             recording.stop()
         stack.stop()
+        if sys.exc_info()[0] is not None:
+            database.drop()
     end = completion.last_processed or posted.ended_at
     wall = max(end - posted.started_at, 1e-9)
     cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in roots}
@@ -111,6 +119,9 @@ def run_pipeline_load(
         "leads_per_s": round(completion.done / wall, 1),
         "cpu_s": cpu,
         "cpu_s_per_lead": round(service_cpu / max(completion.done, 1), 5),
+        "database_cpu_s": round(database_cpu, 2),
+        "database_backends": backends,
+        "database_cpu_s_per_lead": round(database_cpu / max(completion.done, 1), 5),
         "machine_busy_pct": round(100 * busy / total, 1) if total else None,
         "memory": memory,
         "peak_rss_mb": _peak_by_role(memory),

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from bench.procstats import cpu_seconds
+
 TERMINAL = ("done", "failed", "dead")
 
 
@@ -96,3 +98,20 @@ def received_to_done_ms(
         "max_ms": round(float(most or 0), 1),
         "events": int(count or 0),
     }
+
+
+def backend_cpu_seconds(database_url: str) -> tuple[float, int]:
+    """CPU seconds of the PostgreSQL backends now connected to this database (but ours).
+
+    The services' pools keep their connections for the whole run, so this is close to what the
+    database spent serving them; it reads ``/proc``, so only for a server on this machine.
+    """
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        pids = [
+            int(pid)
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        ]
+    return cpu_seconds(pids), len(pids)

@@ -103,10 +103,15 @@ class RssSampler:
     interval: float = 0.5
     processes: dict[int, ProcessMemory] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
 
     def sample(self) -> None:
         """Take one sample of every process in the trees."""
+        with self._lock:
+            self._sample()
+
+    def _sample(self) -> None:
         for name, root in self.roots.items():
             for pid in process_tree(root):
                 rss = rss_bytes(pid)
@@ -121,9 +126,10 @@ class RssSampler:
 
     def rebase(self) -> None:
         """Take the current RSS of every process as its starting point (after a warm-up)."""
-        self.sample()
-        for seen in self.processes.values():
-            seen.first_rss = seen.last_rss
+        with self._lock:
+            self._sample()
+            for seen in self.processes.values():
+                seen.first_rss = seen.last_rss
 
     def start(self) -> RssSampler:
         """Sample now and then every ``interval`` seconds until stopped."""
