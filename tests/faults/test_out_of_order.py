@@ -1,0 +1,58 @@
+"""Scenario 6: an older event is processed after a newer one (a late retry): it is ``stale``.
+
+Each person gets three updates in order. The middle one fails twice with a transient error,
+so its successful attempt comes seconds after the third was applied. It must not overwrite
+what the newer event set; it only fills what is still empty (a metadata key only it carries).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.faults.conftest import FaultStack, ScenarioReport
+from tests.support.invariants import check_invariants, wait_for_drain
+from tests.support.load import LoadPlan, post_requests
+from tests.support.workload import make_person, make_request
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
+
+PERSONS = 20
+
+
+def test_an_older_event_applied_late_is_stale_and_keeps_the_newer_values(
+    stack: FaultStack, scenario_report: ScenarioReport
+) -> None:
+    tenant = stack.tenant()
+    persons = [make_person("O", index) for index in range(PERSONS)]
+    web = stack.web()
+    # Two failures with a 3 s backoff base put the late attempt at least 4.5 s after the first.
+    stack.worker(
+        "late-retries", concurrency=2, faults="transient:2@late", LEADGATE_RETRY_BASE_SECONDS="3"
+    )
+    rng = random.Random(6)
+    requests = []
+    for person in persons:
+        person.expected = {"metadata.late_only": "filled"}
+        requests += [
+            make_request(person, 0, rng),
+            make_request(person, 1, rng, fault="late", metadata={"n": 1, "late_only": "filled"}),
+            make_request(person, 2, rng),
+        ]
+    plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
+    sent = post_requests(plan, requests)
+    drain = wait_for_drain(stack.database_url, tenant.organization_id, timeout=60)
+
+    verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
+    states = stack.events([request.event_id or "" for request in sent])
+    late = [states[request.event_id or ""] for request in sent if request.body.get("fault")]
+    scenario_report.figures.update(
+        events_sent=len(sent),
+        faults_injected={"transient_errors": len(stack.injected("transient"))},
+        late_actions=sorted({state.action or "-" for state in late}),
+        drain_after_load_seconds=round(drain, 1),
+    )
+    scenario_report.save(verdict)
+    verdict.assert_ok()
+    assert all(state.action == "stale" and state.attempts == 3 for state in late), late
