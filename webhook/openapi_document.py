@@ -61,7 +61,30 @@ _PAGING = [
     _query("page", _ID, "page number, from 1"),
     _query("page_size", _ID, "results per page; more than 500 is taken as 500"),
 ]
-_AUTH_ERRORS = {"401": _error("missing or invalid token"), "404": _error("not found")}
+
+
+def _retry_later(description: str) -> dict[str, Any]:
+    response = _error(description)
+    response["headers"] = {
+        "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+    }
+    return response
+
+
+_DATABASE_DOWN = _retry_later("database unreachable; retry after Retry-After")
+_AUTH_ERRORS = {
+    "401": _error("missing or invalid token"),
+    "404": _error("not found"),
+    "503": _DATABASE_DOWN,
+}
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": _STRING,
+        "checks": {"type": "object", "additionalProperties": _STRING},
+    },
+}
 
 _LEAD = {
     "type": "object",
@@ -184,7 +207,8 @@ _INGEST_ERRORS = {
     "409": _error("idempotency key reused with another body"),
     "413": _error("body too large"),
     "415": _error("unsupported content type"),
-    "503": _error("database unreachable; retry after Retry-After"),
+    "429": _retry_later("over the config's rate limit; retry after Retry-After"),
+    "503": _DATABASE_DOWN,
 }
 
 
@@ -206,16 +230,18 @@ def _ingest_operation(summary: str, operation_id: str) -> dict[str, Any]:
     }
 
 
-def _plain(operation_id: str, summary: str, description: str) -> dict[str, Any]:
+def _plain(
+    operation_id: str, summary: str, description: str, not_ready: bool = False
+) -> dict[str, Any]:
+    responses = {"200": _json({"type": "object"}, description)}
+    if not_ready:
+        responses["503"] = _json(_READINESS, "not ready: the checks say what is unreachable")
     return {
         "get": {
             "operationId": operation_id,
             "summary": summary,
             "security": [],
-            "responses": {
-                "200": _json({"type": "object"}, description),
-                "503": _error("not ready"),
-            },
+            "responses": responses,
         }
     }
 
@@ -355,7 +381,9 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
-            "/readyz": _plain("readyz", "Readiness: database and broker reachable", "ready"),
+            "/readyz": _plain(
+                "readyz", "Readiness: database and broker reachable", "ready", not_ready=True
+            ),
             "/openapi.json": _plain("openapi", "This document", "the OpenAPI document"),
             "/metrics": {
                 "get": {

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from models.enums import Endpoint, EventStatus
-from tests.support.factories import make_tenant
+from tests.support.factories import make_config, make_tenant
 from tests.support.leads import make_lead
 from tests.support.processes import ServiceProcess
 from webhook.openapi_document import openapi_document
@@ -48,7 +48,8 @@ OPERATIONS = [(method.upper(), path) for path, item in DOCUMENT["paths"].items()
 
 def _modes(method: str, path: str) -> list[str]:
     """Positive cases always; negative ones where there is something besides ids to break;
-    and for operations with a path id, ids that do not exist (each must be a 404)."""
+    for operations with a path id, ids that do not exist (each must be a 404); and for those
+    that document a 429, a config over its rate limit."""
     operation = DOCUMENT["paths"][path][method.lower()]
     parameters = operation.get("parameters", [])
     modes = ["positive"]
@@ -56,6 +57,8 @@ def _modes(method: str, path: str) -> list[str]:
         modes.append("negative")
     if any(p["in"] == "path" for p in parameters):
         modes.append("unknown-ids")
+    if "429" in operation["responses"]:
+        modes.append("rate-limited")
     return modes
 
 
@@ -68,12 +71,22 @@ CASES = [
 
 @pytest.fixture
 def fixture_world(committed_session: Session) -> dict[str, Any]:
-    """A tenant with a lead and a failed event: the values of every path parameter.
+    """A tenant with a lead, a failed event and a rate-limited config: every path parameter.
 
     The config gives every payload the same phone number, so generated bodies create and then
     update a lead (201 and 200 with the Lead schema) unless their other keys are invalid (422).
     """
-    tenant = make_tenant(committed_session, {"fields": {"phone_number": {"value": "2024561111"}}})
+    mapping = {"fields": {"phone_number": {"value": "2024561111"}}}
+    tenant = make_tenant(committed_session, mapping)
+    # The same organization's config with a bucket of one request and a trickle after it.
+    limited = make_config(
+        committed_session,
+        tenant.organization_id,
+        tenant.campaign_id,
+        mapping,
+        rate_limit_per_second=0.001,
+        rate_limit_burst=1,
+    )
     lead = make_lead(committed_session, tenant)
     event = IngestionEvent(
         config_id=tenant.config_id,
@@ -88,6 +101,7 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
     committed_session.commit()
     return {
         "token": tenant.token,
+        "limited_config_uuid": str(limited.id),
         "path": {
             "config_uuid": str(tenant.config_id),
             "event_id": str(event.id),
@@ -111,9 +125,11 @@ def _config() -> SchemathesisConfig:
     )
 
 
-def _strategy(operation: Any, mode: str, path_values: dict[str, Any]) -> Any:
+def _strategy(operation: Any, mode: str, world: dict[str, Any]) -> Any:
     names = {parameter.name for parameter in operation.path_parameters}
-    fixed_path = None if mode == "unknown-ids" else {name: path_values[name] for name in names}
+    fixed_path = None if mode == "unknown-ids" else {name: world["path"][name] for name in names}
+    if mode == "rate-limited":
+        fixed_path = {"config_uuid": world["limited_config_uuid"]}
     # Waiting is fixed to a few seconds: the document allows up to 30, and a case that waits
     # for an event the worker has long finished proves nothing more than one that waits 3.
     query = {"wait": WAIT_SECONDS} if any(p.name == "wait" for p in operation.query) else None
@@ -135,13 +151,15 @@ def test_operation_conforms_to_the_document(
     path: str,
     mode: str,
 ) -> None:
-    """No 5xx, and every answer matches the document; unknown ids are a 404."""
+    """No 5xx, and every answer matches the document; unknown ids are a 404, and a config
+    over its rate limit answers 429 with Retry-After."""
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app, config=_config())
     # Sent with each call rather than generated, so the auth checks know it is a valid token and
     # probe that the operation refuses the same request without it.
     authorization = {"Authorization": f"Token {fixture_world['token']}"}
     operation = schema[path][method]
     real_ids = set(map(str, fixture_world["path"].values()))
+    limited: list[int] = []
 
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -150,10 +168,14 @@ def test_operation_conforms_to_the_document(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(_strategy(operation, mode, fixture_world["path"]))
+    @given(_strategy(operation, mode, fixture_world))
     def check(case: Any) -> None:
         response = case.call_and_validate(headers=authorization)
         if mode == "unknown-ids" and not real_ids & set(map(str, case.path_parameters.values())):
             assert response.status_code == 404, response.text
+        if mode == "rate-limited":
+            limited.append(response.status_code)
 
     check()
+    if mode == "rate-limited":
+        assert 429 in limited, limited
