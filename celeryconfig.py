@@ -26,13 +26,16 @@ _settings = get_settings()
 broker_url = _settings.celery_broker_url
 broker_connection_retry_on_startup = True
 # A worker outlives any broker outage: it retries for ever (Celery gives up after 100 tries by
-# default, about 45 minutes, and exits), every 2 s, so it is back within moments of the broker.
+# default, about 45 minutes, and exits), every 2 s, so it is back within moments of the broker
+# (the consumer also survives a kombu error on dropping the lost connection; see its class).
 broker_connection_max_retries = None
-worker_consumer = "worker.celery_app:PromptReconnectConsumer"
+worker_consumer = "worker.celery_app:ReconnectingConsumer"
 broker_transport_options: dict[str, Any] = {
     "visibility_timeout": 600,
-    # Redis: publish confirms are not available; fail fast so the webhook answers 202 anyway
-    # (the event is already in the inbox) instead of hanging on a dead broker.
+    # Redis: publish confirms are not available; fail fast rather than hang on a dead broker.
+    # The worker's own publishes (retries, sweeps) try once more after 2 s; the webhook's
+    # client tries once, with a shorter timeout (webhook/broker.py): its event is already in
+    # the inbox, and the provider waits for the 202.
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "max_retries": 1,
