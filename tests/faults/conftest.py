@@ -99,6 +99,9 @@ class FaultStack:
             "DATABASE_URL": self.servers.database_url,
             "REDIS_URL": self.servers.redis.url,
             "CELERY_BROKER_URL": self.servers.redis.url,
+            # The suite's Redis is its own: no prefix (the shared one's session prefix, which
+            # this process's environment may carry, would hide the test's own messages).
+            "LEADGATE_BROKER_KEY_PREFIX": "",
             "LEADGATE_HOME": str(self.tmp_path / "home"),
             **FAST_RECOVERY,
             **overrides,
@@ -162,13 +165,17 @@ class FaultStack:
         lines = [json.loads(line) for line in self.fault_log.read_text().splitlines() if line]
         return [line for line in lines if kind is None or line["kind"] == kind]
 
-    def publish(self, event_ids: list[str], queue: str, copies: int = 1) -> None:
+    def publish(
+        self, event_ids: list[str], queue: str, copies: int = 1, countdown: float | None = None
+    ) -> None:
         """Publish ``copies`` messages per event straight to ``queue``, back to back."""
         client = Celery("fault-test", broker=self.servers.redis.url)
         try:
             for event_id in event_ids:
                 for _ in range(copies):
-                    client.send_task(PROCESS_EVENT_TASK, args=[event_id], queue=queue)
+                    client.send_task(
+                        PROCESS_EVENT_TASK, args=[event_id], queue=queue, countdown=countdown
+                    )
         finally:
             client.close()
 

@@ -16,7 +16,8 @@ import pytest
 
 from tests.faults.conftest import FaultStack, ScenarioReport
 from tests.support.invariants import SentRequest, check_invariants, wait_for_drain
-from tests.support.load import BackgroundLoad, LoadPlan
+from tests.support.load import BackgroundLoad, LoadPlan, send_now
+from tests.support.servers import wait_until
 from tests.support.workload import interleaved_requests, make_person
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
@@ -85,3 +86,39 @@ def test_requests_while_the_broker_is_down_or_hung_are_accepted_then_processed(
     assert all(request.accepted and request.tries == 1 for request in sent)
     assert while_down["max_seconds"] < 3.0
     assert while_hung["max_seconds"] < 5.0
+
+
+def test_a_worker_holding_unacknowledged_messages_outlives_the_broker(
+    stack: FaultStack, scenario_report: ScenarioReport
+) -> None:
+    # Messages with a countdown sit unacknowledged in the worker until due. Losing the broker
+    # then made Celery's stock consumer die (an AttributeError while putting them back).
+    tenant = stack.tenant()
+    persons = [make_person("U", index) for index in range(10)]
+    web = stack.web()
+    worker = stack.worker("holding", concurrency=2, queues="held")
+    plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
+    # The webhook's own messages go to a queue nobody reads; the worker gets delayed copies.
+    sent = send_now(plan, interleaved_requests(persons, 1, seed=88))
+    event_ids = [request.event_id or "" for request in sent]
+    stack.publish(event_ids, queue="held", countdown=60)
+    time.sleep(1)
+    stack.servers.redis.stop()
+    time.sleep(2)
+    stack.servers.redis.start()
+    recovered = time.monotonic()
+    reconnected = wait_until(lambda: worker.log().count("Connected to") >= 2, timeout=30)
+    assert worker.alive() and reconnected, worker.log()[-3000:]
+    stack.publish(event_ids, queue="held")
+    stack.wait_for_events(event_ids, lambda state: state.terminal)
+
+    verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
+    scenario_report.figures.update(
+        events_sent=len(sent),
+        faults_injected={"broker_down_seconds": 2.0, "messages_held_unacknowledged": len(sent)},
+        worker_survived=worker.alive(),
+        drain_after_recovery_seconds=round(time.monotonic() - recovered, 1),
+    )
+    scenario_report.save(verdict)
+    verdict.assert_ok()
+    assert worker.alive() and "Unrecoverable error" not in worker.log()
