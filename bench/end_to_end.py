@@ -36,6 +36,8 @@ class PipelinePlan:
     hot_share: float = 0.0
     drain_timeout_s: float = 1800.0
     profile_dir: Path | None = None
+    # Profile waits too (lock polling, socket reads), not only running code.
+    profile_idle: bool = False
     round_trip_events: int = 50
 
 
@@ -85,7 +87,9 @@ def run_pipeline_load(
         py_spy = profile.find_py_spy() if plan.profile_dir else None
         if plan.profile_dir is not None and py_spy is not None:
             recordings = [
-                profile.start_recording(py_spy, f"{label}-{name}", roots[name], plan.profile_dir)
+                profile.start_recording(
+                    py_spy, f"{label}-{name}", roots[name], plan.profile_dir, idle=plan.profile_idle
+                )
                 for name in ("web", "worker")
             ]
         target = Target.at(stack.web.url, tenant.upsert_path, tenant.token)

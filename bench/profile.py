@@ -48,8 +48,13 @@ class Recording:
         return self.output
 
 
-def start_recording(py_spy: str, name: str, pid: int, directory: Path, rate: int = 67) -> Recording:
-    """Sample ``pid`` and its children without pausing them, into ``directory/name.txt``."""
+def start_recording(
+    py_spy: str, name: str, pid: int, directory: Path, rate: int = 67, idle: bool = False
+) -> Recording:
+    """Sample ``pid`` and its children without pausing them, into ``directory/name.txt``.
+
+    ``idle`` keeps samples of threads that wait (sleeps, socket reads): where time goes, not CPU.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     output = directory / f"{name}.txt"
     command = [
@@ -62,6 +67,7 @@ def start_recording(py_spy: str, name: str, pid: int, directory: Path, rate: int
         f"--rate={rate}",
         "--format=raw",
         f"--output={output}",
+        *(["--idle"] if idle else []),
     ]
     log = (directory / f"{name}.py-spy.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -143,7 +143,12 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     }
     for name, build in builders.items():
         if name in results:
-            rows.extend(build(results[name]))
+            built = build(results[name])
+            load = results[name].get("load_average_before")
+            if load:
+                loads = " / ".join(map(str, load))
+                built.insert(0, (built[0][0], "load average 1/5/15 min before", loads, ""))
+            rows.extend(built)
         elif name in errors:
             rows.append((name, "error", errors[name].splitlines()[-1][:120], ""))
     widths = [max(len(row[column]) for row in rows) for column in range(4)]

@@ -56,7 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-rate", type=float, help="B4's rate when B2 does not run first")
     parser.add_argument("--events", type=int, help="events in B2 and B3 (default 20000)")
     parser.add_argument("--clients", type=int, help="posting processes in B2 and B3 (default 4)")
-    parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the web and worker")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy the web and worker in B2 and B3"
+    )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     parser.add_argument("--python-load", action="store_true", help="B1 without wrk")
     parser.add_argument("--database-url", help="a PostgreSQL server to create databases on")
@@ -80,6 +82,9 @@ def build_plan(args: argparse.Namespace) -> Plan:
         pipeline.events = args.events or pipeline.events
         pipeline.clients = args.clients or pipeline.clients
     plan.end_to_end.profile_dir = args.profile
+    # B3 is profiled with waits included: under contention, time goes to waiting for locks.
+    plan.contention.profile_dir = args.profile
+    plan.contention.profile_idle = True
     plan.accept.install_wrk = not args.no_install
     plan.accept.use_wrk = not args.python_load
     return plan
@@ -108,8 +113,11 @@ def run_benchmarks(
             continue
         say(f"{name}: running")
         started = time.monotonic()
+        # The machine may be shared: other work running beside a benchmark shows here.
+        load_before = [round(value, 2) for value in os.getloadavg()]
         try:
             results[name] = steps[name]()
+            results[name]["load_average_before"] = load_before
         except Exception:
             errors[name] = traceback.format_exc()
             say(f"{name}: failed\n{errors[name]}")
@@ -129,7 +137,11 @@ def _git_commit() -> str | None:
 
 
 def _profile_text(results: dict[str, Any]) -> str:
-    profiles = results.get("B2", {}).get("profiles", {})
+    profiles = {
+        name: data
+        for benchmark in ("B2", "B3")
+        for name, data in results.get(benchmark, {}).get("profiles", {}).items()
+    }
     return "\n\n".join(profile.format_summary(name, data["top"]) for name, data in profiles.items())
 
 
