@@ -131,6 +131,7 @@ class FaultStack:
         if faults:
             overrides["LEADGATE_TEST_FAULT"] = faults
             overrides["LEADGATE_TEST_FAULT_LOG"] = str(self.fault_log)
+            overrides["LEADGATE_TEST_FAULT_RELEASE_DIR"] = str(self.release_dir)
         process = start_worker(
             self.env(**overrides),
             concurrency=concurrency,
@@ -152,6 +153,16 @@ class FaultStack:
         process = start_beat(self.env(**env))
         self.processes.append(process)
         return process
+
+    @property
+    def release_dir(self) -> Path:
+        """Where ``release`` puts the files that end the fault worker's faults."""
+        return self.tmp_path / "released"
+
+    def release(self, marker: str) -> None:
+        """End the faults of the rules with ``marker``: pauses end now, errors stop."""
+        self.release_dir.mkdir(exist_ok=True)
+        (self.release_dir / marker).touch()
 
     @property
     def fault_log(self) -> Path:

@@ -1,7 +1,7 @@
 """Scenario 5: the Redis lock expires mid-task while another worker handles the same person.
 
-The Redis lock lives 0.5 s; a worker pauses 3 s holding it. Another worker then takes the lock
-and handles a newer event for the same person. Two variants:
+The Redis lock lives 0.5 s; a worker pauses holding it, until the test has seen another worker
+take the lock and handle a newer event for the same person. Two variants:
 
 - the pause comes before the database transaction: the newer event creates the lead, and the
   older one, arriving late, is ``stale`` (it only fills what is empty);
@@ -17,10 +17,12 @@ import random
 import time
 
 import pytest
+from sqlalchemy import text
 
 from tests.faults.conftest import FaultStack, ScenarioReport
-from tests.support.invariants import Person, SentRequest, check_invariants
+from tests.support.invariants import Person, SentRequest, check_invariants, engine_for
 from tests.support.load import LoadPlan, send_now
+from tests.support.servers import wait_until
 from tests.support.workload import make_person, person_body
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
@@ -48,6 +50,19 @@ def _second(person: Person, rng: random.Random) -> SentRequest:
     )
 
 
+def advisory_lock_waits(database_url: str) -> int:
+    """How many sessions wait for an advisory lock right now."""
+    engine = engine_for(database_url)
+    try:
+        with engine.connect() as connection:
+            waits = connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+            return int(waits or 0)
+    finally:
+        engine.dispose()
+
+
 def test_lock_expiring_mid_task_loses_no_update(
     stack: FaultStack, scenario_report: ScenarioReport
 ) -> None:
@@ -66,7 +81,7 @@ def test_lock_expiring_mid_task_loses_no_update(
         "slow",
         concurrency=len(everyone),
         queues="slow",
-        faults="pause_after_lock:3@stall-lock;pause_in_transaction:3@stall-txn",
+        faults="pause_after_lock:60@stall-lock;pause_in_transaction:60@stall-txn",
         **short_lock,
     )
     stack.worker("fast", concurrency=len(everyone), queues="fast", **short_lock)
@@ -88,6 +103,16 @@ def test_lock_expiring_mid_task_loses_no_update(
     seconds = send_now(plan, [_second(person, rng) for person in everyone])
     second_ids = [request.event_id or "" for request in seconds]
     stack.publish(second_ids, queue="fast")
+    # Paused before its transaction, the older event lets the newer one through at once ...
+    locked_out = {person.key for person in persons["before-transaction"]}
+    stack.wait_for_events(
+        [request.event_id or "" for request in seconds if request.person in locked_out],
+        lambda state: state.terminal,
+    )
+    stack.release("stall-lock")
+    # ... paused inside it, it holds the advisory locks the newer one now waits on.
+    waiting = wait_until(lambda: advisory_lock_waits(stack.database_url) >= PER_VARIANT, 30)
+    stack.release("stall-txn")
     states = stack.wait_for_events(first_ids + second_ids, lambda state: state.terminal)
 
     sent = firsts + seconds
@@ -115,9 +140,11 @@ def test_lock_expiring_mid_task_loses_no_update(
             "paused_in_transaction": len(stack.injected("pause_in_transaction")),
         },
         actions=actions,
+        newer_events_seen_waiting_on_advisory_locks=waiting,
         drain_after_recovery_seconds=None,
     )
     scenario_report.save(verdict)
     verdict.assert_ok()
     assert actions["before-transaction"] == {"older": ["stale"], "newer": ["created"]}
     assert actions["in-transaction"] == {"older": ["created"], "newer": ["updated"]}
+    assert waiting

@@ -17,6 +17,10 @@ applies to every event.
   (a worker lost mid-task).
 
 ``LEADGATE_TEST_FAULT_LOG`` names a file that gets one JSON line per injected fault.
+
+``LEADGATE_TEST_FAULT_RELEASE_DIR`` lets a test end a fault when it chooses rather than on a
+timer: once a file named after a rule's marker exists there, that rule's pauses end at once and
+its other faults stop. A test then orders events by what it observes, not by sleeping.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = ["FaultRule", "app", "parse_rules"]
 
 FAULT_ENV = "LEADGATE_TEST_FAULT"
 FAULT_LOG_ENV = "LEADGATE_TEST_FAULT_LOG"
+RELEASE_DIR_ENV = "LEADGATE_TEST_FAULT_RELEASE_DIR"
 KINDS = ("transient", "pause_after_lock", "pause_in_transaction", "crash")
 
 _current_claim: ContextVar[Claim | None] = ContextVar("current_claim", default=None)
@@ -63,7 +68,22 @@ class FaultRule:
         """True when this rule targets the claimed event on this attempt."""
         if self.marker is not None and self.marker not in json.dumps(claim.payload):
             return False
+        if self.released():
+            return False
         return self.times is None or claim.attempt <= self.times
+
+    def released(self) -> bool:
+        """True once the test has released this rule (see ``LEADGATE_TEST_FAULT_RELEASE_DIR``)."""
+        directory = os.environ.get(RELEASE_DIR_ENV)
+        if not directory or not self.marker:
+            return False
+        return os.path.exists(os.path.join(directory, self.marker))
+
+    def pause(self) -> None:
+        """Sleep for the rule's seconds, or until the test releases it."""
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline and not self.released():
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
 
 def parse_rules(spec: str) -> list[FaultRule]:
@@ -119,7 +139,7 @@ def _inject(kind: str) -> None:
             )
         if kind == "crash":
             os._exit(70)  # no cleanup, no ack: as if the process were killed
-        time.sleep(rule.seconds)
+        rule.pause()
 
 
 # The originals, from the modules that define them (the task module holds the same objects).
