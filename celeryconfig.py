@@ -18,6 +18,7 @@ timeouts only save wasted work; they never carry correctness.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from leadgate.settings import get_settings
 
@@ -26,10 +27,12 @@ _settings = get_settings()
 broker_url = _settings.celery_broker_url
 broker_connection_retry_on_startup = True
 # A worker outlives any broker outage: it retries for ever (Celery gives up after 100 tries by
-# default, about 45 minutes, and exits), every 2 s, so it is back within moments of the broker
-# (the consumer also survives a kombu error on dropping the lost connection; see its class).
+# default, about 45 minutes, and exits), every 2 s, so it is back within moments of the broker.
 broker_connection_max_retries = None
 worker_consumer = "worker.celery_app:ReconnectingConsumer"
+if urlsplit(broker_url).scheme in ("redis", "rediss"):
+    # kombu's Redis transport, fixed so that losing the connection cannot kill the worker.
+    broker_transport = "worker.broker_transport:Transport"
 broker_transport_options: dict[str, Any] = {
     "visibility_timeout": 600,
     # Redis: publish confirms are not available; fail fast rather than hang on a dead broker.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
 from celery import Celery, Task
@@ -11,8 +10,6 @@ from celery.signals import worker_process_init
 from celery.worker.consumer import Consumer
 
 from models.db import dispose_engines
-
-log = logging.getLogger(__name__)
 
 
 class LeadgateTask(Task):  # type: ignore[misc]
@@ -24,36 +21,14 @@ class LeadgateTask(Task):  # type: ignore[misc]
 
 
 class ReconnectingConsumer(Consumer):  # type: ignore[misc]
-    """The worker's consumer, made to outlive a broker outage and to notice its end promptly.
+    """The worker's consumer, retrying a lost broker every ``RECONNECT_SECONDS`` at most.
 
     Celery reconnects with kombu's default backoff, which grows to 30 s between attempts: after
     an outage a worker could idle that long with the broker back. Events wait in the inbox, not
-    in the worker, so trying every ``RECONNECT_SECONDS`` costs nothing and keeps recovery within
-    a sweep interval.
+    in the worker, so trying often costs nothing and keeps recovery within a sweep interval.
     """
 
     RECONNECT_SECONDS = 2.0
-
-    def on_connection_error_after_connected(self, exc: Exception) -> None:
-        """Drop the lost connection as Celery does, but never die of closing it.
-
-        Closing a Redis connection puts its unacknowledged messages back; with the server gone,
-        kombu (5.7) may fail there with an AttributeError, which Celery does not expect and
-        turns into a worker shutdown. The messages are restored after the visibility timeout
-        anyway, and the sweeper re-enqueues their events long before.
-        """
-        connection = self.connection
-        if connection is not None:
-            close = connection.close
-
-            def close_quietly() -> None:
-                try:
-                    close()
-                except Exception as error:  # whatever kombu trips on, the connection is gone
-                    log.warning("closing the lost broker connection failed: %r", error)
-
-            connection.close = close_quietly
-        super().on_connection_error_after_connected(exc)
 
     def ensure_connected(self, conn: Any) -> Any:
         """Connect as Celery does, with the retry interval capped."""
