@@ -8,6 +8,7 @@ event that was accepted while it was away.
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from typing import Any
@@ -18,7 +19,7 @@ from tests.faults.conftest import FaultStack, ScenarioReport
 from tests.support.invariants import SentRequest, check_invariants, wait_for_drain
 from tests.support.load import BackgroundLoad, LoadPlan, send_now
 from tests.support.servers import wait_until
-from tests.support.workload import interleaved_requests, make_person
+from tests.support.workload import interleaved_requests, make_person, make_request
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 
@@ -91,31 +92,41 @@ def test_requests_while_the_broker_is_down_or_hung_are_accepted_then_processed(
 def test_a_worker_holding_unacknowledged_messages_outlives_the_broker(
     stack: FaultStack, scenario_report: ScenarioReport
 ) -> None:
-    # Messages with a countdown sit unacknowledged in the worker until due. Losing the broker
-    # then made Celery's stock consumer die (an AttributeError while putting them back).
+    # Messages with a countdown sit unacknowledged in the worker until due, and a task in
+    # flight acknowledges its message only when it ends. Losing the broker meanwhile made
+    # kombu fail on the dead connection with an AttributeError, and the worker shut down.
     tenant = stack.tenant()
     persons = [make_person("U", index) for index in range(10)]
     web = stack.web()
-    worker = stack.worker("holding", concurrency=2, queues="held")
+    worker = stack.worker(
+        "holding", concurrency=2, queues="held", faults="pause_after_lock:4@in-flight"
+    )
     plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
-    # The webhook's own messages go to a queue nobody reads; the worker gets delayed copies.
+    # The webhook's own messages go to a queue nobody reads; the worker gets copies.
     sent = send_now(plan, interleaved_requests(persons, 1, seed=88))
+    rng = random.Random(8)
+    sent += send_now(plan, [make_request(persons[0], 1, rng, fault="in-flight")])
     event_ids = [request.event_id or "" for request in sent]
-    stack.publish(event_ids, queue="held", countdown=60)
-    time.sleep(1)
+    stack.publish(event_ids[:-1], queue="held", countdown=60)
+    stack.publish(event_ids[-1:], queue="held")
+    stack.wait_for_events(event_ids[-1:], lambda state: state.attempts >= 1)
     stack.servers.redis.stop()
     time.sleep(2)
     stack.servers.redis.start()
     recovered = time.monotonic()
     reconnected = wait_until(lambda: worker.log().count("Connected to") >= 2, timeout=30)
     assert worker.alive() and reconnected, worker.log()[-3000:]
-    stack.publish(event_ids, queue="held")
+    stack.publish(event_ids[:-1], queue="held")
     stack.wait_for_events(event_ids, lambda state: state.terminal)
 
     verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
     scenario_report.figures.update(
         events_sent=len(sent),
-        faults_injected={"broker_down_seconds": 2.0, "messages_held_unacknowledged": len(sent)},
+        faults_injected={
+            "broker_down_seconds": 2.0,
+            "messages_held_unacknowledged": len(sent) - 1,
+            "tasks_in_flight": 1,
+        },
         worker_survived=worker.alive(),
         drain_after_recovery_seconds=round(time.monotonic() - recovered, 1),
     )

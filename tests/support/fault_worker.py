@@ -8,8 +8,9 @@ inherits the faults.
 A rule with a marker applies only to events whose payload contains the marker text; one without
 applies to every event.
 
-- ``transient:N`` raises a transient ``OperationalError`` inside the event's transaction on its
-  first N attempts (``transient:always`` never clears).
+- ``transient:N`` raises a transient ``OperationalError`` where the event's transaction
+  starts (under the identity locks) on its first N attempts (``transient:always`` never
+  clears).
 - ``pause_after_lock:SECONDS`` sleeps after the Redis identity locks are taken, before the
   database transaction (so a short lock TTL runs out while the task still works).
 - ``pause_in_transaction:SECONDS`` sleeps inside the transaction, after the advisory locks.
