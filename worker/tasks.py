@@ -7,6 +7,7 @@ import uuid
 
 from celery import Task
 
+import worker.logging_setup  # noqa: F401 - connects Celery's setup_logging signal
 from leadgate.settings import get_settings
 from models.db import session_scope
 from worker.celery_app import app, waiting_messages
@@ -18,7 +19,7 @@ from worker.ingest.pipeline import (
     record_failure,
     record_transient_error,
 )
-from worker.locks import identity_locks
+from worker.observe import event_finished, event_retrying, timed_identity_locks
 from worker.retry import backoff_seconds, describe, is_transient
 from worker.sweeper import claim_due_events
 
@@ -59,7 +60,7 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
                 outcome = record_failure(session, claim, prepared.errors)
         else:
             keys = identity_keys(claim.organization_id, prepared.values)
-            with identity_locks(keys), session_scope() as session:
+            with timed_identity_locks(keys), session_scope() as session:
                 outcome = process_claim(session, claim, prepared)
     except Exception as error:
         if not is_transient(error):
@@ -85,13 +86,7 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
         if status is None:
             log.info("event %s: attempt %d failed after it was taken over", event_id, claim.attempt)
             return
-        log.warning(
-            "event %s: attempt %d failed (%s); now %s",
-            event_id,
-            claim.attempt,
-            describe(error),
-            status.value,
-        )
+        event_retrying(claim, status, describe(error), retry_in)
         if status.value == "retrying":
             raise RetryLater(retry_in) from error
         return
@@ -99,14 +94,7 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
         # The lease ran out and another worker claimed the event: its attempt decides.
         log.info("event %s: attempt %d was taken over; it wrote nothing", event_id, claim.attempt)
     else:
-        log.info(
-            "event %s: %s %s lead=%s attempt=%d",
-            event_id,
-            outcome.status.value,
-            outcome.action.value if outcome.action else "-",
-            outcome.lead_id,
-            claim.attempt,
-        )
+        event_finished(claim, outcome)
 
 
 class RetryLater(Exception):

@@ -6,8 +6,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.support.api import post_payload
+from tests.support.api import post_payload, wait_for_event
 from tests.support.factories import make_tenant
+from tests.support.processes import ServiceProcess
 
 
 def test_metrics_count_requests_and_report_queue(
@@ -61,3 +62,26 @@ def test_metrics_token_restricts_the_endpoint(
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+@pytest.mark.integration
+def test_worker_metrics_reach_the_scrape(
+    client: FlaskClient, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    tenant = make_tenant(committed_session)
+    committed_session.commit()
+    answer = post_payload(
+        client, tenant.config_id, "upsert", {"phone_number": "2024561111"}, tenant.token
+    )
+    wait_for_event(client, tenant.token, answer.get_json()["id"])
+    text = client.get("/metrics").get_data(as_text=True)
+    finished = [
+        line
+        for line in text.splitlines()
+        if line.startswith('leadgate_events_finished_total{action="created",status="done"}')
+    ]
+    assert finished and float(finished[0].split()[-1]) >= 1
+    assert "leadgate_event_received_to_done_seconds_count" in text
+    assert "leadgate_lock_wait_seconds_count" in text
+    lines = [line for line in celery_worker.log().splitlines() if '"event_id"' in line]
+    assert any(answer.get_json()["id"] in line and '"action": "created"' in line for line in lines)
