@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.end_to_end import memory_report
-from bench.load import BodySource, LoadResult, Target, closed_loop, find_wrk, fixed_rate, run_wrk
+from bench.load import BodySource, LoadResult, Target, closed_loop, fixed_rate
 from bench.payloads import create_tenant
 from bench.procstats import RssSampler
 from bench.stack import Servers, create_database, service_env, start_web
+from bench.wrk import find_wrk, run_wrk
 
 BARE_APP = "bench.baseline_app:app"
 

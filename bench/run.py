@@ -18,8 +18,9 @@ from typing import Any
 from bench import accept, contention, end_to_end, profile, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
+from bench.procfile import REPO_ROOT, procfile_commands
 from bench.soak import SoakPlan
-from bench.stack import REPO_ROOT, Servers, find_servers, procfile_commands
+from bench.stack import Servers, find_servers
 
 BENCHMARKS = ("B1", "B2", "B3", "B4")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shlex
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -26,11 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 
+from bench.procfile import REPO_ROOT, VENV_BIN, expand_command, procfile_commands
 from leadgate.embedded import EmbeddedStack
 from leadgate.settings import to_sqlalchemy_url
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
 # The tests use Redis database 1 and flush it; the benchmarks keep to their own.
 BENCH_REDIS_DB = 2
 
@@ -128,34 +124,6 @@ def create_database(servers: Servers, label: str) -> BenchDatabase:
     upgrade_database(database.sqlalchemy_url)
     redis.Redis.from_url(servers.redis_url).flushdb()
     return database
-
-
-_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
-
-
-def procfile_commands(path: Path = REPO_ROOT / "Procfile") -> dict[str, str]:
-    """The Procfile's process types and their command lines."""
-    commands: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() and not name.lstrip().startswith("#"):
-            commands[name.strip()] = command.strip()
-    return commands
-
-
-def expand_command(command: str, env: Mapping[str, str]) -> list[str]:
-    """Expand ``$VAR`` and ``${VAR:-default}`` as the shell would, then split into arguments."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        default = match.group(2) or ""
-        return env.get(name) or default
-
-    arguments = shlex.split(_VARIABLE.sub(value, command))
-    executable = VENV_BIN / arguments[0]
-    if executable.exists():
-        arguments[0] = str(executable)
-    return arguments
 
 
 @dataclass

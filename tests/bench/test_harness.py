@@ -14,18 +14,18 @@ import pytest
 
 from bench import report
 from bench.end_to_end import split_by_person
-from bench.load import Target, percentile, run_wrk
+from bench.load import Target, percentile
 from bench.payloads import NESTED_MAPPING, build_stream, phone_for
+from bench.procfile import expand_command, procfile_commands
 from bench.procstats import cpu_seconds, process_tree, rss_bytes
 from bench.run import main
 from bench.stack import (
-    expand_command,
-    procfile_commands,
     service_env,
     start_web,
     with_database,
     with_redis_db,
 )
+from bench.wrk import run_wrk
 from tests.support.services import ServiceUrls
 from worker.ingest.mapping import compile_mapping
 from worker.ingest.phones import normalize_phone
