@@ -13,6 +13,11 @@ from typing import Any
 # answers for all of them (prometheus-client's multiprocess mode).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="leadgate-web-metrics-"))
 
+# Threads per worker: a request that waits for its outcome (Prefer: wait) holds a thread, not the
+# whole process, and the database round trips of the others overlap with it.
+worker_class = "gthread"
+threads = 4
+
 # SIGTERM drains: workers finish the requests they hold for up to this long before exiting.
 graceful_timeout = 25
 # A request waits at most 30 s for an outcome (Prefer: wait); leave room above it.
