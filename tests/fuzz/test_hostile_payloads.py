@@ -8,7 +8,6 @@ repeats the token or the request's phone numbers and emails.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -26,6 +25,7 @@ from tests.fuzz.hostile_corpus import (
 )
 from tests.support.api import ENDPOINT_SUFFIX, assert_subset, get_lead, post_payload, wait_for_event
 from tests.support.factories import Tenant, make_tenant
+from tests.support.leaks import assert_no_personal_data
 from tests.support.processes import ServiceProcess
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.integration]
@@ -45,16 +45,6 @@ def _event_id(answer: TestResponse) -> str | None:
     if answer.status_code == 202:
         return str(answer.get_json()["id"])
     return answer.headers.get("Ingestion-Event-Id")
-
-
-def assert_no_personal_data(text: str, secrets: tuple[str, ...]) -> None:
-    """No secret appears in ``text`` or in its JSON reading (non-ASCII is escaped on the wire)."""
-    readings = [text]
-    with contextlib.suppress(ValueError):
-        readings.append(json.dumps(json.loads(text), ensure_ascii=False))
-    for secret in secrets:
-        for reading in readings:
-            assert secret not in reading, f"{secret!r} is repeated in: {reading[:500]}"
 
 
 def _check_event(

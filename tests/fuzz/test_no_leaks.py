@@ -24,9 +24,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from tests.fuzz.test_hostile_payloads import assert_no_personal_data
 from tests.support.api import post_payload, wait_for_event
 from tests.support.factories import make_tenant
+from tests.support.leaks import assert_no_personal_data
 from tests.support.processes import ServiceProcess
 from worker.ingest.phones import normalize_phone
 
