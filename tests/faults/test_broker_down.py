@@ -133,3 +133,4 @@ def test_a_worker_holding_unacknowledged_messages_outlives_the_broker(
     scenario_report.save(verdict)
     verdict.assert_ok()
     assert worker.alive() and "Unrecoverable error" not in worker.log()
+    assert len(stack.injected("pause_after_lock")) == 1

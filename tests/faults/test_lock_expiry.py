@@ -148,3 +148,5 @@ def test_lock_expiring_mid_task_loses_no_update(
     assert actions["before-transaction"] == {"older": ["stale"], "newer": ["created"]}
     assert actions["in-transaction"] == {"older": ["created"], "newer": ["updated"]}
     assert waiting
+    assert len(stack.injected("pause_after_lock")) == PER_VARIANT
+    assert len(stack.injected("pause_in_transaction")) == PER_VARIANT

@@ -66,3 +66,4 @@ def test_an_older_event_applied_late_is_stale_and_keeps_the_newer_values(
     verdict.assert_ok()
     # (An older event whose first attempt came after the release is late all the same.)
     assert [state for state in late if state.action != "stale"] == []
+    assert len(stack.injected("transient")) >= PERSONS

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session
 
 import worker.ingest.pipeline as pipeline
 import worker.locks as locks
-import worker.tasks as tasks
+import worker.tasks  # noqa: F401 - loaded first, so that its references are patched too
 from worker.celery_app import app
 from worker.ingest.pipeline import Claim
 from worker.ingest.types import PreparedLead
@@ -174,11 +175,33 @@ def _lock_identities(session: Session, keys: list[str]) -> None:
     _inject("pause_in_transaction")
 
 
-_PATCHES: list[tuple[Any, str, Callable[..., Any]]] = [
-    (tasks, "prepare_claim", _prepare_claim),
-    (tasks, "identity_locks", _identity_locks),
-    (tasks, "process_claim", _process_claim),
-    (pipeline, "lock_identities", _lock_identities),
+def _patch_everywhere(original: Callable[..., Any], replacement: Callable[..., Any]) -> list[str]:
+    """Replace ``original`` in every worker module that holds it; the modules patched.
+
+    The task module may reach a function through a helper module (a timing wrapper, say), so
+    every reference is replaced, not one named import.
+    """
+    patched = []
+    for name, module in list(sys.modules.items()):
+        if not (name == "worker" or name.startswith("worker.")) or module is None:
+            continue
+        for attribute, value in list(vars(module).items()):
+            if value is original:
+                setattr(module, attribute, replacement)
+                patched.append(f"{name}.{attribute}")
+    return patched
+
+
+_PATCHES: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
+    (_real_prepare_claim, _prepare_claim),
+    (_real_identity_locks, _identity_locks),
+    (_real_process_claim, _process_claim),
+    (_real_lock_identities, _lock_identities),
 ]
-for module, name, replacement in _PATCHES:
-    setattr(module, name, replacement)
+for _original, _replacement in _PATCHES:
+    # Beyond the defining module, someone must call it through a patched name: were the
+    # pipeline reshaped so that nobody does, faults would silently not happen.
+    _users = [name for name in _patch_everywhere(_original, _replacement)
+              if not name.startswith(_original.__module__ + ".")]  # fmt: skip
+    if not _users and _original is not _real_lock_identities:
+        raise RuntimeError(f"fault worker: nothing calls {_original.__qualname__} any more")
