@@ -16,6 +16,7 @@ from typing import Any
 from bench.end_to_end import memory_report
 from bench.load import BodySource, LoadResult, Target, closed_loop, fixed_rate
 from bench.payloads import create_tenant
+from bench.procfile import gunicorn_settings, procfile_commands
 from bench.procstats import RssSampler
 from bench.stack import Servers, create_database, service_env, start_web
 from bench.wrk import find_wrk, run_wrk
@@ -81,6 +82,7 @@ def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
     finally:
         database.drop()
     leadgate, bare = results["leadgate"]["saturation"], results["bare"]["saturation"]
+    results["web_settings"] = gunicorn_settings(procfile_commands()["web"])
     results["accept_rps"] = leadgate["rps"]
     results["bare_rps"] = bare["rps"]
     results["accept_ratio"] = round(leadgate["rps"] / bare["rps"], 3) if bare["rps"] else None

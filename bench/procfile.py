@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,3 +39,33 @@ def expand_command(command: str, env: Mapping[str, str]) -> list[str]:
     if executable.exists():
         arguments[0] = str(executable)
     return arguments
+
+
+GUNICORN_SETTINGS = ("worker_class", "threads", "workers", "timeout", "keepalive", "max_requests")
+
+
+def gunicorn_settings(web_command: str) -> dict[str, object]:
+    """What the web's ``-c python:MODULE`` config sets, read in a child (it has side effects)."""
+    match = re.search(r"-c\s+python:([\w.]+)", web_command)
+    if match is None:
+        return {}
+    script = (
+        "import importlib, json, sys\n"
+        f"module = importlib.import_module({match.group(1)!r})\n"
+        f"names = {GUNICORN_SETTINGS!r}\n"
+        "found = {n: getattr(module, n) for n in names if hasattr(module, n)}\n"
+        "print(json.dumps(found, default=str))"
+    )
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        settings: dict[str, object] = json.loads(finished.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return {"error": f"could not read {match.group(1)}"}
+    return settings

@@ -32,6 +32,7 @@ def _rates(load: dict[str, Any]) -> str:
 
 def _accept_rows(b1: dict[str, Any]) -> list[Row]:
     leadgate, bare = b1["leadgate"], b1["bare"]
+    settings = " ".join(f"{k}={v}" for k, v in b1.get("web_settings", {}).items()) or "n/a"
     fixed_lag = leadgate["fixed_rate"]["send_lag_p99_ms"]
     bare_lag = bare["fixed_rate"]["send_lag_p99_ms"]
     bare_latency = (
@@ -42,6 +43,7 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
         leadgate["saturation"]["socket_errors"] + leadgate["fixed_rate"]["socket_errors"]
     )
     return [
+        ("B1 accept", "web settings (gunicorn config)", settings, ""),
         ("B1 accept", "load generator", b1["load_generator"], ""),
         ("B1 accept", "leadgate saturation req/s", _number(b1["accept_rps"]), ""),
         ("B1 accept", "bare Flask saturation req/s", _number(b1["bare_rps"]), ""),

@@ -18,7 +18,7 @@ from typing import Any
 from bench import accept, contention, end_to_end, profile, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
-from bench.procfile import REPO_ROOT, procfile_commands
+from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
         },
         "procfile": procfile_commands(),
+        "gunicorn": gunicorn_settings(procfile_commands().get("web", "")),
         "plan": asdict(plan),
         "results": results,
         "errors": errors,
