@@ -51,9 +51,13 @@ def test_normalize_email_refuses_invalid_addresses(raw: str) -> None:
         normalize_email(raw)
 
 
-def test_message_names_the_address_and_the_reason() -> None:
-    with pytest.raises(ValueError, match=r"'not-an-email' is not a valid email address: .*@-sign"):
+def test_message_masks_the_address_and_names_the_reason() -> None:
+    with pytest.raises(ValueError, match=r"'n\*\*\*' is not a valid email address: .*@-sign"):
         normalize_email("not-an-email")
+    with pytest.raises(ValueError, match="invalid characters") as raised:
+        normalize_email("jane.doe@exa mple.com")
+    assert "jane.doe" not in str(raised.value)
+    assert "j***@exa mple.com" in str(raised.value)
 
 
 @pytest.mark.parametrize("raw", [None, 5, True, ["a@example.com"], {"email": "a@example.com"}])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.ingest.phones import normalize_phone, parse_e164
+from worker.ingest.phones import masked, normalize_phone, parse_e164
 
 
 @pytest.mark.parametrize(
@@ -60,8 +60,8 @@ def test_normalize_phone_accepts_common_us_formats(raw: object, expected: str) -
         ("(999) 555-2671", "area code 999 is not assigned"),
         ("(370) 555-2671", "area code 370 is not assigned"),
         ("(911) 555-2671", "911 is a service code"),
-        ("(415) 055-2671", "exchange 055 does not exist"),
-        ("(415) 155-2671", "exchange 155 does not exist"),
+        ("(415) 055-2671", "exchange does not exist (exchanges never start with 0)"),
+        ("(415) 155-2671", "exchange does not exist (exchanges never start with 1)"),
         ("(555) 055-4567", "area code 555 is not assigned"),
         ("555-2671", "a local number without its area code"),
         ("911", "too few digits"),
@@ -74,11 +74,11 @@ def test_normalize_phone_refuses_invalid_numbers_with_a_reason(raw: str, reason:
     with pytest.raises(ValueError, match="is not a valid US phone number") as raised:
         normalize_phone(raw)
     assert reason in str(raised.value)
-    assert repr(raw.strip()) in str(raised.value)
+    assert masked(raw.strip()) in str(raised.value)
 
 
 def test_the_documented_example_message() -> None:
-    expected = "'(123) 456-7890' is not a valid US phone number: area code 123 does not exist"
+    expected = "'(123) ***-**90' is not a valid US phone number: area code 123 does not exist"
     with pytest.raises(ValueError, match=f"^{re.escape(expected)}"):
         normalize_phone("(123) 456-7890")
 
@@ -112,3 +112,20 @@ def test_normalize_phone_only_ever_raises_value_error(raw: object) -> None:
         assert result.startswith("+")
         assert result[1:].isdigit()
         assert normalize_phone(result) == result
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("(123) 456-7890", "'(123) ***-**90'"),
+        ("+1 (555) 234-5678", "'+1 (555) ***-**78'"),
+        ("1-212-055-0199", "'1-212-***-**99'"),
+    ],
+)
+def test_error_messages_never_carry_the_whole_number(raw: str, shown: str) -> None:
+    with pytest.raises(ValueError, match="is not a valid") as raised:
+        normalize_phone(raw)
+    message = str(raised.value)
+    assert message.startswith(shown)
+    digits = "".join(char for char in raw if char.isdigit())
+    assert digits[-7:-2] not in "".join(char for char in message if char.isdigit())

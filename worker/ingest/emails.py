@@ -7,6 +7,15 @@ from email_validator import EmailNotValidError, validate_email
 from worker.ingest.conversions import shown
 
 
+def masked(address: str) -> str:
+    """The address with the local part hidden but its first character: ``j***@example.com``.
+
+    Error messages go back to the provider and into the event; a full address never does.
+    """
+    local, at, domain = address.partition("@")
+    return shown(local[:1] + "***" + at + domain)
+
+
 def normalize_email(raw: object) -> str:
     """The address trimmed and lower-cased; ValueError saying why when it is not a valid address."""
     if not isinstance(raw, str):
@@ -15,6 +24,7 @@ def normalize_email(raw: object) -> str:
     try:
         validated = validate_email(address, check_deliverability=False)
     except EmailNotValidError as error:
-        raise ValueError(f"{shown(address)} is not a valid email address: {error}") from None
+        reason = str(error).replace(address, "the address")
+        raise ValueError(f"{masked(address)} is not a valid email address: {reason}") from None
     # The library's normal form (IDNA-checked domain, Unicode NFC) keeps equal addresses equal.
     return validated.normalized

@@ -16,6 +16,19 @@ _LOCAL_ONLY = phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
 _PROBE_EXCHANGES = ("234", "456", "555", "789", "867", "975")
 
 
+def masked(text: str) -> str:
+    """The received text with its digits hidden but the first three and the last two.
+
+    Error messages go back to the provider and into the event; a full phone number never does,
+    while the area code (the usual culprit) and the format stay visible.
+    """
+    digits = [index for index, char in enumerate(text) if char.isdigit()]
+    # "+1 (415) ..." and "1-415-...": the country code comes before the area code.
+    keep = 4 if len(digits) == 11 and text[digits[0]] == "1" else 3
+    hidden = set(digits[keep:-2]) if len(digits) > keep + 2 else set(digits[1:])
+    return shown("".join("*" if index in hidden else char for index, char in enumerate(text)))
+
+
 def normalize_phone(raw: object) -> str:
     """The number in E.164 ("+14155552671"); ValueError saying why when it is not a valid number."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
@@ -24,10 +37,10 @@ def normalize_phone(raw: object) -> str:
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except NumberParseException:
-        raise ValueError(f"{shown(text)} is not a phone number") from None
+        raise ValueError(f"{masked(text)} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError(
-            f"{shown(text)} is not a valid {_label(number)}: {_invalid_reason(number)}"
+            f"{masked(text)} is not a valid {_label(number)}: {_invalid_reason(number)}"
         )
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
@@ -64,8 +77,8 @@ def _invalid_reason(number: PhoneNumber) -> str:
     if not _area_code_in_service(area):
         return f"area code {area} is not assigned to any US state, territory or NANP country"
     if exchange[0] in "01":
-        return f"exchange {exchange} does not exist (exchanges never start with {exchange[0]})"
-    return f"{national[3:]} is not a number in area code {area}"
+        return f"its exchange does not exist (exchanges never start with {exchange[0]})"
+    return f"no such number is in service in area code {area}"
 
 
 def _area_code_in_service(area: str) -> bool:
