@@ -87,6 +87,11 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture(scope="session")
 def celery_worker(services: ServiceUrls) -> Iterator[ServiceProcess]:
     """A real Celery worker process (prefork, 2 children) on the test services."""
+    # The worker must write its metrics where this process's /metrics reads them. The directory
+    # is picked when leadgate.metrics is first imported, which may not have happened yet when a
+    # session-scoped fixture runs before the test's app: pick it now, before the worker starts.
+    import leadgate.metrics  # noqa: F401
+
     worker = start_worker(services.env(), concurrency=2, node_name="session-worker")
     yield worker
     worker.stop()
