@@ -31,6 +31,8 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
+        # Statement parameters are lead data; keep them out of exception messages and logs.
+        hide_parameters=True,
     )
 
 

@@ -177,3 +177,24 @@ def test_create_without_phone_fails_but_duplicate_by_external_id_does_not_need_o
     duplicate = _post_and_wait(client, tenant, "create", {"external_id": "Z"})
     assert duplicate["action"] == "duplicate"
     assert duplicate["matched_by"] == "external_id"
+
+
+def test_metadata_growing_past_the_limit_fails_and_changes_nothing(
+    client: FlaskClient, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    tenant = make_tenant(committed_session, max_body_bytes=200_000)
+    committed_session.commit()
+    first = _post_and_wait(
+        client, tenant, "upsert", {"phone_number": PHONE, "metadata": {"a": "x" * 40_000}}
+    )
+    assert first["action"] == "created"
+    second = _post_and_wait(
+        client,
+        tenant,
+        "upsert",
+        {"phone_number": PHONE, "lead_source": "new", "metadata": {"b": "y" * 40_000}},
+    )
+    assert second["status"] == "failed"
+    assert [error["field"] for error in second["errors"]] == ["metadata"]
+    lead = get_lead(client, tenant.token, first["lead_id"])
+    assert "b" not in lead["metadata"] and lead["lead_source"] is None

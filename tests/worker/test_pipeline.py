@@ -95,3 +95,16 @@ def test_an_attempt_taken_over_records_neither_outcome_nor_error(db_session: Ses
     assert held is not None and held.status == EventStatus.processing and held.attempts == 2
     assert held.last_error is None
     assert record_transient_error(db_session, event.id, 2, "lost", 2, 1.0) == EventStatus.dead
+
+
+def test_metadata_over_the_limit_after_the_merge_is_an_error() -> None:
+    from worker.ingest.pipeline import MAX_METADATA_BYTES, metadata_size_error
+
+    existing = {"notes": "x" * (MAX_METADATA_BYTES - 100)}
+    assert metadata_size_error(existing, {}) is None
+    assert metadata_size_error(existing, {"small": 1}) is None
+    error = metadata_size_error(existing, {"more": "y" * 200})
+    assert error is not None and error.field == "metadata"
+    assert str(MAX_METADATA_BYTES) in error.message
+    # Replacing a key counts the merged size, not the sum.
+    assert metadata_size_error(existing, {"notes": "short"}) is None

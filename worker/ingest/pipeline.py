@@ -6,6 +6,7 @@ Every function takes a session and never commits; the task decides the transacti
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,6 +217,26 @@ def _apply_to_match(
     return Outcome(EventStatus.done, action, lead.id, result.matched_by, [], result.warnings)
 
 
+# A lead's metadata after the merge may not exceed this many bytes of JSON: far above real lead
+# data, low enough that no provider can grow one row without bound by sending new keys.
+MAX_METADATA_BYTES = 64 * 1024
+
+
+def metadata_size_error(existing: dict[str, Any], incoming: dict[str, Any]) -> FieldError | None:
+    """An error when merging ``incoming`` into ``existing`` would pass MAX_METADATA_BYTES."""
+    if not incoming:
+        return None
+    merged = {**existing, **incoming}
+    size = len(json.dumps(merged, ensure_ascii=False, default=str).encode("utf-8"))
+    if size <= MAX_METADATA_BYTES:
+        return None
+    return FieldError(
+        "metadata",
+        f"the lead's metadata would be {size} bytes after this payload's keys are merged; "
+        f"the limit is {MAX_METADATA_BYTES} bytes",
+    )
+
+
 def match_and_apply(session: Session, claim: Claim, prepared: PreparedLead) -> Outcome:
     """Find the lead and apply the payload to it (or create one) by the endpoint's rules."""
     if claim.endpoint == Endpoint.create:
@@ -224,6 +245,11 @@ def match_and_apply(session: Session, claim: Claim, prepared: PreparedLead) -> O
         result = match_for_upsert(
             session, claim.organization_id, prepared.values, claim.config.match_keys
         )
+    existing = result.lead.lead_metadata if result.lead is not None else {}
+    oversized = metadata_size_error(existing or {}, prepared.metadata)
+    if oversized is not None:
+        # Checked before anything is written: a failed event leaves the lead as it was.
+        return Outcome(EventStatus.failed, errors=[oversized.as_dict()], warnings=result.warnings)
     if result.lead is None:
         return _create(session, claim, prepared, result)
     outcome = _apply_to_match(claim, prepared, result, result.lead, claim.endpoint)
