@@ -182,17 +182,17 @@ def test_create_without_phone_fails_but_duplicate_by_external_id_does_not_need_o
 def test_metadata_growing_past_the_limit_fails_and_changes_nothing(
     client: FlaskClient, committed_session: Session, celery_worker: ServiceProcess
 ) -> None:
-    tenant = make_tenant(committed_session, max_body_bytes=200_000)
+    tenant = make_tenant(committed_session, max_body_bytes=2_000_000)
     committed_session.commit()
     first = _post_and_wait(
-        client, tenant, "upsert", {"phone_number": PHONE, "metadata": {"a": "x" * 40_000}}
+        client, tenant, "upsert", {"phone_number": PHONE, "metadata": {"a": "x" * 600_000}}
     )
     assert first["action"] == "created"
     second = _post_and_wait(
         client,
         tenant,
         "upsert",
-        {"phone_number": PHONE, "lead_source": "new", "metadata": {"b": "y" * 40_000}},
+        {"phone_number": PHONE, "lead_source": "new", "metadata": {"b": "y" * 600_000}},
     )
     assert second["status"] == "failed"
     assert [error["field"] for error in second["errors"]] == ["metadata"]

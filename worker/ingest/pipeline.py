@@ -217,9 +217,10 @@ def _apply_to_match(
     return Outcome(EventStatus.done, action, lead.id, result.matched_by, [], result.warnings)
 
 
-# A lead's metadata after the merge may not exceed this many bytes of JSON: far above real lead
-# data, low enough that no provider can grow one row without bound by sending new keys.
-MAX_METADATA_BYTES = 64 * 1024
+# A lead's metadata after the merge may not exceed this many bytes of JSON: four times the default
+# body limit, so any one accepted payload fits, yet no provider can grow one row without bound by
+# sending new keys update after update.
+MAX_METADATA_BYTES = 1024 * 1024
 
 
 def metadata_size_error(existing: dict[str, Any], incoming: dict[str, Any]) -> FieldError | None:
