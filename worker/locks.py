@@ -13,11 +13,11 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import redis
 from redis.lock import Lock
 
+from leadgate.redis_client import redis_for
 from leadgate.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,16 +27,9 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 2.0
 
 
-@lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url[len("redis+socket://") :]
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-
-
 def lock_client() -> redis.Redis:
-    """The Redis client that holds locks."""
-    return _client(get_settings().locks_redis_url)
+    """The Redis client that holds locks (the same per-process client the rate limiter uses)."""
+    return redis_for(get_settings().locks_redis_url)
 
 
 def _lock_name(key: str) -> str:
