@@ -57,6 +57,13 @@ class IngestionEvent(Base):
             postgresql_where=text("status = 'dead'"),
         ),
         Index("ix_ingestion_events_received_time", "received_time"),
+        # Claiming in batches: the oldest fresh events of a config (worker.ingest.claims).
+        Index(
+            "ix_ingestion_events_config_id_seq_fresh",
+            "config_id",
+            "seq",
+            postgresql_where=text("status = 'queued' AND attempts = 0"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionConfig
 from worker.ingest.mapping import compiled_mapping_for
-from worker.ingest.matching import match_for_upsert
+from worker.ingest.matching import load_leads, match_for_upsert
 from worker.ingest.pipeline import check_references
 from worker.ingest.prepare import prepare_lead
 from worker.ingest.types import FieldError
@@ -30,7 +30,7 @@ def dry_run_payload(
     """Map, validate and match ``payload`` as an upsert would; the session is only read."""
     mapping = compiled_mapping_for(config.id, config.version, config.mapping)
     prepared = prepare_lead(mapping, payload)
-    check_references(session, config.organization_id, prepared)
+    check_references(session, config.organization_id, [prepared])
     lead_fields = {key: _json_value(value) for key, value in prepared.values.items()}
     lead_fields["metadata"] = prepared.metadata
     answer: dict[str, Any] = {
@@ -43,7 +43,8 @@ def dry_run_payload(
     }
     if prepared.errors:
         return answer
-    result = match_for_upsert(session, config.organization_id, prepared.values, config.match_keys)
+    leads = load_leads(session, config.organization_id, [prepared.values])
+    result = match_for_upsert(leads, config.organization_id, prepared.values, config.match_keys)
     answer["warnings"] = result.warnings
     if result.lead is not None:
         answer.update(would="update", lead_id=result.lead.id, matched_by=result.matched_by)

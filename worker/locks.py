@@ -1,4 +1,4 @@
-"""The per-lead Redis lock: one lock per identity key, taken in sorted order, with a TTL.
+"""The per-lead Redis lock: one lock per identity key, all of an attempt's keys taken at once.
 
 The lock only saves wasted work (two workers matching the same person at once). Correctness
 rests on the database: advisory transaction locks on the same keys, the unique index on external
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
-from redis.lock import Lock
 
 from leadgate.redis_client import redis_for
 from leadgate.settings import get_settings
@@ -25,6 +26,35 @@ log = logging.getLogger(__name__)
 # A match-then-write takes milliseconds; a lock busy for longer is held by a slow or dead worker,
 # and the advisory lock in the database does any further waiting.
 LOCK_WAIT_SECONDS = 2.0
+# How often a busy lock is tried again.
+POLL_SECONDS = 0.01
+
+# All keys or none, in one round trip: a batch of events may need dozens of keys, and taking
+# them one by one would cost a round trip each (and hold some while waiting for others).
+# KEYS: lock names. ARGV: owner token, TTL in milliseconds. Returns 1 when all are held.
+_ACQUIRE = """
+for _, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder and holder ~= ARGV[1] then
+    return 0
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
+# Deletes only the keys this owner still holds; returns how many that was.
+_RELEASE = """
+local released = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('DEL', key)
+    released = released + 1
+  end
+end
+return released
+"""
 
 
 def lock_client() -> redis.Redis:
@@ -38,25 +68,21 @@ def _lock_name(key: str) -> str:
 
 
 def _acquire(
-    redis_client: redis.Redis, keys: list[str], ttl: float, wait_seconds: float
-) -> list[Lock] | None:
-    held: list[Lock] = []
+    redis_client: redis.Redis, names: list[str], token: str, ttl: float, wait_seconds: float
+) -> bool:
+    ttl_ms = max(1, int(ttl * 1000))
+    deadline = time.monotonic() + wait_seconds
     try:
-        for key in sorted(keys):
-            lock = redis_client.lock(
-                _lock_name(key), timeout=ttl, blocking_timeout=wait_seconds, thread_local=False
-            )
-            if not lock.acquire():
+        while not redis_client.eval(_ACQUIRE, len(names), *names, token, ttl_ms):
+            if time.monotonic() >= deadline:
                 # A live holder is waited for again on the advisory lock, inside the database.
                 log.info("identity lock busy for %g s; relying on database locks", wait_seconds)
-                _release(held)
-                return None
-            held.append(lock)
+                return False
+            time.sleep(POLL_SECONDS)
     except redis.RedisError as error:
         log.warning("redis lock unavailable (%s); relying on database locks", type(error).__name__)
-        _release(held)
-        return None
-    return held
+        return False
+    return True
 
 
 @contextmanager
@@ -66,19 +92,28 @@ def identity_locks(
     wait_seconds: float = LOCK_WAIT_SECONDS,
     client: redis.Redis | None = None,
 ) -> Iterator[bool]:
-    """Hold a Redis lock on every key (sorted); yields False when they could not all be had."""
+    """Hold a Redis lock on every key, all or none; yields False when they could not be had."""
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().lock_ttl_seconds
-    held = _acquire(client or lock_client(), keys, ttl, wait_seconds)
+    redis_client = client or lock_client()
+    names = sorted({_lock_name(key) for key in keys})
+    token = uuid.uuid4().hex
+    held = bool(names) and _acquire(redis_client, names, token, ttl, wait_seconds)
     try:
-        yield held is not None
+        yield held or not names
     finally:
-        _release(held or [])
+        if held:
+            _release(redis_client, names, token)
 
 
-def _release(locks: list[Lock]) -> None:
-    for lock in reversed(locks):
-        try:
-            lock.release()
-        except redis.RedisError:
-            # Expired or taken over: the database guards still hold, nothing to undo.
-            log.info("a lock had expired before release")
+def _release(redis_client: redis.Redis, names: list[str], token: str) -> None:
+    try:
+        released = redis_client.eval(_RELEASE, len(names), *names, token)
+    except redis.RedisError:
+        # The locks expire by themselves; the database guards hold meanwhile.
+        log.info("locks could not be released; they expire by themselves")
+        return
+    if int(released) < len(names):
+        # Expired or taken over: the database guards still hold, nothing to undo.
+        log.info(
+            "%d of %d locks had expired before release", len(names) - int(released), len(names)
+        )

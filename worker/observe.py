@@ -11,7 +11,8 @@ from typing import Any
 from leadgate.metrics import EVENT_LATENCY, EVENT_RETRIES, EVENTS_DEAD, EVENTS_FINISHED, LOCK_WAIT
 from models.base import utcnow
 from models.enums import EventStatus
-from worker.ingest.pipeline import Claim, Outcome
+from worker.ingest.claims import Claim
+from worker.ingest.pipeline import Outcome
 from worker.locks import identity_locks
 
 log = logging.getLogger("worker.events")

@@ -10,16 +10,11 @@ from celery import Task
 import worker.logging_setup  # noqa: F401 - connects Celery's setup_logging signal
 from leadgate.settings import get_settings
 from models.db import session_scope
+from worker.batches import process_batch
 from worker.celery_app import app, waiting_messages
-from worker.ingest.identity import identity_keys
-from worker.ingest.pipeline import (
-    claim_event,
-    prepare_claim,
-    process_claim,
-    record_failure,
-    record_transient_error,
-)
-from worker.observe import event_finished, event_retrying, timed_identity_locks
+from worker.ingest.claims import Claim, claim_events, prepare_claim
+from worker.ingest.pipeline import ClaimedEvent, record_transient_error
+from worker.observe import event_finished, event_retrying
 from worker.retry import backoff_seconds, describe, is_transient
 from worker.sweeper import claim_due_events
 
@@ -27,18 +22,21 @@ log = logging.getLogger(__name__)
 
 
 def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
-    """Claim, prepare, lock, match and apply one event; raise on transient errors.
+    """Claim the event (with fresh ones behind it), then prepare, lock, match and apply them.
 
-    ``deliveries`` counts earlier runs of this message that could not even claim the event.
+    Raises RetryLater when the named event should run again; other events of the batch that
+    must be retried get messages of their own. ``deliveries`` counts earlier runs of this message
+    that could not even claim the event.
     """
     settings = get_settings()
     try:
         with session_scope() as session:
-            claim = claim_event(
+            claims = claim_events(
                 session,
                 event_id,
                 lease_seconds=settings.stuck_after_seconds,
                 max_attempts=settings.task_max_attempts,
+                batch_size=settings.batch_size,
             )
     except Exception as error:
         if not is_transient(error):
@@ -50,51 +48,95 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
         )
         log.warning("event %s: cannot be claimed (%s); retrying", event_id, describe(error))
         raise RetryLater(retry_in) from error
-    if claim is None:
+    if not claims:
         log.info("event %s is not claimable (done, or held by another worker)", event_id)
         return
-    try:
-        prepared = prepare_claim(claim)
-        if not prepared.ok:
-            with session_scope() as session:
-                outcome = record_failure(session, claim, prepared.errors)
+    batch = [(claim, prepare_claim(claim)) for claim in claims]
+    own: float | None = None
+    for claim, seconds in run_batch(batch):
+        if claim.event_id == event_id:
+            own = seconds
         else:
-            keys = identity_keys(claim.organization_id, prepared.values)
-            with timed_identity_locks(keys), session_scope() as session:
-                outcome = process_claim(session, claim, prepared)
+            _schedule_retry(claim, seconds)
+    if own is not None:
+        raise RetryLater(own)
+
+
+def run_batch(batch: list[ClaimedEvent]) -> list[tuple[Claim, float]]:
+    """Process the batch; the events that should run again, with the seconds to wait.
+
+    When a batch of several fails, each of its events is tried alone, so one event that cannot
+    be processed now fails only itself.
+    """
+    try:
+        outcomes = process_batch(batch)
     except Exception as error:
-        if not is_transient(error):
-            log.exception("event %s: unexpected error on attempt %d", event_id, claim.attempt)
-        retry_in = backoff_seconds(
-            claim.attempt, settings.retry_base_seconds, settings.retry_max_seconds
+        if len(batch) == 1:
+            seconds = failed_attempt(batch[0][0], error)
+            return [] if seconds is None else [(batch[0][0], seconds)]
+        log.warning(
+            "a batch of %d events failed (%s); processing them one by one",
+            len(batch),
+            describe(error),
         )
-        try:
-            with session_scope() as session:
-                status = record_transient_error(
-                    session,
-                    event_id,
-                    claim.attempt,
-                    describe(error),
-                    settings.task_max_attempts,
-                    retry_in,
-                )
-        except Exception:  # the database itself may be what failed; the lease covers us
-            log.warning("event %s: could not record the error; retrying after its lease", event_id)
-            # The event stays leased as processing; a retry before the lease ends would find
-            # it held and drop out, so wait the lease out.
-            raise RetryLater(max(retry_in, settings.stuck_after_seconds)) from error
-        if status is None:
-            log.info("event %s: attempt %d failed after it was taken over", event_id, claim.attempt)
-            return
-        event_retrying(claim, status, describe(error), retry_in)
-        if status.value == "retrying":
-            raise RetryLater(retry_in) from error
-        return
-    if outcome is None:
-        # The lease ran out and another worker claimed the event: its attempt decides.
-        log.info("event %s: attempt %d was taken over; it wrote nothing", event_id, claim.attempt)
-    else:
-        event_finished(claim, outcome)
+        return [retry for item in batch for retry in run_batch([item])]
+    for (claim, _), outcome in zip(batch, outcomes, strict=True):
+        if outcome is None:
+            # The lease ran out and another worker claimed the event: its attempt decides.
+            log.info(
+                "event %s: attempt %d was taken over; it wrote nothing",
+                claim.event_id,
+                claim.attempt,
+            )
+        else:
+            event_finished(claim, outcome)
+    return []
+
+
+def failed_attempt(claim: Claim, error: Exception) -> float | None:
+    """Record a failed attempt: seconds until the event should run again, None if it should not."""
+    settings = get_settings()
+    if not is_transient(error):
+        log.error(
+            "event %s: unexpected error on attempt %d",
+            claim.event_id,
+            claim.attempt,
+            exc_info=error,
+        )
+    retry_in = backoff_seconds(
+        claim.attempt, settings.retry_base_seconds, settings.retry_max_seconds
+    )
+    try:
+        with session_scope() as session:
+            status = record_transient_error(
+                session,
+                claim.event_id,
+                claim.attempt,
+                describe(error),
+                settings.task_max_attempts,
+                retry_in,
+            )
+    except Exception:  # the database itself may be what failed; the lease covers us
+        log.warning(
+            "event %s: could not record the error; retrying after its lease", claim.event_id
+        )
+        # The event stays leased as processing; a retry before the lease ends would find
+        # it held and drop out, so wait the lease out.
+        return max(retry_in, settings.stuck_after_seconds)
+    if status is None:
+        log.info(
+            "event %s: attempt %d failed after it was taken over", claim.event_id, claim.attempt
+        )
+        return None
+    event_retrying(claim, status, describe(error), retry_in)
+    return retry_in if status.value == "retrying" else None
+
+
+def _schedule_retry(claim: Claim, seconds: float) -> None:
+    try:
+        process_event.apply_async((str(claim.event_id),), countdown=seconds)
+    except Exception as error:  # the sweeper re-enqueues retries that come due unsent
+        log.warning("event %s: retry not scheduled (%s)", claim.event_id, type(error).__name__)
 
 
 class RetryLater(Exception):

@@ -8,6 +8,10 @@ inherits the faults.
 A rule with a marker applies only to events whose payload contains the marker text; one without
 applies to every event.
 
+Faults act on whole batches (see ``worker.ingest.claims``): a rule applies when it applies to
+any event of the batch in hand. A batch that fails is retried one event at a time, so a rule
+aimed at one event ends up failing only that event.
+
 - ``transient:N`` raises a transient ``OperationalError`` where the event's transaction
   starts (under the identity locks) on its first N attempts (``transient:always`` never
   clears).
@@ -40,12 +44,13 @@ import psycopg
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+import worker.batches as batches
 import worker.ingest.pipeline as pipeline
 import worker.locks as locks
 import worker.tasks  # noqa: F401 - loaded first, so that its references are patched too
 from worker.celery_app import app
-from worker.ingest.pipeline import Claim
-from worker.ingest.types import PreparedLead
+from worker.ingest.claims import Claim
+from worker.ingest.pipeline import ClaimedEvent, Outcome
 
 __all__ = ["FaultRule", "app", "parse_rules"]
 
@@ -54,7 +59,7 @@ FAULT_LOG_ENV = "LEADGATE_TEST_FAULT_LOG"
 RELEASE_DIR_ENV = "LEADGATE_TEST_FAULT_RELEASE_DIR"
 KINDS = ("transient", "pause_after_lock", "pause_in_transaction", "crash")
 
-_current_claim: ContextVar[Claim | None] = ContextVar("current_claim", default=None)
+_current_claims: ContextVar[tuple[Claim, ...]] = ContextVar("current_claims", default=())
 
 
 @dataclass(frozen=True)
@@ -108,17 +113,20 @@ def parse_rules(spec: str) -> list[FaultRule]:
 RULES = parse_rules(os.environ.get(FAULT_ENV, ""))
 
 
-def _matching(kind: str) -> list[FaultRule]:
-    claim = _current_claim.get()
-    if claim is None:
-        return []
-    return [rule for rule in RULES if rule.kind == kind and rule.applies_to(claim)]
+def _matching(kind: str) -> list[tuple[FaultRule, Claim]]:
+    found = []
+    for rule in RULES:
+        if rule.kind != kind:
+            continue
+        claim = next((c for c in _current_claims.get() if rule.applies_to(c)), None)
+        if claim is not None:
+            found.append((rule, claim))
+    return found
 
 
-def _log_injection(kind: str) -> None:
-    claim = _current_claim.get()
+def _log_injection(kind: str, claim: Claim) -> None:
     path = os.environ.get(FAULT_LOG_ENV)
-    if not path or claim is None:
+    if not path:
         return
     line = {
         "kind": kind,
@@ -133,8 +141,8 @@ def _log_injection(kind: str) -> None:
 
 
 def _inject(kind: str) -> None:
-    for rule in _matching(kind):
-        _log_injection(kind)
+    for rule, claim in _matching(kind):
+        _log_injection(kind, claim)
         if kind == "transient":
             raise OperationalError(
                 "injected fault", {}, psycopg.OperationalError("injected: connection lost")
@@ -145,16 +153,19 @@ def _inject(kind: str) -> None:
 
 
 # The originals, from the modules that define them (the task module holds the same objects).
-_real_prepare_claim = pipeline.prepare_claim
+_real_process_batch = batches.process_batch
 _real_identity_locks = locks.identity_locks
-_real_process_claim = pipeline.process_claim
+_real_process_claims = pipeline.process_claims
 _real_lock_identities = pipeline.lock_identities
 
 
-def _prepare_claim(claim: Claim) -> PreparedLead:
-    # Remember which event this pool process works on, for the wrappers below.
-    _current_claim.set(claim)
-    return _real_prepare_claim(claim)
+def _process_batch(batch: list[ClaimedEvent]) -> list[Outcome | None]:
+    # Remember which events this pool process works on, for the wrappers below.
+    token = _current_claims.set(tuple(claim for claim, _ in batch))
+    try:
+        return _real_process_batch(batch)
+    finally:
+        _current_claims.reset(token)
 
 
 @contextmanager
@@ -164,9 +175,9 @@ def _identity_locks(keys: list[str], *args: Any, **kwargs: Any) -> Iterator[bool
         yield held
 
 
-def _process_claim(session: Session, claim: Claim, prepared: PreparedLead) -> Any:
+def _process_claims(session: Session, batch: list[ClaimedEvent]) -> Any:
     _inject("transient")
-    return _real_process_claim(session, claim, prepared)
+    return _real_process_claims(session, batch)
 
 
 def _lock_identities(session: Session, keys: list[str]) -> None:
@@ -193,9 +204,9 @@ def _patch_everywhere(original: Callable[..., Any], replacement: Callable[..., A
 
 
 _PATCHES: list[tuple[Callable[..., Any], Callable[..., Any]]] = [
-    (_real_prepare_claim, _prepare_claim),
+    (_real_process_batch, _process_batch),
     (_real_identity_locks, _identity_locks),
-    (_real_process_claim, _process_claim),
+    (_real_process_claims, _process_claims),
     (_real_lock_identities, _lock_identities),
 ]
 for _original, _replacement in _PATCHES:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from models import IngestionConfig, Lead
+from models import IngestionConfig, IngestionEvent, Lead
+from models.base import utcnow
+from models.enums import EventStatus
 from tests.support.api import get_lead, post_payload, wait_for_event
 from tests.support.factories import Tenant, make_tenant
 from tests.support.processes import ServiceProcess
@@ -77,6 +81,9 @@ def test_older_event_processed_late_is_stale_and_only_fills(
         },
         monkeypatch,
     )
+    # Its first attempt failed (say the database blinked): it waits for its retry, so the
+    # newer event's batch, which takes only fresh events, leaves it alone.
+    _fail_first_attempt(committed_session, older)
     newer = _post_and_wait(
         client, tenant, "upsert", {"external_id": "S1", "phone_number": PHONE, "lead_source": "new"}
     )
@@ -88,6 +95,40 @@ def test_older_event_processed_late_is_stale_and_only_fills(
     lead = get_lead(client, tenant.token, newer["lead_id"])
     assert lead["lead_source"] == "new"
     assert lead["email"] == "e@example.com"
+
+
+def test_an_event_whose_message_was_lost_rides_with_the_next_one_in_order(
+    client: FlaskClient,
+    committed_session: Session,
+    celery_worker: ServiceProcess,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant = make_tenant(committed_session)
+    committed_session.commit()
+    body = {"external_id": "B1", "phone_number": PHONE, "lead_source": "old", "email": "b@x.io"}
+    older = _post_without_enqueue(client, tenant, "upsert", body, monkeypatch)
+    newer = _post_and_wait(
+        client, tenant, "upsert", {"external_id": "B1", "phone_number": PHONE, "lead_source": "new"}
+    )
+    # The newer event's message claimed the older, fresh one with it; receive order decides.
+    late = wait_for_event(client, tenant.token, older)
+    assert (late["action"], newer["action"]) == ("created", "updated")
+    assert late["lead_id"] == newer["lead_id"]
+    lead = get_lead(client, tenant.token, newer["lead_id"])
+    assert (lead["lead_source"], lead["email"]) == ("new", "b@x.io")
+
+
+def _fail_first_attempt(session: Session, event_id: str) -> None:
+    session.execute(
+        update(IngestionEvent)
+        .where(IngestionEvent.id == uuid.UUID(event_id))
+        .values(
+            status=EventStatus.retrying,
+            attempts=1,
+            next_attempt_time=utcnow() + dt.timedelta(hours=1),
+        )
+    )
+    session.commit()
 
 
 def test_failed_event_replays_with_the_fixed_mapping_once(

@@ -10,12 +10,8 @@ from models import IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from tests.support.factories import Tenant, make_tenant
-from worker.ingest.pipeline import (
-    claim_event,
-    prepare_claim,
-    process_claim,
-    record_transient_error,
-)
+from worker.ingest.claims import claim_event, prepare_claim
+from worker.ingest.pipeline import process_claim, record_transient_error
 
 
 def _event(session: Session, tenant: Tenant, body: bytes = b'{"phone_number": "2024561111"}'):

@@ -1,15 +1,23 @@
-"""Finding the lead a payload belongs to (SPEC section 5), and explaining the choice."""
+"""Finding the lead a payload belongs to (SPEC section 5), and explaining the choice.
+
+Matching runs in memory over the leads in play: every lead that holds any identifier of the
+events being processed, loaded in one query after the identity locks are taken (so no other
+worker can add or change a lead on those identifiers meanwhile), plus the leads those events
+create. Events of one batch therefore see each other's writes, in receive order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Lead
+from models.enums import MATCH_KEYS
 
 
 @dataclass
@@ -19,6 +27,53 @@ class MatchResult:
     lead: Lead | None = None
     matched_by: str | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+class LeadsInPlay:
+    """The leads a set of events can match: loaded under their locks, plus those they create."""
+
+    def __init__(self, leads: Iterable[Lead] = ()) -> None:
+        self._leads: list[Lead] = list(leads)
+
+    def add(self, lead: Lead) -> None:
+        """Make a lead created by an event visible to the events after it."""
+        self._leads.append(lead)
+
+    def __len__(self) -> int:
+        return len(self._leads)
+
+    def with_value(self, organization_id: int, key: str, value: Any) -> list[Lead]:
+        """Leads whose ``key`` is ``value``, the most recently modified (then highest id) first."""
+        found = [
+            lead
+            for lead in self._leads
+            if lead.organization_id == organization_id and getattr(lead, key) == value
+        ]
+        # A lead created in this batch has no id until the flush: it is the newest of all.
+        found.sort(key=_recency, reverse=True)
+        return found
+
+
+def _recency(lead: Lead) -> tuple[dt.datetime, float]:
+    return (lead.modified_time, float("inf") if lead.id is None else float(lead.id))
+
+
+def load_leads(
+    session: Session, organization_id: int, payloads: Iterable[dict[str, Any]]
+) -> LeadsInPlay:
+    """Every lead of the organization holding an identifier of the payloads, in one query."""
+    wanted: dict[str, set[Any]] = {key: set() for key in MATCH_KEYS}
+    for values in payloads:
+        for key in MATCH_KEYS:
+            if values.get(key) is not None:
+                wanted[key].add(values[key])
+    conditions = [getattr(Lead, key).in_(sorted(found)) for key, found in wanted.items() if found]
+    if not conditions:
+        return LeadsInPlay()
+    leads = session.scalars(
+        select(Lead).where(Lead.organization_id == organization_id, or_(*conditions))
+    ).all()
+    return LeadsInPlay(leads)
 
 
 def _passed_over(lead: Lead, key: str, payload_external_id: str) -> dict[str, Any]:
@@ -32,22 +87,6 @@ def _passed_over(lead: Lead, key: str, payload_external_id: str) -> dict[str, An
     }
 
 
-def _by_external_id(session: Session, organization_id: int, external_id: str) -> Lead | None:
-    return session.scalars(
-        select(Lead).where(Lead.organization_id == organization_id, Lead.external_id == external_id)
-    ).one_or_none()
-
-
-def _candidates(session: Session, organization_id: int, key: str, value: Any) -> Sequence[Lead]:
-    column = getattr(Lead, key)
-    return session.scalars(
-        select(Lead)
-        .where(Lead.organization_id == organization_id, column == value)
-        # Several leads on one phone or email: the most recently modified, then the highest id.
-        .order_by(Lead.modified_time.desc(), Lead.id.desc())
-    ).all()
-
-
 def _first_allowed(
     leads: Sequence[Lead], key: str, external_id: str | None, result: MatchResult
 ) -> Lead | None:
@@ -59,8 +98,14 @@ def _first_allowed(
     return None
 
 
+def _by_external_id(leads: LeadsInPlay, organization_id: int, external_id: str) -> Lead | None:
+    # The unique index allows one at most.
+    found = leads.with_value(organization_id, "external_id", external_id)
+    return found[0] if found else None
+
+
 def match_for_upsert(
-    session: Session, organization_id: int, values: dict[str, Any], match_keys: Sequence[str]
+    leads: LeadsInPlay, organization_id: int, values: dict[str, Any], match_keys: Sequence[str]
 ) -> MatchResult:
     """Try the match keys in order; the first key whose value belongs to a lead picks it."""
     result = MatchResult()
@@ -70,10 +115,10 @@ def match_for_upsert(
         if value is None:
             continue
         if key == "external_id":
-            lead = _by_external_id(session, organization_id, value)
+            lead = _by_external_id(leads, organization_id, value)
         else:
             lead = _first_allowed(
-                _candidates(session, organization_id, key, value), key, external_id, result
+                leads.with_value(organization_id, key, value), key, external_id, result
             )
         if lead is not None:
             result.lead, result.matched_by = lead, key
@@ -81,7 +126,7 @@ def match_for_upsert(
     return result
 
 
-def find_duplicate(session: Session, organization_id: int, values: dict[str, Any]) -> MatchResult:
+def find_duplicate(leads: LeadsInPlay, organization_id: int, values: dict[str, Any]) -> MatchResult:
     """The create endpoint's duplicate: same external id, or same phone and same email.
 
     No email on either side counts as the same email. A lead whose external id differs from the
@@ -90,7 +135,7 @@ def find_duplicate(session: Session, organization_id: int, values: dict[str, Any
     result = MatchResult()
     external_id = values.get("external_id")
     if external_id is not None:
-        lead = _by_external_id(session, organization_id, external_id)
+        lead = _by_external_id(leads, organization_id, external_id)
         if lead is not None:
             result.lead, result.matched_by = lead, "external_id"
             return result
@@ -100,7 +145,7 @@ def find_duplicate(session: Session, organization_id: int, values: dict[str, Any
     email = values.get("email")
     same_person = [
         lead
-        for lead in _candidates(session, organization_id, "phone_number", phone)
+        for lead in leads.with_value(organization_id, "phone_number", phone)
         if lead.email == email
     ]
     lead = _first_allowed(same_person, "phone_number", external_id, result)

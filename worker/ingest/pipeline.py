@@ -1,6 +1,7 @@
-"""One ingestion event, stage by stage: claim, prepare, then match and apply under locks.
+"""Events in one transaction: guard their rows, lock their identities, match, apply, record.
 
-Every function takes a session and never commits; the task decides the transactions.
+A batch is one or more claimed events (see ``worker.ingest.claims``). Every function takes a
+session and never commits; the task decides the transactions.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from leadgate.payloads import PayloadError, merge_query, parse_body
-from models import IngestionConfig, IngestionEvent, Lead, Representative
+from models import IngestionEvent, Lead, Representative
 from models.base import utcnow
 from models.enums import Endpoint, EventAction, EventStatus
 from worker.ingest.apply import (
@@ -25,28 +26,18 @@ from worker.ingest.apply import (
     is_reengagement_due,
     reengagement_days,
 )
+from worker.ingest.claims import Claim
 from worker.ingest.identity import advisory_lock_id, identity_keys
-from worker.ingest.mapping import compiled_mapping_for
-from worker.ingest.matching import MatchResult, find_duplicate, match_for_upsert
-from worker.ingest.prepare import prepare_lead
+from worker.ingest.matching import (
+    LeadsInPlay,
+    MatchResult,
+    find_duplicate,
+    load_leads,
+    match_for_upsert,
+)
 from worker.ingest.types import FieldError, PreparedLead
 
-_CLAIMABLE = (EventStatus.queued, EventStatus.retrying)
-
-
-@dataclass
-class Claim:
-    """An event this worker now holds, with what processing it needs."""
-
-    event_id: uuid.UUID
-    attempt: int
-    seq: int
-    endpoint: Endpoint
-    organization_id: int
-    received_time: dt.datetime
-    config: IngestionConfig
-    payload_error: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
+ClaimedEvent = tuple[Claim, PreparedLead]
 
 
 @dataclass
@@ -59,124 +50,65 @@ class Outcome:
     matched_by: str | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # The lead written, whose id a new lead only gets at the flush.
+    lead: Lead | None = field(default=None, repr=False, compare=False)
 
 
-def claim_event(
-    session: Session, event_id: uuid.UUID, lease_seconds: float, max_attempts: int
-) -> Claim | None:
-    """Mark the event processing and count the attempt; None if it is not ours to process.
-
-    An event is claimable when queued or retrying, or when processing under a lease that ran out
-    (its worker died). A second delivery of an event that is being processed finds it leased.
-    An event past its attempts (say, one whose processing kills the worker every time) is
-    declared dead here, since no attempt of it ever got to record an error.
-    """
-    now = utcnow()
-    row = session.execute(
-        update(IngestionEvent)
-        .where(
-            IngestionEvent.id == event_id,
-            (IngestionEvent.status.in_(_CLAIMABLE))
-            | (
-                (IngestionEvent.status == EventStatus.processing)
-                & (IngestionEvent.next_attempt_time < now)
-            ),
-        )
-        .values(
-            status=EventStatus.processing,
-            attempts=IngestionEvent.attempts + 1,
-            next_attempt_time=now + dt.timedelta(seconds=lease_seconds),
-        )
-        .returning(
-            IngestionEvent.attempts,
-            IngestionEvent.seq,
-            IngestionEvent.endpoint,
-            IngestionEvent.organization_id,
-            IngestionEvent.received_time,
-            IngestionEvent.config_id,
-            IngestionEvent.raw_body,
-            IngestionEvent.content_type,
-            IngestionEvent.query_string,
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    if row.attempts > max_attempts:
-        _declare_dead(session, event_id, f"gave up after {max_attempts} attempts; the last died")
-        return None
-    config = session.get(IngestionConfig, row.config_id)
-    assert config is not None  # a foreign key guarantees it
-    claim = Claim(
-        event_id=event_id,
-        attempt=row.attempts,
-        seq=row.seq,
-        endpoint=row.endpoint,
-        organization_id=row.organization_id,
-        received_time=row.received_time,
-        config=config,
-    )
-    try:
-        claim.payload = merge_query(parse_body(row.raw_body, row.content_type), row.query_string)
-    except PayloadError as error:
-        claim.payload_error = str(error)
-    return claim
-
-
-def _declare_dead(session: Session, event_id: uuid.UUID, reason: str) -> None:
-    now = utcnow()
-    session.execute(
-        update(IngestionEvent)
-        .where(IngestionEvent.id == event_id)
-        .values(
-            status=EventStatus.dead, last_error=reason, next_attempt_time=None, processed_time=now
-        )
-    )
-
-
-def prepare_claim(claim: Claim) -> PreparedLead:
-    """Map and normalize the claimed event's payload with the config's current mapping."""
-    if claim.payload_error is not None:
-        return PreparedLead(errors=[FieldError("body", claim.payload_error)])
-    config = claim.config
-    mapping = compiled_mapping_for(config.id, config.version, config.mapping)
-    return prepare_lead(mapping, claim.payload)
-
-
-def check_references(session: Session, organization_id: int, prepared: PreparedLead) -> None:
-    """Add an error when the payload names a representative the organization does not have."""
-    representative_id = prepared.values.get("representative")
-    if representative_id is None:
+def check_references(session: Session, organization_id: int, batch: Sequence[PreparedLead]) -> None:
+    """Add an error to each payload that names a representative the organization does not have."""
+    named = {
+        p.values["representative"] for p in batch if p.values.get("representative") is not None
+    }
+    if not named:
         return
-    found = session.scalar(
-        select(func.count())
-        .select_from(Representative)
-        .where(
-            Representative.id == representative_id,
-            Representative.organization_id == organization_id,
+    known = set(
+        session.scalars(
+            select(Representative.id).where(
+                Representative.id.in_(sorted(named)),
+                Representative.organization_id == organization_id,
+            )
         )
     )
-    if not found:
-        prepared.errors.append(
-            FieldError("representative", f"representative {representative_id} does not exist")
-        )
+    for prepared in batch:
+        representative_id = prepared.values.get("representative")
+        if representative_id is not None and representative_id not in known:
+            prepared.errors.append(
+                FieldError("representative", f"representative {representative_id} does not exist")
+            )
 
 
-def lock_event_row(session: Session, claim: Claim) -> bool:
-    """Lock the event row; False when another worker took it over or finished it meanwhile."""
-    row = session.execute(
-        select(IngestionEvent.status, IngestionEvent.attempts)
-        .where(IngestionEvent.id == claim.event_id)
+def lock_event_rows(session: Session, claims: Sequence[Claim]) -> set[uuid.UUID]:
+    """Lock the events' rows; the ids still held by these claims (not taken over, not finished)."""
+    attempts = {claim.event_id: claim.attempt for claim in claims}
+    rows = session.execute(
+        select(IngestionEvent.id, IngestionEvent.status, IngestionEvent.attempts)
+        .where(IngestionEvent.id.in_(sorted(attempts)))
+        # A fixed order, so two transactions locking overlapping sets cannot deadlock.
+        .order_by(IngestionEvent.id)
         .with_for_update()
-    ).one()
-    return bool(row.status == EventStatus.processing and row.attempts == claim.attempt)
+    ).all()
+    return {
+        row.id
+        for row in rows
+        if row.status == EventStatus.processing and row.attempts == attempts[row.id]
+    }
 
 
 def lock_identities(session: Session, keys: list[str]) -> None:
-    """Take a transaction-scoped advisory lock per identity key, in a fixed order."""
+    """Take a transaction-scoped advisory lock per identity key, in a fixed order, at once."""
     # A lock wait past this is treated as transient, so a stuck holder cannot pin a worker.
     session.execute(text("SET LOCAL lock_timeout = '10s'"))
-    for lock_id in sorted(advisory_lock_id(key) for key in keys):
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    lock_ids = sorted({advisory_lock_id(key) for key in keys})
+    if not lock_ids:
+        return
+    # One round trip; the sorted subquery fixes the order the locks are taken in.
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(id)) "
+            "FROM (SELECT unnest(CAST(:ids AS bigint[])) AS id ORDER BY 1) AS sorted_ids"
+        ),
+        {"ids": lock_ids},
+    )
 
 
 def _phone_required(result: MatchResult) -> Outcome:
@@ -189,13 +121,15 @@ def _phone_required(result: MatchResult) -> Outcome:
     )
 
 
-def _create(session: Session, claim: Claim, prepared: PreparedLead, result: MatchResult) -> Outcome:
+def _create(
+    session: Session, claim: Claim, prepared: PreparedLead, result: MatchResult, leads: LeadsInPlay
+) -> Outcome:
     if prepared.values.get("phone_number") is None:
         return _phone_required(result)
     lead = create_lead(claim.config, prepared, claim.received_time, claim.seq)
     session.add(lead)
-    session.flush()
-    return Outcome(EventStatus.done, EventAction.created, lead.id, None, [], result.warnings)
+    leads.add(lead)
+    return Outcome(EventStatus.done, EventAction.created, None, None, [], result.warnings, lead)
 
 
 def _apply_to_match(
@@ -214,7 +148,7 @@ def _apply_to_match(
     else:
         changed = apply_update(lead, prepared, claim.seq, stale=False)
         action = EventAction.updated if changed else EventAction.unchanged
-    return Outcome(EventStatus.done, action, lead.id, result.matched_by, [], result.warnings)
+    return Outcome(EventStatus.done, action, lead.id, result.matched_by, [], result.warnings, lead)
 
 
 # A lead's metadata after the merge may not exceed this many bytes of JSON: four times the default
@@ -238,13 +172,15 @@ def metadata_size_error(existing: dict[str, Any], incoming: dict[str, Any]) -> F
     )
 
 
-def match_and_apply(session: Session, claim: Claim, prepared: PreparedLead) -> Outcome:
-    """Find the lead and apply the payload to it (or create one) by the endpoint's rules."""
+def match_and_apply(
+    session: Session, claim: Claim, prepared: PreparedLead, leads: LeadsInPlay
+) -> Outcome:
+    """Find the lead among those in play and apply the payload to it (or create one)."""
     if claim.endpoint == Endpoint.create:
-        result = find_duplicate(session, claim.organization_id, prepared.values)
+        result = find_duplicate(leads, claim.organization_id, prepared.values)
     else:
         result = match_for_upsert(
-            session, claim.organization_id, prepared.values, claim.config.match_keys
+            leads, claim.organization_id, prepared.values, claim.config.match_keys
         )
     existing = result.lead.lead_metadata if result.lead is not None else {}
     oversized = metadata_size_error(existing or {}, prepared.metadata)
@@ -252,54 +188,83 @@ def match_and_apply(session: Session, claim: Claim, prepared: PreparedLead) -> O
         # Checked before anything is written: a failed event leaves the lead as it was.
         return Outcome(EventStatus.failed, errors=[oversized.as_dict()], warnings=result.warnings)
     if result.lead is None:
-        return _create(session, claim, prepared, result)
-    outcome = _apply_to_match(claim, prepared, result, result.lead, claim.endpoint)
+        return _create(session, claim, prepared, result, leads)
+    return _apply_to_match(claim, prepared, result, result.lead, claim.endpoint)
+
+
+def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
+    """Inside one transaction: guard the events, lock identities, match, apply, record.
+
+    The outcomes come in the batch's order; None for an event another worker took over
+    (nothing is written for it). Events are applied in receive order, each seeing the writes of
+    those before it.
+    """
+    held = lock_event_rows(session, [claim for claim, _ in batch])
+    live = sorted(
+        (item for item in batch if item[0].event_id in held), key=lambda item: item[0].seq
+    )
+    valid = [(claim, prepared) for claim, prepared in live if not prepared.errors]
+    keys = sorted(
+        {
+            key
+            for claim, prepared in valid
+            for key in identity_keys(claim.organization_id, prepared.values)
+        }
+    )
+    lock_identities(session, keys)
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    for organization_id in sorted({claim.organization_id for claim, _ in valid}):
+        mine = [item for item in valid if item[0].organization_id == organization_id]
+        check_references(session, organization_id, [prepared for _, prepared in mine])
+        leads = load_leads(
+            session,
+            organization_id,
+            [prepared.values for _, prepared in mine if not prepared.errors],
+        )
+        for claim, prepared in mine:
+            if not prepared.errors:
+                outcomes[claim.event_id] = match_and_apply(session, claim, prepared, leads)
+    for claim, prepared in live:
+        if prepared.errors:
+            outcomes[claim.event_id] = Outcome(
+                EventStatus.failed, errors=[error.as_dict() for error in prepared.errors]
+            )
+    # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
-    return outcome
+    for outcome in outcomes.values():
+        if outcome.lead is not None:
+            outcome.lead_id = outcome.lead.id
+    record_outcomes(session, outcomes)
+    return [outcomes.get(claim.event_id) for claim, _ in batch]
 
 
 def process_claim(session: Session, claim: Claim, prepared: PreparedLead) -> Outcome | None:
-    """Inside one transaction: guard the event, lock identities, match, apply, record.
-
-    Returns None when the event was taken over by another worker (nothing is written).
-    """
-    if not lock_event_row(session, claim):
-        return None
-    lock_identities(session, identity_keys(claim.organization_id, prepared.values))
-    check_references(session, claim.organization_id, prepared)
-    if prepared.errors:
-        outcome = Outcome(EventStatus.failed, errors=[e.as_dict() for e in prepared.errors])
-    else:
-        outcome = match_and_apply(session, claim, prepared)
-    record_outcome(session, claim.event_id, outcome)
-    return outcome
+    """One event in its own transaction; None when another worker took it over."""
+    return process_claims(session, [(claim, prepared)])[0]
 
 
-def record_outcome(session: Session, event_id: uuid.UUID, outcome: Outcome) -> None:
-    """Write a terminal outcome onto the event."""
+def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> None:
+    """Write terminal outcomes onto their events, in one statement."""
+    if not outcomes:
+        return
+    now = utcnow()
     session.execute(
-        update(IngestionEvent)
-        .where(IngestionEvent.id == event_id)
-        .values(
-            status=outcome.status,
-            action=outcome.action,
-            lead_id=outcome.lead_id,
-            matched_by=outcome.matched_by,
-            errors=outcome.errors,
-            warnings=outcome.warnings,
-            next_attempt_time=None,
-            processed_time=utcnow(),
-        )
+        update(IngestionEvent),
+        [
+            {
+                "id": event_id,
+                "status": outcome.status,
+                "action": outcome.action,
+                "lead_id": outcome.lead_id,
+                "matched_by": outcome.matched_by,
+                "errors": outcome.errors,
+                "warnings": outcome.warnings,
+                "next_attempt_time": None,
+                "processed_time": now,
+            }
+            for event_id, outcome in outcomes.items()
+        ],
     )
-
-
-def record_failure(session: Session, claim: Claim, errors: list[FieldError]) -> Outcome | None:
-    """Fail a claimed event with its validation errors, unless another worker took it over."""
-    if not lock_event_row(session, claim):
-        return None
-    outcome = Outcome(EventStatus.failed, errors=[error.as_dict() for error in errors])
-    record_outcome(session, claim.event_id, outcome)
-    return outcome
 
 
 def record_transient_error(

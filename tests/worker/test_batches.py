@@ -1,0 +1,172 @@
+"""Batches: fresh events claimed together, applied in receive order in one transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+import worker.batches
+import worker.tasks
+from models import IngestionEvent, Lead
+from models.enums import Endpoint, EventAction, EventStatus
+from tests.support.factories import Tenant, make_config, make_tenant
+from worker.ingest.claims import claim_event, claim_events, prepare_claim
+from worker.ingest.pipeline import ClaimedEvent, Outcome, process_claims
+
+PHONE = "+12024561111"
+
+
+def _event(session: Session, tenant: Tenant, body: dict[str, Any], **values: Any) -> uuid.UUID:
+    event = IngestionEvent(
+        config_id=values.pop("config_id", tenant.config_id),
+        organization_id=tenant.organization_id,
+        endpoint=Endpoint.upsert,
+        content_type="application/json",
+        raw_body=json.dumps(body).encode(),
+        body_sha256="0" * 64,
+        status=values.pop("status", EventStatus.queued),
+        **values,
+    )
+    session.add(event)
+    session.flush()
+    return event.id
+
+
+def _claim(session: Session, event_id: uuid.UUID, batch_size: int = 32) -> list[ClaimedEvent]:
+    claims = claim_events(
+        session, event_id, lease_seconds=60, max_attempts=8, batch_size=batch_size
+    )
+    return [(claim, prepare_claim(claim)) for claim in claims]
+
+
+def _by_event(
+    batch: list[ClaimedEvent], outcomes: list[Outcome | None]
+) -> dict[uuid.UUID, Outcome]:
+    pairs = zip([claim.event_id for claim, _ in batch], outcomes, strict=True)
+    return {event_id: outcome for event_id, outcome in pairs if outcome is not None}
+
+
+def test_fresh_events_of_the_same_config_ride_along_oldest_first(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    other = make_config(db_session, tenant.organization_id, tenant.campaign_id)
+    named = _event(db_session, tenant, {"phone_number": PHONE})
+    fresh = [_event(db_session, tenant, {"phone_number": f"+1202456{n:04d}"}) for n in range(5)]
+    _event(db_session, tenant, {"phone_number": PHONE}, config_id=other.id)
+    _event(db_session, tenant, {"phone_number": PHONE}, status=EventStatus.retrying, attempts=1)
+    _event(db_session, tenant, {"phone_number": PHONE}, status=EventStatus.done, attempts=1)
+
+    batch = _claim(db_session, named, batch_size=4)
+
+    assert [claim.event_id for claim, _ in batch] == [named, *fresh[:3]]
+    assert all(claim.attempt == 1 for claim, _ in batch)
+    # The rest stay queued for the next message; the others were never fresh or are elsewhere.
+    assert [c.event_id for c, _ in _claim(db_session, fresh[3], batch_size=4)] == fresh[3:]
+
+
+def test_an_event_on_a_later_attempt_is_never_batched(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    retried = _event(db_session, tenant, {"phone_number": PHONE}, status=EventStatus.retrying)
+    db_session.get_one(IngestionEvent, retried).attempts = 1
+    queued = _event(db_session, tenant, {"phone_number": PHONE})
+    db_session.flush()
+
+    batch = _claim(db_session, retried)
+
+    assert [(claim.event_id, claim.attempt) for claim, _ in batch] == [(retried, 2)]
+    assert claim_event(db_session, queued, lease_seconds=60, max_attempts=8) is not None
+
+
+def test_events_of_one_person_in_a_batch_apply_in_receive_order(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    first = _event(
+        db_session, tenant, {"external_id": "P1", "phone_number": PHONE, "email": "a@x.io"}
+    )
+    second = _event(db_session, tenant, {"external_id": "P1", "lead_source": "second"})
+    third = _event(db_session, tenant, {"phone_number": PHONE, "lead_source": "third"})
+    someone_else = _event(db_session, tenant, {"phone_number": "+12024562222"})
+    batch = _claim(db_session, first)
+    assert len(batch) == 4
+
+    given = list(reversed(batch))  # the order given does not matter
+    outcomes = _by_event(given, process_claims(db_session, given))
+
+    assert outcomes.keys() == {first, second, third, someone_else}
+    assert outcomes[first].action == EventAction.created
+    assert outcomes[second].action == EventAction.updated
+    assert outcomes[third].matched_by == "phone_number"
+    lead_ids = {outcomes[event].lead_id for event in (first, second, third)}
+    assert len(lead_ids) == 1 and None not in lead_ids
+    lead = db_session.get_one(Lead, lead_ids.pop())
+    assert (lead.lead_source, lead.email, lead.external_id) == ("third", "a@x.io", "P1")
+    other = outcomes[someone_else]
+    assert other.action == EventAction.created and other.lead_id != lead.id
+    db_session.expire_all()
+    rows = db_session.execute(
+        select(IngestionEvent.status, IngestionEvent.lead_id).where(
+            IngestionEvent.id.in_([first, second, third, someone_else])
+        )
+    ).all()
+    assert {row.status for row in rows} == {EventStatus.done}
+    assert all(row.lead_id is not None for row in rows)
+
+
+def test_an_invalid_event_fails_alone_and_a_taken_over_one_is_left_alone(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session)
+    good = _event(db_session, tenant, {"phone_number": PHONE})
+    invalid = _event(db_session, tenant, {"phone_number": "not a phone"})
+    taken = _event(db_session, tenant, {"phone_number": "+12024563333"})
+    batch = _claim(db_session, good)
+    # Another worker took one over meanwhile (its lease had run out).
+    db_session.get_one(IngestionEvent, taken).attempts = 2
+    db_session.flush()
+
+    outcomes = _by_event(batch, process_claims(db_session, batch))
+
+    assert outcomes.keys() == {good, invalid}  # nothing for the one taken over
+    assert outcomes[good].action == EventAction.created
+    assert outcomes[invalid].status == EventStatus.failed
+    assert [error["field"] for error in outcomes[invalid].errors] == ["phone_number"]
+    db_session.expire_all()
+    assert db_session.get_one(IngestionEvent, taken).status == EventStatus.processing
+
+
+def test_a_failing_batch_is_retried_event_by_event(
+    committed_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = make_tenant(committed_session)
+    ids = [
+        _event(committed_session, tenant, {"phone_number": f"+1202456{n:04d}"}) for n in range(4)
+    ]
+    poisoned = ids[2]
+    committed_session.commit()
+    batch = _claim(committed_session, ids[0])
+    committed_session.commit()
+    real = process_claims
+
+    def process(session: Session, items: list[ClaimedEvent]) -> Any:
+        if any(claim.event_id == poisoned for claim, _ in items):
+            raise OperationalError("SELECT 1", {}, Exception("connection lost"))
+        return real(session, items)
+
+    monkeypatch.setattr(worker.batches, "process_claims", process)
+
+    retries = worker.tasks.run_batch(batch)
+
+    assert [claim.event_id for claim, _ in retries] == [poisoned]
+    committed_session.expire_all()
+    statuses = {
+        row.id: row.status
+        for row in committed_session.execute(
+            select(IngestionEvent.id, IngestionEvent.status).where(IngestionEvent.id.in_(ids))
+        )
+    }
+    assert statuses.pop(poisoned) == EventStatus.retrying
+    assert set(statuses.values()) == {EventStatus.done}

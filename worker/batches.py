@@ -1,0 +1,31 @@
+"""A batch of claimed events: Redis identity locks around one database transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.db import session_scope
+from worker.ingest.identity import identity_keys
+from worker.ingest.pipeline import ClaimedEvent, Outcome, process_claims
+from worker.observe import timed_identity_locks
+
+
+def batch_identity_keys(batch: Sequence[ClaimedEvent]) -> list[str]:
+    """Every identity key of the batch's valid events, sorted (invalid ones touch no lead)."""
+    return sorted(
+        {
+            key
+            for claim, prepared in batch
+            if not prepared.errors
+            for key in identity_keys(claim.organization_id, prepared.values)
+        }
+    )
+
+
+def process_batch(batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
+    """Hold the batch's identity locks in Redis and process it in one transaction.
+
+    Outcomes come in the batch's order, None for events another worker took over.
+    """
+    with timed_identity_locks(batch_identity_keys(batch)), session_scope() as session:
+        return process_claims(session, batch)

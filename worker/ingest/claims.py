@@ -1,0 +1,177 @@
+"""Claiming events for processing: the event a message names, and fresh ones queued behind it.
+
+A claim marks an event ``processing`` under a lease and counts the attempt. A message's own
+event is claimed when it is queued, retrying, or processing under a lease that ran out (its
+worker died). When that is the event's first attempt, up to ``batch_size - 1`` more events of
+the same config that are queued and were never tried are claimed with it, oldest first, skipping
+rows another worker is claiming: under a backlog one transaction then carries many events, while
+an idle service still handles each event the moment it arrives. Their own messages, delivered
+later, find them claimed and do nothing. Events on a second or later attempt are never batched,
+so an event whose processing kills the worker cannot take other events' attempts with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from leadgate.payloads import PayloadError, merge_query, parse_body
+from models import IngestionConfig, IngestionEvent
+from models.base import utcnow
+from models.enums import Endpoint, EventStatus
+from worker.ingest.mapping import compiled_mapping_for
+from worker.ingest.prepare import prepare_lead
+from worker.ingest.types import FieldError, PreparedLead
+
+_CLAIMABLE = (EventStatus.queued, EventStatus.retrying)
+
+_RETURNED = (
+    IngestionEvent.id,
+    IngestionEvent.attempts,
+    IngestionEvent.seq,
+    IngestionEvent.endpoint,
+    IngestionEvent.organization_id,
+    IngestionEvent.received_time,
+    IngestionEvent.config_id,
+    IngestionEvent.raw_body,
+    IngestionEvent.content_type,
+    IngestionEvent.query_string,
+)
+
+
+@dataclass
+class Claim:
+    """An event this worker now holds, with what processing it needs."""
+
+    event_id: uuid.UUID
+    attempt: int
+    seq: int
+    endpoint: Endpoint
+    organization_id: int
+    received_time: dt.datetime
+    config: IngestionConfig
+    payload_error: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def claim_events(
+    session: Session,
+    event_id: uuid.UUID,
+    lease_seconds: float,
+    max_attempts: int,
+    batch_size: int = 1,
+) -> list[Claim]:
+    """Claim the named event and, on its first attempt, fresh events queued behind it.
+
+    Empty when the named event is not ours to process (done, or held by a live lease). An event
+    past its attempts (say, one whose processing kills the worker every time) is declared dead
+    here, since no attempt of it ever got to record an error.
+    """
+    now = utcnow()
+    lease_end = now + dt.timedelta(seconds=lease_seconds)
+    row = session.execute(
+        update(IngestionEvent)
+        .where(
+            IngestionEvent.id == event_id,
+            (IngestionEvent.status.in_(_CLAIMABLE))
+            | (
+                (IngestionEvent.status == EventStatus.processing)
+                & (IngestionEvent.next_attempt_time < now)
+            ),
+        )
+        .values(
+            status=EventStatus.processing,
+            attempts=IngestionEvent.attempts + 1,
+            next_attempt_time=lease_end,
+        )
+        .returning(*_RETURNED)
+    ).one_or_none()
+    if row is None:
+        return []
+    if row.attempts > max_attempts:
+        _declare_dead(session, event_id, f"gave up after {max_attempts} attempts; the last died")
+        return []
+    rows = [row]
+    if row.attempts == 1 and batch_size > 1:
+        rows += _claim_fresh(session, row.config_id, event_id, lease_end, batch_size - 1)
+    config = session.get(IngestionConfig, row.config_id)
+    assert config is not None  # a foreign key guarantees it
+    return [_claim_from(found, config) for found in rows]
+
+
+def _claim_fresh(
+    session: Session, config_id: uuid.UUID, besides: uuid.UUID, lease_end: dt.datetime, limit: int
+) -> list[Any]:
+    fresh = (
+        select(IngestionEvent.id)
+        .where(
+            IngestionEvent.config_id == config_id,
+            IngestionEvent.status == EventStatus.queued,
+            IngestionEvent.attempts == 0,
+            IngestionEvent.id != besides,
+        )
+        .order_by(IngestionEvent.seq)
+        .limit(limit)
+        # Rows another worker is claiming right now are theirs: pass over them, never wait.
+        .with_for_update(skip_locked=True)
+        .cte("fresh")
+    )
+    return list(
+        session.execute(
+            update(IngestionEvent)
+            .where(IngestionEvent.id == fresh.c.id)
+            .values(status=EventStatus.processing, attempts=1, next_attempt_time=lease_end)
+            .returning(*_RETURNED)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+
+
+def _claim_from(row: Any, config: IngestionConfig) -> Claim:
+    claim = Claim(
+        event_id=row.id,
+        attempt=row.attempts,
+        seq=row.seq,
+        endpoint=row.endpoint,
+        organization_id=row.organization_id,
+        received_time=row.received_time,
+        config=config,
+    )
+    try:
+        claim.payload = merge_query(parse_body(row.raw_body, row.content_type), row.query_string)
+    except PayloadError as error:
+        claim.payload_error = str(error)
+    return claim
+
+
+def claim_event(
+    session: Session, event_id: uuid.UUID, lease_seconds: float, max_attempts: int
+) -> Claim | None:
+    """Claim the named event alone; None if it is not ours to process."""
+    claims = claim_events(session, event_id, lease_seconds, max_attempts, batch_size=1)
+    return claims[0] if claims else None
+
+
+def _declare_dead(session: Session, event_id: uuid.UUID, reason: str) -> None:
+    now = utcnow()
+    session.execute(
+        update(IngestionEvent)
+        .where(IngestionEvent.id == event_id)
+        .values(
+            status=EventStatus.dead, last_error=reason, next_attempt_time=None, processed_time=now
+        )
+    )
+
+
+def prepare_claim(claim: Claim) -> PreparedLead:
+    """Map and normalize the claimed event's payload with the config's current mapping."""
+    if claim.payload_error is not None:
+        return PreparedLead(errors=[FieldError("body", claim.payload_error)])
+    config = claim.config
+    mapping = compiled_mapping_for(config.id, config.version, config.mapping)
+    return prepare_lead(mapping, claim.payload)
