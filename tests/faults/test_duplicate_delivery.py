@@ -89,8 +89,10 @@ def test_a_stalled_attempt_loses_to_a_swept_copy_and_a_redelivery(
         queues="stalled",
         faults="pause_after_lock:60@stall",
         LEADGATE_LOCK_TTL_SECONDS="1",
+        # One event per attempt: each stalled attempt must be its own (see test_lock_expiry).
+        LEADGATE_BATCH_SIZE="1",
     )
-    rescuer = stack.worker("rescuer", concurrency=2)
+    rescuer = stack.worker("rescuer", concurrency=2, LEADGATE_BATCH_SIZE="1")
     plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
     rng = random.Random(44)
     creates = send_now(plan, [make_request(person, 0, rng) for person in persons])
