@@ -8,55 +8,103 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from leadgate.settings import get_settings
 
 _lock = threading.Lock()
-_engines: dict[tuple[int, str], Engine] = {}
-_factories: dict[tuple[int, str], sessionmaker[Session]] = {}
+_engines: dict[tuple[int, str, bool], Engine] = {}
+_factories: dict[tuple[int, str, bool], sessionmaker[Session]] = {}
+
+# A database restart leaves dead connections in the pool. Pinging on every checkout would cost a
+# round trip per request, so only connections that sat idle this long are tested first: a busy
+# pool's connections are in constant use, and when the database restarts under load the first
+# statement on a dead one fails as a disconnect, which invalidates the whole pool (the webhook
+# answers that request 503, see webhook/errors.py).
+PING_AFTER_IDLE_SECONDS = 5.0
+_CHECKED_IN_AT = "leadgate_checked_in_at"
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """Create an engine with the house pool settings for ``url``."""
-    return create_engine(
+def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engine:
+    """Create an engine with the house pool settings for ``url``.
+
+    An ``autocommit`` engine runs each statement in its own transaction: no BEGIN and COMMIT
+    round trips, for callers whose every statement stands alone. It has a pool of its own, so
+    its connections are switched to autocommit once, when they connect, not at each checkout.
+    """
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=5,
-        # A database restart leaves dead connections in the pool; test them before use.
-        pool_pre_ping=True,
+        # Hand out the most recently returned connection: under load the same few stay busy
+        # (and are never pinged); only the ones left idle get the ping when next used.
+        pool_use_lifo=True,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
         # Statement parameters are lead data; keep them out of exception messages and logs.
         hide_parameters=True,
+        **options,
     )
+    _ping_idle_connections(engine)
+    return engine
 
 
-def get_engine(url: str | None = None) -> Engine:
+def _ping_idle_connections(engine: Engine) -> None:
+    """Test a pooled connection before use when it sat idle longer than the threshold."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _stamp(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return  # a new connection, or one in recent use
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            # The database went away since: the pool replaces this connection and every older
+            # one, and tries the checkout again.
+            raise InvalidatePoolError("pooled connection is dead") from error
+
+
+def get_engine(url: str | None = None, autocommit: bool = False) -> Engine:
     """This process's engine for ``url`` (the settings' database by default)."""
     url = url or get_settings().sqlalchemy_url
-    key = (os.getpid(), url)
+    key = (os.getpid(), url, autocommit)
     engine = _engines.get(key)
     if engine is None:
         with _lock:
             engine = _engines.get(key)
             if engine is None:
-                engine = make_engine(url)
+                engine = make_engine(url, autocommit=autocommit)
                 _engines[key] = engine
     return engine
 
 
-def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
-    """This process's session factory; sessions do not expire objects on commit."""
+def get_sessionmaker(url: str | None = None, autocommit: bool = False) -> sessionmaker[Session]:
+    """This process's session factory; sessions do not expire objects on commit.
+
+    ``autocommit`` sessions run each statement in its own transaction (see ``make_engine``).
+    """
     url = url or get_settings().sqlalchemy_url
-    key = (os.getpid(), url)
+    key = (os.getpid(), url, autocommit)
     factory = _factories.get(key)
     if factory is None:
-        factory = sessionmaker(get_engine(url), expire_on_commit=False)
+        factory = sessionmaker(get_engine(url, autocommit), expire_on_commit=False)
         _factories[key] = factory
     return factory
 
@@ -71,7 +119,7 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 def dispose_engines() -> None:
     """Forget every engine of this process (after fork, or at shutdown)."""
     with _lock:
-        for (pid, _), engine in list(_engines.items()):
+        for (pid, _, _), engine in list(_engines.items()):
             if pid == os.getpid():
                 engine.dispose()
         _engines.clear()

@@ -7,22 +7,30 @@ from sqlalchemy.orm import Session
 
 from models.db import get_sessionmaker
 
+_SESSION_KEYS = {False: "db_session", True: "db_autocommit_session"}
 
-def request_session() -> Session:
-    """This request's session, opened on first use."""
-    session: Session | None = g.get("db_session")
+
+def request_session(autocommit: bool = False) -> Session:
+    """This request's session, opened on first use.
+
+    An ``autocommit`` session runs each statement in its own transaction: one round trip per
+    statement instead of BEGIN, statement and COMMIT, for paths whose statements stand alone.
+    """
+    key = _SESSION_KEYS[autocommit]
+    session: Session | None = g.get(key)
     if session is None:
-        session = get_sessionmaker()()
-        g.db_session = session
+        session = get_sessionmaker(autocommit=autocommit)()
+        setattr(g, key, session)
     return session
 
 
 def _close_session(_: BaseException | None) -> None:
-    session: Session | None = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    for key in _SESSION_KEYS.values():
+        session: Session | None = g.pop(key, None)
+        if session is not None:
+            session.close()
 
 
 def init_app(app: Flask) -> None:
-    """Close the request's session when the request ends."""
+    """Close the request's sessions when the request ends."""
     app.teardown_appcontext(_close_session)

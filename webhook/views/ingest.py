@@ -64,7 +64,9 @@ def _body_limit(config: EndpointConfig) -> int:
 
 
 def _ingest(config_id: str, endpoint: Endpoint) -> Response:
-    session = request_session()
+    # Every statement here stands alone (see store_event), so none needs a BEGIN and a COMMIT
+    # round trip of its own: the event is durable once its INSERT returns.
+    session = request_session(autocommit=True)
     config = load_config(session, config_id)
     g.config_label = str(config.id)
     authorize_ingestion(session, config)
@@ -80,7 +82,9 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
         incoming.query_string,
         _idempotency_key(config, incoming),
     )
-    # Enqueue only after the event is committed: a worker must find it.
+    # The INSERT committed on its own; this ends the session's transaction and hands the
+    # connection back to the pool before the publish. Enqueue only after the event is
+    # committed: a worker must find it.
     session.commit()
     if stored.created:
         enqueue_event(stored.event_id)
