@@ -9,7 +9,7 @@ from celery import Task
 
 import worker.logging_setup  # noqa: F401 - connects Celery's setup_logging signal
 from leadgate.settings import get_settings
-from models.db import session_scope
+from models.db import get_sessionmaker, session_scope
 from worker.batches import process_batch
 from worker.celery_app import app, waiting_messages
 from worker.ingest.claims import Claim, claim_events, prepare_claim
@@ -30,7 +30,9 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
     """
     settings = get_settings()
     try:
-        with session_scope() as session:
+        # Each claim statement stands alone, so no transaction is opened for them: a message
+        # whose event was already claimed (with a batch) then costs a single round trip.
+        with get_sessionmaker(autocommit=True)() as session:
             claims = claim_events(
                 session,
                 event_id,
@@ -49,7 +51,8 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
         log.warning("event %s: cannot be claimed (%s); retrying", event_id, describe(error))
         raise RetryLater(retry_in) from error
     if not claims:
-        log.info("event %s is not claimable (done, or held by another worker)", event_id)
+        # Usual under a backlog: the event went with an earlier message's batch.
+        log.debug("event %s is not claimable (done, or held by another worker)", event_id)
         return
     batch = [(claim, prepare_claim(claim)) for claim in claims]
     own: float | None = None
