@@ -5,18 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from celery import Celery
 from kombu.entity import Queue
-from kombu.transport import redis as kombu_redis
-from kombu.transport import resolve_transport
 
 log = logging.getLogger(__name__)
 
@@ -47,41 +42,7 @@ def _client() -> Celery:
         "max_retries": 0,
         "socket_timeout": 2,
     }
-    share_redis_clients(client)
     return client
-
-
-def share_redis_clients(client: Celery) -> None:
-    """Make ``client``'s broker channels keep their Redis client, when the broker is Redis."""
-    transport = client.conf.broker_transport or urlsplit(client.conf.broker_url).scheme
-    transport_cls = resolve_transport(transport)
-    if isinstance(transport_cls, type) and issubclass(transport_cls, kombu_redis.Transport):
-        client.conf.broker_transport = _sharing_redis_client(transport_cls)
-
-
-def _sharing_redis_client(transport_cls: type[Any]) -> type[Any]:
-    """``transport_cls`` with channels that keep one Redis client instead of one per command.
-
-    kombu's Redis channel builds a new client (and its table of response callbacks) for every
-    command it sends, a large share of a publish's CPU time. A client holds no connection of its
-    own (it borrows one from the channel's pool per command), so one per channel serves them all.
-    """
-
-    class Channel(transport_cls.Channel):  # type: ignore[name-defined,misc]
-        _shared_client: Any = None
-
-        @contextmanager
-        def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
-            if client is not None:
-                yield client
-                return
-            shared = self._shared_client
-            # After a lost connection kombu drops the channel's pool; follow it to the new one.
-            if shared is None or shared.connection_pool is not self.pool:
-                shared = self._shared_client = self._create_client()
-            yield shared
-
-    return type(transport_cls.__name__, (transport_cls,), {"Channel": Channel})
 
 
 class Publisher:

@@ -65,7 +65,6 @@ def test_a_published_message_is_the_one_send_task_sends(services: ServiceUrls) -
         **app.conf.broker_transport_options,
         "global_keyprefix": prefix,
     }
-    broker.share_redis_clients(app)
     event_id = uuid.uuid4()
     app.send_task(broker.PROCESS_EVENT_TASK, args=[str(event_id)], retry=False)
     broker.Publisher(app).publish(event_id)
