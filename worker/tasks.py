@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from celery import Task
 
@@ -56,16 +57,25 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
         return
     batch = [(claim, prepare_claim(claim)) for claim in claims]
     own: float | None = None
-    for claim, seconds in run_batch(batch):
-        if claim.event_id == event_id:
-            own = seconds
+    for retry in run_batch(batch):
+        if retry.claim.event_id == event_id:
+            own = retry.seconds
         else:
-            _schedule_retry(claim, seconds)
+            _schedule_retry(retry.claim, retry.seconds)
     if own is not None:
         raise RetryLater(own)
 
 
-def run_batch(batch: list[ClaimedEvent]) -> list[tuple[Claim, float]]:
+@dataclass(frozen=True)
+class Retry:
+    """An event to run again in ``seconds``; ``recorded`` is False when the database was down."""
+
+    claim: Claim
+    seconds: float
+    recorded: bool = True
+
+
+def run_batch(batch: list[ClaimedEvent]) -> list[Retry]:
     """Process the batch; the events that should run again, with the seconds to wait.
 
     When a batch of several fails, each of its events is tried alone, so one event that cannot
@@ -75,14 +85,23 @@ def run_batch(batch: list[ClaimedEvent]) -> list[tuple[Claim, float]]:
         outcomes = process_batch(batch)
     except Exception as error:
         if len(batch) == 1:
-            seconds = failed_attempt(batch[0][0], error)
-            return [] if seconds is None else [(batch[0][0], seconds)]
+            retry = failed_attempt(batch[0][0], error)
+            return [] if retry is None else [retry]
         log.warning(
             "a batch of %d events failed (%s); processing them one by one",
             len(batch),
             describe(error),
         )
-        return [retry for item in batch for retry in run_batch([item])]
+        retries: list[Retry] = []
+        for index, item in enumerate(batch):
+            retries += run_batch([item])
+            if retries and not retries[-1].recorded:
+                # The database is down: the rest would fail alike, each waiting on it in turn.
+                # They stay leased as processing; come back once the lease has run out.
+                lease = get_settings().stuck_after_seconds
+                rest = batch[index + 1 :]
+                return retries + [Retry(claim, lease, recorded=False) for claim, _ in rest]
+        return retries
     for (claim, _), outcome in zip(batch, outcomes, strict=True):
         if outcome is None:
             # The lease ran out and another worker claimed the event: its attempt decides.
@@ -96,8 +115,8 @@ def run_batch(batch: list[ClaimedEvent]) -> list[tuple[Claim, float]]:
     return []
 
 
-def failed_attempt(claim: Claim, error: Exception) -> float | None:
-    """Record a failed attempt: seconds until the event should run again, None if it should not."""
+def failed_attempt(claim: Claim, error: Exception) -> Retry | None:
+    """Record a failed attempt: when the event should run again, None if it should not."""
     settings = get_settings()
     if not is_transient(error):
         log.error(
@@ -125,14 +144,14 @@ def failed_attempt(claim: Claim, error: Exception) -> float | None:
         )
         # The event stays leased as processing; a retry before the lease ends would find
         # it held and drop out, so wait the lease out.
-        return max(retry_in, settings.stuck_after_seconds)
+        return Retry(claim, max(retry_in, settings.stuck_after_seconds), recorded=False)
     if status is None:
         log.info(
             "event %s: attempt %d failed after it was taken over", claim.event_id, claim.attempt
         )
         return None
     event_retrying(claim, status, describe(error), retry_in)
-    return retry_in if status.value == "retrying" else None
+    return Retry(claim, retry_in) if status.value == "retrying" else None
 
 
 def _schedule_retry(claim: Claim, seconds: float) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import worker.batches
 import worker.tasks
+from leadgate.settings import get_settings
 from models import IngestionEvent, Lead
 from models.enums import Endpoint, EventAction, EventStatus
 from tests.support.factories import Tenant, make_config, make_tenant
@@ -160,7 +161,7 @@ def test_a_failing_batch_is_retried_event_by_event(
 
     retries = worker.tasks.run_batch(batch)
 
-    assert [claim.event_id for claim, _ in retries] == [poisoned]
+    assert [retry.claim.event_id for retry in retries] == [poisoned]
     committed_session.expire_all()
     statuses = {
         row.id: row.status
@@ -170,3 +171,32 @@ def test_a_failing_batch_is_retried_event_by_event(
     }
     assert statuses.pop(poisoned) == EventStatus.retrying
     assert set(statuses.values()) == {EventStatus.done}
+
+
+def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
+    committed_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = make_tenant(committed_session)
+    ids = [
+        _event(committed_session, tenant, {"phone_number": f"+1202457{n:04d}"}) for n in range(4)
+    ]
+    committed_session.commit()
+    batch = _claim(committed_session, ids[0])
+    committed_session.commit()
+    attempts: list[int] = []
+
+    def down(*_: Any) -> Any:
+        attempts.append(1)
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(worker.batches, "process_claims", down)
+    monkeypatch.setattr(worker.tasks, "record_transient_error", down)
+
+    retries = worker.tasks.run_batch(batch)
+
+    # The batch, then one event alone and its record: the other three are not tried in turn.
+    assert len(attempts) == 3
+    assert [retry.claim.event_id for retry in retries] == ids
+    assert not any(retry.recorded for retry in retries)
+    lease = get_settings().stuck_after_seconds
+    assert all(retry.seconds >= lease for retry in retries)
