@@ -5,21 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from models.db import session_scope
-from worker.ingest.identity import identity_keys
-from worker.ingest.pipeline import ClaimedEvent, Outcome, process_claims
+from worker.ingest.pipeline import ClaimedEvent, Outcome, batch_identity_keys, process_claims
 from worker.observe import timed_identity_locks
-
-
-def batch_identity_keys(batch: Sequence[ClaimedEvent]) -> list[str]:
-    """Every identity key of the batch's valid events, sorted (invalid ones touch no lead)."""
-    return sorted(
-        {
-            key
-            for claim, prepared in batch
-            if not prepared.errors
-            for key in identity_keys(claim.organization_id, prepared.values)
-        }
-    )
 
 
 def process_batch(batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:

@@ -192,6 +192,18 @@ def match_and_apply(
     return _apply_to_match(claim, prepared, result, result.lead, claim.endpoint)
 
 
+def batch_identity_keys(batch: Sequence[ClaimedEvent]) -> list[str]:
+    """Every identity key of the batch's valid events, sorted (invalid ones touch no lead)."""
+    return sorted(
+        {
+            key
+            for claim, prepared in batch
+            if not prepared.errors
+            for key in identity_keys(claim.organization_id, prepared.values)
+        }
+    )
+
+
 def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
     """Inside one transaction: guard the events, lock identities, match, apply, record.
 
@@ -204,14 +216,7 @@ def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outc
         (item for item in batch if item[0].event_id in held), key=lambda item: item[0].seq
     )
     valid = [(claim, prepared) for claim, prepared in live if not prepared.errors]
-    keys = sorted(
-        {
-            key
-            for claim, prepared in valid
-            for key in identity_keys(claim.organization_id, prepared.values)
-        }
-    )
-    lock_identities(session, keys)
+    lock_identities(session, batch_identity_keys(valid))
     outcomes: dict[uuid.UUID, Outcome] = {}
     for organization_id in sorted({claim.organization_id for claim, _ in valid}):
         mine = [item for item in valid if item[0].organization_id == organization_id]
