@@ -19,13 +19,6 @@ from tests.support.processes import ServiceProcess
 PHONE = "(202) 456-1111"
 
 
-@pytest.fixture
-def tenant(committed_session: Session) -> Tenant:
-    created = make_tenant(committed_session)
-    committed_session.commit()
-    return created
-
-
 def _event(session: Session, event_id: str) -> IngestionEvent:
     session.expire_all()
     event = session.get(IngestionEvent, uuid.UUID(event_id))

@@ -9,20 +9,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from models import db
 from tests.support.api import post_payload
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant
 
 PHONE = "(202) 456-1111"
-
-
-@pytest.fixture
-def tenant(committed_session: Session) -> Tenant:
-    created = make_tenant(committed_session)
-    committed_session.commit()
-    return created
 
 
 def _kill_the_pooled_connection(client: FlaskClient, tenant: Tenant, engine: Engine) -> None:
