@@ -43,7 +43,11 @@ def test_the_same_event_delivered_to_two_workers_at_once_applies_once(
     tenant = stack.tenant()
     persons = [make_person("T", index) for index in range(40)]
     web = stack.web()
-    twins = [stack.worker(f"twin-{name}", concurrency=2, queues="twins") for name in "ab"]
+    # At DEBUG a worker logs the id of every event it is handed, claimable or not (_seen_by).
+    twins = [
+        stack.worker(f"twin-{name}", concurrency=2, queues="twins", LEADGATE_LOG_LEVEL="DEBUG")
+        for name in "ab"
+    ]
     plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
     rng = random.Random(4)
     # A create, then two reengagements per person; the webhook's own messages go to a queue
