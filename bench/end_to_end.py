@@ -16,7 +16,7 @@ from typing import Any
 
 from bench import profile
 from bench.events import backend_cpu_seconds, wait_until_terminal
-from bench.load import Target, post_in_order
+from bench.load import Answer, Target, post_in_order
 from bench.payloads import Stream, Tenant, build_stream, create_tenant
 from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
 from bench.raw_baseline import run_raw_loop
@@ -41,12 +41,38 @@ class PipelinePlan:
     round_trip_events: int = 50
 
 
+def split_indices(stream: Stream, clients: int) -> list[list[int]]:
+    """The stream's event indices in per-client lists; a person's events all go to one client."""
+    lists: list[list[int]] = [[] for _ in range(clients)]
+    for index, event in enumerate(stream.events):
+        lists[zlib.crc32(event.person_key.encode()) % clients].append(index)
+    return [indices for indices in lists if indices]
+
+
 def split_by_person(stream: Stream, clients: int) -> list[list[bytes]]:
     """The stream's bodies in per-client lists; a person's events all go to one client."""
-    lists: list[list[bytes]] = [[] for _ in range(clients)]
-    for event in stream.events:
-        lists[zlib.crc32(event.person_key.encode()) % clients].append(event.body)
-    return [bodies for bodies in lists if bodies]
+    return [[stream.events[i].body for i in indices] for indices in split_indices(stream, clients)]
+
+
+def in_stream_order(split: list[list[int]], answers: list[list[Answer]]) -> list[Answer]:
+    """Per-client answers put back in the order of the stream the split was made from."""
+    ordered: list[Answer | None] = [None] * sum(map(len, split))
+    for indices, client_answers in zip(split, answers, strict=True):
+        for index, answer in zip(indices, client_answers, strict=True):
+            ordered[index] = answer
+    assert all(answer is not None for answer in ordered), "an event has no answer"
+    return [answer for answer in ordered if answer is not None]
+
+
+@dataclass
+class PipelineRun:
+    """A finished pipeline load: its figures, and what is left to check before dropping it."""
+
+    result: dict[str, Any]
+    database: BenchDatabase
+    tenant: Tenant
+    # What each event of the stream got, in the stream's order.
+    answers: list[Answer]
 
 
 def memory_report(sampler: RssSampler) -> list[dict[str, Any]]:
@@ -65,11 +91,11 @@ def memory_report(sampler: RssSampler) -> list[dict[str, Any]]:
 
 def run_pipeline_load(
     servers: Servers, label: str, stream: Stream, plan: PipelinePlan
-) -> tuple[dict[str, Any], BenchDatabase, Tenant]:
+) -> PipelineRun:
     """Post the stream to a fresh stack and wait until every event is terminal.
 
-    Returns the measurements, and the database and tenant (still there) for further checks.
-    The caller drops the database.
+    Returns the measurements, the answers, and the database and tenant (still there) for
+    further checks. The caller drops the database.
     """
     database = create_database(servers, label)
     try:
@@ -93,7 +119,10 @@ def run_pipeline_load(
                 for name in ("web", "worker")
             ]
         target = Target.at(stack.web.url, tenant.upsert_path, tenant.token)
-        posted = post_in_order(target, split_by_person(stream, plan.clients))
+        split = split_indices(stream, plan.clients)
+        posted = post_in_order(
+            target, [[stream.events[i].body for i in indices] for indices in split]
+        )
         completion = wait_until_terminal(
             database.url, tenant.organization_id, posted.ok, plan.drain_timeout_s
         )
@@ -138,7 +167,7 @@ def run_pipeline_load(
             }
             for recording in recordings
         }
-    return result, database, tenant
+    return PipelineRun(result, database, tenant, in_stream_order(split, posted.answers))
 
 
 def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
@@ -151,7 +180,8 @@ def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
 def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
     """B2: leadgate end to end, then the raw psycopg loop on the same database."""
     stream = build_stream(plan.events, update_share=plan.update_share, seed=2)
-    result, database, _ = run_pipeline_load(servers, "b2", stream, plan)
+    pipeline = run_pipeline_load(servers, "b2", stream, plan)
+    result, database = pipeline.result, pipeline.database
     try:
         raw = run_raw_loop(database.url, [event.body for event in stream.events])
         result["raw"] = {

@@ -8,6 +8,7 @@ server shows up in the percentiles instead of slowing the generator down.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -72,6 +73,14 @@ class BodySource:
         return [event.body for event in stream.events]
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one body posted in order got: every try's status (0: socket error), the event id."""
+
+    statuses: tuple[int, ...]
+    event_id: str | None
+
+
 @dataclass
 class LoadResult:
     """What one load run saw."""
@@ -92,6 +101,8 @@ class LoadResult:
     # Wall-clock (epoch) times of the first request sent and the last answer received.
     started_at: float = 0.0
     ended_at: float = 0.0
+    # ``post_in_order`` only: per list of bodies, what each body got, in the list's order.
+    answers: list[list[Answer]] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
@@ -128,24 +139,39 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[rank]
 
 
-async def exchange(target: Target, data: bytes, timeout: float = 30) -> int:
-    """Send one request on a new connection; the answer's status, or 0 on a socket error."""
+async def exchange_answer(target: Target, data: bytes, timeout: float = 30) -> tuple[int, bytes]:
+    """Send one request on a new connection; the answer's status (0 on a socket error) and body."""
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(target.host, target.port), timeout
         )
     except (OSError, TimeoutError):
-        return 0
+        return 0, b""
     try:
         writer.write(data)
         await writer.drain()
         answer = await asyncio.wait_for(reader.read(), timeout)
-        status_line = answer.split(b"\r\n", 1)[0].split()
-        return int(status_line[1]) if len(status_line) > 1 else 0
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].split()
+        return (int(status_line[1]), body) if len(status_line) > 1 else (0, b"")
     except (OSError, TimeoutError, ValueError):
-        return 0
+        return 0, b""
     finally:
         writer.close()
+
+
+async def exchange(target: Target, data: bytes, timeout: float = 30) -> int:
+    """Send one request on a new connection; the answer's status, or 0 on a socket error."""
+    return (await exchange_answer(target, data, timeout))[0]
+
+
+def event_id_of(body: bytes) -> str | None:
+    """The ``id`` of an accepted answer's JSON body; None when there is none."""
+    try:
+        value = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value else None
 
 
 @dataclass
@@ -156,6 +182,8 @@ class _Part:
     send_lags: list[float] = field(default_factory=list)
     first_send: float = 0.0
     last_answer: float = 0.0
+    # Ordered posting only: each body's tries and event id, for the invariant checker.
+    answers: list[Answer] = field(default_factory=list)
 
 
 async def _closed_loop(
@@ -273,9 +301,11 @@ async def _post_in_order(target: Target, bodies: list[bytes], attempts: int = 5)
     part = _Part(first_send=time.time())
     for body in bodies:
         started = time.monotonic()
-        status = 0
+        statuses: list[int] = []
+        status, content = 0, b""
         for attempt in range(attempts):
-            status = await exchange(target, target.request(body))
+            status, content = await exchange_answer(target, target.request(body))
+            statuses.append(status)
             # A refused connection or a 503 is the server asking us to come back; anything else
             # is an answer to count.
             if status not in (0, 429, 503):
@@ -283,6 +313,8 @@ async def _post_in_order(target: Target, bodies: list[bytes], attempts: int = 5)
             await asyncio.sleep(0.05 * 2**attempt)
         part.statuses.append(status)
         part.latencies.append(time.monotonic() - started)
+        accepted = 200 <= status < 300
+        part.answers.append(Answer(tuple(statuses), event_id_of(content) if accepted else None))
     part.last_answer = time.time()
     return part
 
@@ -292,8 +324,13 @@ def _run_in_order(target: Target, bodies: list[bytes]) -> _Part:
 
 
 def post_in_order(target: Target, bodies_per_client: list[list[bytes]]) -> LoadResult:
-    """Post every body as fast as possible: one process per list, each list in its order."""
+    """Post every body as fast as possible: one process per list, each list in its order.
+
+    The result's ``answers`` say what each body got, list by list.
+    """
     with _pool(len(bodies_per_client)) as pool:
         futures = [pool.submit(_run_in_order, target, bodies) for bodies in bodies_per_client]
         parts = [future.result() for future in futures]
-    return _combine("python-clients", parts)
+    result = _combine("python-clients", parts)
+    result.answers = [part.answers for part in parts]
+    return result

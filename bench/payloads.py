@@ -75,6 +75,23 @@ def person_payload(key: str, person: int, revision: int, run_tag: str) -> dict[s
     }
 
 
+def stored_identifiers(payload: dict[str, Any]) -> dict[str, str]:
+    """The person's identifiers that never change between events, as the lead stores them."""
+    digits = "".join(char for char in payload["contact"]["phone"] if char.isdigit())
+    return {"external_id": payload["lead"]["id"], "phone_number": f"+1{digits}"}
+
+
+def stored_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields that differ between a person's events, as the lead stores them.
+
+    ``NESTED_MAPPING`` maps these: the email trimmed and lower-cased, the amount as a number.
+    """
+    return {
+        "email": payload["contact"]["email"].strip().lower(),
+        "metadata.loan_amount": int(payload["loan"]["amount"]),
+    }
+
+
 @dataclass(frozen=True)
 class StreamEvent:
     """One payload to post, and the person it belongs to."""

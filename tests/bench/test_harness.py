@@ -8,18 +8,21 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 
-from bench import report
-from bench.end_to_end import split_by_person
-from bench.load import Target, percentile
+from bench import contention, report
+from bench.end_to_end import in_stream_order, split_by_person, split_indices
+from bench.load import Answer, Target, event_id_of, percentile
 from bench.payloads import NESTED_MAPPING, build_stream, phone_for
 from bench.procfile import expand_command, procfile_commands
 from bench.procstats import cpu_seconds, process_tree, rss_bytes
 from bench.run import main
 from bench.stack import (
+    Servers,
+    create_database,
     service_env,
     start_web,
     with_database,
@@ -91,6 +94,49 @@ def test_split_by_person_keeps_each_person_on_one_client_in_order() -> None:
     assert all(len(clients) == 1 for clients in clients_of.values())
 
 
+def test_answers_go_back_to_the_stream_order() -> None:
+    stream = build_stream(200, update_share=0.3, hot_share=0.3, hot_leads=5, seed=5)
+    split = split_indices(stream, 3)
+    per_client = [[Answer((202,), f"e{index}") for index in indices] for indices in split]
+    answers = in_stream_order(split, per_client)
+    assert [answer.event_id for answer in answers] == [f"e{index}" for index in range(200)]
+
+
+def test_event_id_of_an_answer_body() -> None:
+    assert event_id_of(b'{"id": "abc", "status": "received"}') == "abc"
+    assert event_id_of(b"") is None
+    assert event_id_of(b"[1]") is None
+
+
+def test_checker_inputs_expect_what_the_mapping_stores() -> None:
+    stream = build_stream(400, update_share=0.2, hot_share=0.3, hot_leads=10, seed=7)
+    answers = [Answer((503, 202), str(uuid.uuid4())) for _ in stream.events]
+    requests, persons = contention.checker_inputs(stream, answers)
+    assert len(requests) == 400
+    assert len(persons) == stream.persons
+    by_key = {person.key: person for person in persons}
+    assert all(person.reengagements == 0 for person in persons)
+    mapping = compile_mapping(NESTED_MAPPING)
+    for request, answer in zip(requests, answers, strict=True):
+        assert request.accepted and request.event_id == answer.event_id
+        assert (request.tries, request.answers) == (2, ["503", "202"])
+        prepared = prepare_lead(mapping, request.body)
+        identifiers = by_key[request.person].identifiers
+        assert identifiers == {
+            name: prepared.values[name] for name in ("external_id", "phone_number")
+        }
+        assert request.checked == {
+            "email": prepared.values["email"],
+            "metadata.loan_amount": prepared.metadata["loan_amount"],
+        }
+    # Each hot person's events carry different amounts, so I3 can tell them apart.
+    amounts: dict[str, set[int]] = {}
+    for request in requests:
+        amounts.setdefault(request.person, set()).add(request.checked["metadata.loan_amount"])
+    counts = {key: sum(r.person == key for r in requests) for key in amounts}
+    assert all(len(amounts[key]) == counts[key] for key in amounts if key.startswith("hot"))
+
+
 def test_percentile_is_nearest_rank() -> None:
     values = [float(n) for n in range(1, 101)]
     assert percentile(values, 0.5) == 50.0
@@ -121,6 +167,25 @@ def harness_urls(services: ServiceUrls) -> tuple[str, str]:
         with_database(services.database_url, "postgres"),
         with_redis_db(services.redis_url, HARNESS_REDIS_DB),
     )
+
+
+@pytest.mark.integration
+def test_b3_checker_reports_lost_events_and_missing_leads(harness_urls: tuple[str, str]) -> None:
+    database_server, redis_url = harness_urls
+    database = create_database(Servers(database_server, redis_url), "checker")
+    try:
+        stream = build_stream(6, update_share=0.0, hot_share=0.5, hot_leads=2, seed=1)
+        answers = [Answer((202,), str(uuid.uuid4())) for _ in stream.events]
+        checked = contention.check(database.url, 1, stream, answers, max_attempts=8)
+    finally:
+        database.drop()
+    invariants = checked["invariants"]
+    assert set(invariants) == {"I1", "I2", "I3", "I4"}
+    assert not checked["invariants_hold"]
+    assert not invariants["I1"]["holds"] and "is not stored" in invariants["I1"]["detail"]
+    assert not invariants["I2"]["holds"] and "has no lead" in invariants["I2"]["detail"]
+    assert invariants["I3"]["holds"] and invariants["I4"]["holds"]
+    assert checked["invariant_counts"]["accepted"] == 6
 
 
 @pytest.mark.integration
@@ -181,6 +246,12 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
         assert {"web child", "worker child"} <= set(results[name]["peak_rss_mb"])
     assert results["B2"]["raw"]["leads"] == 40
     assert results["B2"]["round_trips"]["worker_per_new_lead"]["db_statements"] > 0
-    assert results["B3"]["invariants_hold"], results["B3"]["invariants"]
+    b3 = results["B3"]
+    assert b3["invariants_hold"], b3["invariant_violations"]
+    assert set(b3["invariants"]) == {"I1", "I2", "I3", "I4"}
+    assert b3["invariant_counts"]["accepted"] == b3["invariant_counts"]["events"] == 40
+    assert b3["invariant_counts"]["leads"] == b3["persons"]
+    for name in ("I1", "I2", "I3", "I4"):
+        assert any(re.match(rf"^B3 contention\s+{name}\s+holds: ", line) for line in lines), name
     assert results["B4"]["complete"]
     assert results["B4"]["received_to_done"]["events"] > 0
