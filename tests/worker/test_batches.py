@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -200,3 +200,20 @@ def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
     assert not any(retry.recorded for retry in retries)
     lease = get_settings().stuck_after_seconds
     assert all(retry.seconds >= lease for retry in retries)
+
+
+def test_the_batch_claim_states_the_partial_index_condition_without_parameters() -> None:
+    # A prepared statement's generic plan uses a partial index only when the query states its
+    # predicate as constants; with parameters, claims walked the whole inbox.
+    from sqlalchemy.dialects import postgresql
+
+    from worker.ingest.claims import _CLAIM_FRESH
+
+    index = next(
+        index
+        for index in cast(Table, IngestionEvent.__table__).indexes
+        if index.name == "ix_ingestion_events_config_id_seq_fresh"
+    )
+    assert str(index.dialect_options["postgresql"]["where"]) == "status = 'queued' AND attempts = 0"
+    sql = str(_CLAIM_FRESH.compile(dialect=postgresql.dialect()))
+    assert "ingestion_events.status = 'queued' AND ingestion_events.attempts = 0" in sql

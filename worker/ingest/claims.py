@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from leadgate.payloads import PayloadError, merge_query, parse_body
@@ -63,8 +63,11 @@ _FRESH = (
     select(_EVENTS.c.id)
     .where(
         _EVENTS.c.config_id == bindparam("of_config"),
-        _EVENTS.c.status == EventStatus.queued,
-        _EVENTS.c.attempts == 0,
+        # Spelled as in the partial index's predicate, not as parameters: a prepared statement's
+        # generic plan can use that index only when the query states the same condition. With
+        # parameters, once the planner went generic each claim walked the table from its first
+        # row (a 600 s soak fell behind after about 100,000 events).
+        text("ingestion_events.status = 'queued' AND ingestion_events.attempts = 0"),
         _EVENTS.c.id != bindparam("besides"),
     )
     .order_by(_EVENTS.c.seq)
