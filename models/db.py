@@ -49,7 +49,14 @@ def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engin
         # (and are never pinged); only the ones left idle get the ping when next used.
         pool_use_lifo=True,
         pool_recycle=1800,
-        connect_args={"connect_timeout": 5},
+        connect_args={
+            "connect_timeout": 5,
+            # psycopg prepares a statement run five times, and PostgreSQL may then switch it to a
+            # generic plan, made without the parameters' values: one that cannot use a partial
+            # index, or that suits an empty table better than the one there is by then. Planning
+            # each execution with its values costs little for these short statements.
+            "options": "-c plan_cache_mode=force_custom_plan",
+        },
         # Statement parameters are lead data; keep them out of exception messages and logs.
         hide_parameters=True,
         **options,
