@@ -14,7 +14,8 @@ from models.enums import EventStatus
 
 # The partial index's predicate, spelled as a constant: a prepared statement's generic plan can use
 # that index only when the query states its condition without parameters (with them, the sweep
-# would read the whole inbox every interval once the planner went generic).
+# would read the whole inbox every interval once the planner went generic). models/db.py also asks
+# for custom plans; this holds where that connection option is lost (behind a pooler, say).
 _UNFINISHED = text("ingestion_events.status IN ('queued', 'processing', 'retrying')")
 
 

@@ -139,17 +139,23 @@ def test_an_invalid_event_fails_alone_and_a_taken_over_one_is_left_alone(
     assert db_session.get_one(IngestionEvent, taken).status == EventStatus.processing
 
 
+def _committed_batch(
+    session: Session, phone_prefix: str
+) -> tuple[list[uuid.UUID], list[ClaimedEvent]]:
+    """Four committed events of a new tenant, claimed as one committed batch."""
+    tenant = make_tenant(session)
+    ids = [_event(session, tenant, {"phone_number": f"{phone_prefix}{n:04d}"}) for n in range(4)]
+    session.commit()
+    batch = _claim(session, ids[0])
+    session.commit()
+    return ids, batch
+
+
 def test_a_failing_batch_is_retried_event_by_event(
     committed_session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = make_tenant(committed_session)
-    ids = [
-        _event(committed_session, tenant, {"phone_number": f"+1202456{n:04d}"}) for n in range(4)
-    ]
+    ids, batch = _committed_batch(committed_session, "+1202456")
     poisoned = ids[2]
-    committed_session.commit()
-    batch = _claim(committed_session, ids[0])
-    committed_session.commit()
     real = process_claims
 
     def process(session: Session, items: list[ClaimedEvent]) -> Any:
@@ -176,13 +182,7 @@ def test_a_failing_batch_is_retried_event_by_event(
 def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
     committed_session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenant = make_tenant(committed_session)
-    ids = [
-        _event(committed_session, tenant, {"phone_number": f"+1202457{n:04d}"}) for n in range(4)
-    ]
-    committed_session.commit()
-    batch = _claim(committed_session, ids[0])
-    committed_session.commit()
+    ids, batch = _committed_batch(committed_session, "+1202457")
     attempts: list[int] = []
 
     def down(*_: Any) -> Any:

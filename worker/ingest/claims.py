@@ -66,7 +66,8 @@ _FRESH = (
         # Spelled as in the partial index's predicate, not as parameters: a prepared statement's
         # generic plan can use that index only when the query states the same condition. With
         # parameters, once the planner went generic each claim walked the table from its first
-        # row (a 600 s soak fell behind after about 100,000 events).
+        # row (a 600 s soak fell behind after about 100,000 events). models/db.py also asks for
+        # custom plans; this keeps the claim cheap where that option is lost (a pooler, say).
         text("ingestion_events.status = 'queued' AND ingestion_events.attempts = 0"),
         _EVENTS.c.id != bindparam("besides"),
     )
