@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from leadgate.settings import get_settings
+from common.settings import get_settings
 
 _settings = get_settings()
 

@@ -16,7 +16,7 @@ from bench.end_to_end import PipelinePlan, run_pipeline_load
 from bench.load import Answer
 from bench.payloads import Stream, build_stream, stored_fields, stored_identifiers
 from bench.stack import Servers
-from leadgate.settings import load_settings
+from common.settings import load_settings
 from tests.support.invariants import Person, SentRequest, Verdict, check_invariants
 
 INVARIANTS = ("I1", "I2", "I3", "I4")

@@ -60,7 +60,7 @@ def _measure(database_url: str, redis_url: str, events: int) -> dict[str, Any]:
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
     os.environ.pop("CELERY_BROKER_URL", None)
     from bench.payloads import NESTED_MAPPING, create_tenant
-    from leadgate.settings import to_sqlalchemy_url
+    from common.settings import to_sqlalchemy_url
     from webhook.app import create_app
     from worker.celery_app import app as celery_app
 

@@ -24,8 +24,8 @@ import psycopg
 import redis
 
 from bench.procfile import REPO_ROOT, VENV_BIN, expand_command, procfile_commands
+from common.settings import to_sqlalchemy_url
 from leadgate.embedded import EmbeddedStack
-from leadgate.settings import to_sqlalchemy_url
 
 # The tests use Redis database 1 and flush it; the benchmarks keep to their own.
 BENCH_REDIS_DB = 2

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.tokens import hash_token
 from leadgate.cli import records
-from leadgate.tokens import hash_token
 from models import ApiToken, Campaign, IngestionConfig, Organization
 
 DEMO_NAME = "demo"

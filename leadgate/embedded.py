@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leadgate.settings import EMBEDDED_STATE_FILE
+# Where ``leadgate run`` publishes its servers' URLs for the admin commands run beside it.
+EMBEDDED_STATE_FILE = "services.json"
+
 
 log = logging.getLogger(__name__)
 # pgserver logs routine start and stop at INFO, also from an atexit hook after logging closed.

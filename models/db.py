@@ -18,8 +18,6 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from leadgate.settings import get_settings
-
 _lock = threading.Lock()
 _engines: dict[tuple[int, str, bool], Engine] = {}
 _factories: dict[tuple[int, str, bool], sessionmaker[Session]] = {}
@@ -88,9 +86,8 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise InvalidatePoolError("pooled connection is dead") from error
 
 
-def get_engine(url: str | None = None, autocommit: bool = False) -> Engine:
-    """This process's engine for ``url`` (the settings' database by default)."""
-    url = url or get_settings().sqlalchemy_url
+def get_engine(url: str, autocommit: bool = False) -> Engine:
+    """This process's engine for ``url`` (a SQLAlchemy URL handed down by the caller)."""
     key = (os.getpid(), url, autocommit)
     engine = _engines.get(key)
     if engine is None:
@@ -102,12 +99,11 @@ def get_engine(url: str | None = None, autocommit: bool = False) -> Engine:
     return engine
 
 
-def get_sessionmaker(url: str | None = None, autocommit: bool = False) -> sessionmaker[Session]:
+def get_sessionmaker(url: str, autocommit: bool = False) -> sessionmaker[Session]:
     """This process's session factory; sessions do not expire objects on commit.
 
     ``autocommit`` sessions run each statement in its own transaction (see ``make_engine``).
     """
-    url = url or get_settings().sqlalchemy_url
     key = (os.getpid(), url, autocommit)
     factory = _factories.get(key)
     if factory is None:
@@ -117,7 +113,7 @@ def get_sessionmaker(url: str | None = None, autocommit: bool = False) -> sessio
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str) -> Iterator[Session]:
     """A session in one transaction: committed when the block ends, rolled back on error."""
     with get_sessionmaker(url).begin() as session:
         yield session

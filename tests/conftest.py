@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from leadgate.settings import get_settings
+from common.settings import get_settings
 from tests.support.processes import ServiceProcess, start_worker
 from tests.support.services import (
     ServiceUrls,
@@ -88,9 +88,9 @@ def client(app: Flask) -> FlaskClient:
 def celery_worker(services: ServiceUrls) -> Iterator[ServiceProcess]:
     """A real Celery worker process (prefork, 2 children) on the test services."""
     # The worker must write its metrics where this process's /metrics reads them. The directory
-    # is picked when leadgate.metrics is first imported, which may not have happened yet when a
+    # is picked when common.metrics is first imported, which may not have happened yet when a
     # session-scoped fixture runs before the test's app: pick it now, before the worker starts.
-    import leadgate.metrics  # noqa: F401
+    import common.metrics  # noqa: F401
 
     worker = start_worker(services.env(), concurrency=2, node_name="session-worker")
     yield worker

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask, Response
 
-from leadgate.logs import configure_logging
-from leadgate.settings import get_settings
+from common.logs import configure_logging
+from common.settings import get_settings
 from webhook.auth import set_cache_ttl
 from webhook.errors import register_error_handlers
 

@@ -13,7 +13,7 @@ from flask import request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from leadgate.tokens import hash_token
+from common.tokens import hash_token
 from models import ApiToken, IngestionConfig
 from models.base import utcnow
 from models.enums import AuthMode

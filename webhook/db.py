@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models.db import get_sessionmaker
+from common.settings import get_settings
+from models.db import get_engine, get_sessionmaker
 
 _SESSION_KEYS = {False: "db_session", True: "db_autocommit_session"}
+
+
+def database_url() -> str:
+    """The app's database (``DATABASE_URL`` in its config, else the settings')."""
+    url: str | None = current_app.config.get("DATABASE_URL")
+    return url or get_settings().sqlalchemy_url
+
+
+def engine() -> Engine:
+    """This process's engine on the app's database."""
+    return get_engine(database_url())
 
 
 def request_session(autocommit: bool = False) -> Session:
@@ -19,7 +32,7 @@ def request_session(autocommit: bool = False) -> Session:
     key = _SESSION_KEYS[autocommit]
     session: Session | None = g.get(key)
     if session is None:
-        session = get_sessionmaker(autocommit=autocommit)()
+        session = get_sessionmaker(database_url(), autocommit=autocommit)()
         setattr(g, key, session)
     return session
 

@@ -7,8 +7,8 @@ import math
 
 import redis
 
-from leadgate.redis_client import redis_for
-from leadgate.settings import get_settings
+from common.redis_client import redis_for
+from common.settings import get_settings
 from webhook.auth import EndpointConfig
 from webhook.errors import ApiError
 

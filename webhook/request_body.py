@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from leadgate.payloads import (
+from common.payloads import (
     ACCEPTED_TYPES,
     PayloadError,
     check_json_shape,

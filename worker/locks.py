@@ -18,8 +18,8 @@ from contextlib import contextmanager
 
 import redis
 
-from leadgate.redis_client import redis_for
-from leadgate.settings import get_settings
+from common.redis_client import redis_for
+from common.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery.signals import setup_logging
 
-from leadgate.logs import configure_logging
+from common.logs import configure_logging
 
 # Celery's own line per task received and per task finished says less than the one line per
 # event outcome that worker.observe writes, and under a backlog most messages find their event

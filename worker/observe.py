@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from leadgate.metrics import EVENT_LATENCY, EVENT_RETRIES, EVENTS_DEAD, EVENTS_FINISHED, LOCK_WAIT
+from common.metrics import EVENT_LATENCY, EVENT_RETRIES, EVENTS_DEAD, EVENTS_FINISHED, LOCK_WAIT
 from models.base import utcnow
 from models.enums import EventStatus
 from worker.ingest.claims import Claim

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from celery import Task
 
 import worker.logging_setup  # noqa: F401 - connects Celery's setup_logging signal
-from leadgate.settings import get_settings
-from models.db import get_sessionmaker, session_scope
+from common.settings import get_settings
 from worker.batches import process_batch
 from worker.celery_app import app, waiting_messages
+from worker.database import autocommit_session, task_session
 from worker.ingest.claims import Claim, claim_events, prepare_claim
 from worker.ingest.pipeline import ClaimedEvent, record_transient_error
 from worker.observe import event_finished, event_retrying
@@ -33,7 +33,7 @@ def run_event(event_id: uuid.UUID, deliveries: int = 0) -> None:
     try:
         # Each claim statement stands alone, so no transaction is opened for them: a message
         # whose event was already claimed (with a batch) then costs a single round trip.
-        with get_sessionmaker(autocommit=True)() as session:
+        with autocommit_session() as session:
             claims = claim_events(
                 session,
                 event_id,
@@ -129,7 +129,7 @@ def failed_attempt(claim: Claim, error: Exception) -> Retry | None:
         claim.attempt, settings.retry_base_seconds, settings.retry_max_seconds
     )
     try:
-        with session_scope() as session:
+        with task_session() as session:
             status = record_transient_error(
                 session,
                 claim.event_id,
@@ -186,7 +186,7 @@ def sweep() -> int:
     queue = app.amqp.router.route({}, process_event.name)["queue"].name
     waiting = waiting_messages(queue) or 0
     try:
-        with session_scope() as session:
+        with task_session() as session:
             due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
     except Exception as error:
         if not is_transient(error):

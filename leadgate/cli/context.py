@@ -8,16 +8,64 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+import redis
 from sqlalchemy.orm import Session
 
+from common.settings import get_settings, load_settings, to_sqlalchemy_url
 from leadgate.cli.home import ADMIN_ROLE, RUN_ROLE, HomeLock, read_embedded_state
 from leadgate.cli.output import CliError, say
 from leadgate.embedded import EmbeddedStack
-from leadgate.settings import load_settings, to_sqlalchemy_url
 from models.db import dispose_engines, get_sessionmaker, session_scope
 
 # How long an admin command waits for another one that holds the embedded database.
 ADMIN_WAIT_SECONDS = 120.0
+
+
+def adopt_running_stack() -> None:
+    """Point this command at the servers of a ``leadgate run`` that is up on LEADGATE_HOME.
+
+    Only the operator's commands read ``services.json``, and only while its writer holds the home
+    lock (a file left behind by a killed run is stale) and its servers answer; production
+    processes take their settings from the environment alone.
+    """
+    if os.environ.get("DATABASE_URL", "").strip() and os.environ.get("REDIS_URL", "").strip():
+        return
+    home = load_settings().home
+    lock = HomeLock(home)
+    if lock.try_acquire(ADMIN_ROLE):
+        lock.release()  # nobody runs here: no live servers to adopt
+        return
+    if lock.holder_role() != RUN_ROLE:
+        return
+    state = read_embedded_state(home)
+    adopted = {
+        name: url
+        for name, url in state.items()
+        if name in ("DATABASE_URL", "REDIS_URL") and not os.environ.get(name, "").strip()
+    }
+    for name, url in adopted.items():
+        if not _answers(name, url):
+            raise CliError(
+                f"leadgate run on {home} named {name}, but that server does not answer"
+            )
+    os.environ.update(adopted)
+    get_settings.cache_clear()
+
+
+def _answers(name: str, url: str) -> bool:
+    """True when the server ``url`` names accepts a connection within a second."""
+    try:
+        if name == "DATABASE_URL":
+            with psycopg.connect(url, connect_timeout=1):
+                return True
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (psycopg.Error, redis.RedisError, OSError):
+        return False
 
 
 @contextmanager

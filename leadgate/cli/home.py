@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leadgate.settings import EMBEDDED_STATE_FILE
+from leadgate.embedded import EMBEDDED_STATE_FILE
 
 LOCK_FILE = "leadgate.lock"
 RUN_ROLE = "run"

@@ -8,8 +8,10 @@ from typing import Any
 import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from common.settings import SettingsError
 from leadgate.cli.admin import campaign_group, org_group, representative_group, token_group
 from leadgate.cli.configs import config_group
+from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
 from leadgate.cli.records import AdminError
@@ -17,7 +19,6 @@ from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
 from leadgate.cli.status import status_command
 from leadgate.embedded import EmbeddedStackError
-from leadgate.settings import SettingsError
 
 
 def _first_line(error: BaseException) -> str:
@@ -43,13 +44,16 @@ class LeadgateGroup(click.Group):
 
 @click.group(cls=LeadgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leadgate")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """leadgate: map any provider's lead payload onto a standard lead and upsert it exactly once.
 
     With no DATABASE_URL / REDIS_URL set, commands use the embedded PostgreSQL and Redis under
     LEADGATE_HOME (default ./.leadgate): the ones `leadgate run` started, or, for admin commands
     run on their own, a database started for the command's duration.
     """
+    if ctx.invoked_subcommand != "run":
+        adopt_running_stack()
 
 
 for group in (

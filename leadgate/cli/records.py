@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadgate.tokens import TOKEN_PREFIX, generate_token, hash_token, visible_prefix
+from common.tokens import TOKEN_PREFIX, generate_token, hash_token, visible_prefix
 from models import ApiToken, Campaign, IngestionConfig, Organization, Representative
 from models.base import utcnow
 from models.enums import MATCH_KEYS, AuthMode

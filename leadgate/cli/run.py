@@ -16,11 +16,11 @@ from pathlib import Path
 import click
 import redis
 
+from common.settings import Settings, load_settings, to_sqlalchemy_url
 from leadgate.cli.home import ADMIN_ROLE, RUN_ROLE, HomeLock, read_embedded_state
 from leadgate.cli.output import CliError, emit, say
 from leadgate.demo import Demo, curl_command, ensure_demo
 from leadgate.embedded import EmbeddedStack
-from leadgate.settings import Settings, load_settings, to_sqlalchemy_url
 from leadgate.supervisor import ProcessSpec, StopSignals, Supervisor, SupervisorGaveUp
 from models.db import dispose_engines, session_scope
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from leadgate.tokens import hash_token
+from common.tokens import hash_token
 from models import ApiToken, Campaign, Organization, Representative
 from tests.cli.conftest import Invoke, only_line
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from common.settings import load_settings
 from leadgate.cli.home import ADMIN_ROLE, RUN_ROLE, HomeLock, read_embedded_state
 from leadgate.cli.main import cli
 from tests.support.processes import free_port
@@ -59,10 +60,12 @@ def test_admin_commands_use_the_database_of_a_running_stack(
     assert "starting the embedded PostgreSQL" not in result.stderr
 
 
-def test_admin_commands_explain_a_run_on_an_external_database(home_without_urls: Path) -> None:
+def test_admin_commands_explain_a_run_on_an_external_database(
+    services: ServiceUrls, home_without_urls: Path
+) -> None:
     run = HomeLock(home_without_urls)
     assert run.try_acquire(RUN_ROLE)
-    (home_without_urls / "services.json").write_text(json.dumps({"REDIS_URL": "redis://x:1/0"}))
+    (home_without_urls / "services.json").write_text(json.dumps({"REDIS_URL": services.redis_url}))
     try:
         result = CliRunner().invoke(cli, ["org", "list"])
     finally:
@@ -82,3 +85,30 @@ def test_a_second_run_on_the_same_home_is_refused(home_without_urls: Path) -> No
 
     assert result.exit_code == 1
     assert "leadgate run is already running" in result.stderr
+
+
+def test_a_run_whose_servers_do_not_answer_is_named(home_without_urls: Path) -> None:
+    run = HomeLock(home_without_urls)
+    assert run.try_acquire(RUN_ROLE)
+    (home_without_urls / "services.json").write_text(
+        json.dumps({"REDIS_URL": "redis://127.0.0.1:1/0"})
+    )
+    try:
+        result = CliRunner().invoke(cli, ["org", "list"])
+    finally:
+        run.release()
+
+    assert result.exit_code == 1
+    assert "REDIS_URL, but that server does not answer" in result.stderr
+
+
+def test_settings_never_read_the_state_file(home_without_urls: Path) -> None:
+    # A production process with no DATABASE_URL must not pick up a file a past run left behind.
+    (home_without_urls / "services.json").write_text(
+        json.dumps(
+            {"DATABASE_URL": "postgresql://stale@127.0.0.1:1/x", "REDIS_URL": "redis://x:1/0"}
+        )
+    )
+    settings = load_settings({"LEADGATE_HOME": str(home_without_urls)})
+    assert settings.database_url is None
+    assert settings.redis_url is None

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadgate.tokens import generate_token, hash_token, visible_prefix
+from common.tokens import generate_token, hash_token, visible_prefix
 from models import ApiToken, Campaign, IngestionConfig, Organization
 from models.enums import MATCH_KEYS, AuthMode
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from leadgate.settings import to_sqlalchemy_url
+from common.settings import to_sqlalchemy_url
 from models import IngestionEvent, Lead
 from models.enums import EventAction, EventStatus
 

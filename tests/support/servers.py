@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import redis
 
+from common.settings import to_sqlalchemy_url
 from leadgate.embedded import EmbeddedPostgres, EmbeddedRedis
-from leadgate.settings import to_sqlalchemy_url
 from models.migrate import upgrade_database
 from tests.support.processes import free_port
 

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 
+from common.settings import to_sqlalchemy_url
 from leadgate.embedded import EmbeddedStack
-from leadgate.settings import to_sqlalchemy_url
 from models.migrate import upgrade_database
 
 

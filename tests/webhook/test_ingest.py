@@ -326,7 +326,7 @@ class TestOutages:
     def test_database_down_is_503_with_retry_after(
         self, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from leadgate.settings import get_settings
+        from common.settings import get_settings
         from webhook.app import create_app
 
         monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")

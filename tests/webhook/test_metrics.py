@@ -49,7 +49,7 @@ def test_unknown_configs_share_one_label(client: FlaskClient) -> None:
 def test_metrics_token_restricts_the_endpoint(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leadgate.settings import get_settings
+    from common.settings import get_settings
 
     monkeypatch.setenv("LEADGATE_METRICS_TOKEN", "scrape-secret")
     get_settings.cache_clear()

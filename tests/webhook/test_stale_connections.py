@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from common.settings import get_settings
 from models import db
 from tests.support.api import post_payload
 from tests.support.factories import Tenant
@@ -24,7 +25,7 @@ def _kill_the_pooled_connection(client: FlaskClient, tenant: Tenant, engine: Eng
     assert answer.status_code == 202
     # The pool hands out the connection returned last: the one the request above used (the
     # accept path runs on the autocommit engine).
-    with db.get_engine(autocommit=True).connect() as connection:
+    with db.get_engine(get_settings().sqlalchemy_url, autocommit=True).connect() as connection:
         backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import worker.batches
 import worker.tasks
-from leadgate.settings import get_settings
+from common.settings import get_settings
 from models import IngestionEvent, Lead
 from models.enums import Endpoint, EventAction, EventStatus
 from tests.support.factories import Tenant, make_config, make_tenant

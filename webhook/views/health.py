@@ -7,8 +7,8 @@ import logging
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
-from models.db import get_engine
 from webhook.broker import broker_reachable
+from webhook.db import engine
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def readyz() -> Response:
     """Ready when the database and the broker both answer."""
     checks: dict[str, str] = {}
     try:
-        with get_engine().connect() as connection:
+        with engine().connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as error:  # any failure means not ready; the type is enough to act on

@@ -9,7 +9,7 @@ from typing import Any
 import jmespath
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from leadgate.metrics import INGEST_REQUESTS
+from common.metrics import INGEST_REQUESTS
 from models import IngestionConfig
 from models.enums import Endpoint
 from webhook.auth import EndpointConfig, authorize_ingestion, load_config

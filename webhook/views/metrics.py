@@ -13,9 +13,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
-import leadgate.metrics  # noqa: F401 - sets the multiprocess directory before use
-from leadgate.settings import get_settings
-from models.db import get_engine
+import common.metrics  # noqa: F401 - sets the multiprocess directory before use
+from common.settings import get_settings
+from webhook.db import engine
 from webhook.errors import ApiError
 
 bp = Blueprint("metrics", __name__)
@@ -45,7 +45,7 @@ class QueueCollector(Collector):
             "Dead events waiting for a replay, by config.",
             labels=["config"],
         )
-        with get_engine().connect() as connection:
+        with engine().connect() as connection:
             pending = connection.execute(_PENDING).all()
             dead_rows = connection.execute(_DEAD).all()
         counts = {status: (count, age) for status, count, age in pending}

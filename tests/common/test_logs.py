@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from leadgate.logs import JsonFormatter, MaskingFilter, mask_email, mask_phone, mask_text
+from common.logs import JsonFormatter, MaskingFilter, mask_email, mask_phone, mask_text
 
 
 @pytest.mark.parametrize(

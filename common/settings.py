@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,34 +88,10 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
-EMBEDDED_STATE_FILE = "services.json"
-
-
-def _with_embedded_services(env: Mapping[str, str], home: Path) -> Mapping[str, str]:
-    """Fill DATABASE_URL / REDIS_URL from a running embedded stack under ``home``, if any.
-
-    ``leadgate run`` writes the URLs of the embedded PostgreSQL and Redis there, so admin
-    commands run beside it reach the same servers without any variable set.
-    """
-    if env.get("DATABASE_URL") and env.get("REDIS_URL"):
-        return env
-    state_file = home / EMBEDDED_STATE_FILE
-    try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        return env
-    merged = dict(env)
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        if not merged.get(name) and isinstance(state.get(name), str):
-            merged[name] = state[name]
-    return merged
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
     home = Path(env.get("LEADGATE_HOME", "").strip() or ".leadgate").resolve()
-    env = _with_embedded_services(env, home)
     return Settings(
         database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
         redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
