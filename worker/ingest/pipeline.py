@@ -234,6 +234,9 @@ def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outc
             outcomes[claim.event_id] = Outcome(
                 EventStatus.failed, errors=[error.as_dict() for error in prepared.errors]
             )
+        if prepared.warnings and claim.event_id in outcomes:
+            outcome = outcomes[claim.event_id]
+            outcome.warnings = [*prepared.warnings, *outcome.warnings]
     # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
     for outcome in outcomes.values():

@@ -34,6 +34,9 @@ class PreparedLead:
     # A request parameter (SPEC section 5), never stored on the lead.
     min_reengagement_days: int | None = None
     errors: list[FieldError] = field(default_factory=list)
+    # Notes about the payload itself (how its body was read, a field it ignored), recorded on the
+    # event ahead of the matcher's warnings whatever the outcome.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
