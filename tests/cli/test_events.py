@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent
-from models.enums import Endpoint, EventAction, EventStatus
+from models.enums import EventAction, EventStatus
 from tests.cli.conftest import Invoke
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_event, make_tenant
 
 
-def add_event(session: Session, tenant: Tenant, status: EventStatus, **values: object) -> str:
-    event = IngestionEvent(
-        config_id=tenant.config_id,
-        organization_id=tenant.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=b"{}",
-        body_sha256="0" * 64,
-        status=status,
-        **values,
-    )
-    session.add(event)
-    session.flush()
-    return str(event.id)
+def add_event(session: Session, tenant: Tenant, status: EventStatus, **values: Any) -> str:
+    return str(make_event(session, tenant, status=status, **values).id)
 
 
 def test_events_list_filters_by_config_and_status(

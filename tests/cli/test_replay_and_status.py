@@ -10,26 +10,14 @@ import pytest
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent
-from models.enums import Endpoint, EventStatus
+from models.enums import EventStatus
 from tests.cli.conftest import Invoke
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.processes import ServiceProcess
 
 
 def _event(session: Session, tenant: Tenant, status: EventStatus, body: dict) -> IngestionEvent:
-    event = IngestionEvent(
-        config_id=tenant.config_id,
-        organization_id=tenant.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=json.dumps(body).encode(),
-        body_sha256="0" * 64,
-        status=status,
-        attempts=3,
-    )
-    session.add(event)
-    session.flush()
-    return event
+    return make_event(session, tenant, body, status=status, attempts=3)
 
 
 def _status(session: Session, event_id: uuid.UUID) -> EventStatus:

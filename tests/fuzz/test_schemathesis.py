@@ -21,9 +21,8 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent
-from models.enums import Endpoint, EventStatus
-from tests.support.factories import make_config, make_tenant
+from models.enums import EventStatus
+from tests.support.factories import make_config, make_event, make_tenant
 from tests.support.leads import make_lead
 from tests.support.processes import ServiceProcess
 from webhook.openapi_document import openapi_document
@@ -88,16 +87,7 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
         rate_limit_burst=1,
     )
     lead = make_lead(committed_session, tenant)
-    event = IngestionEvent(
-        config_id=tenant.config_id,
-        organization_id=tenant.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=b"{}",
-        body_sha256="0" * 64,
-        status=EventStatus.failed,
-    )
-    committed_session.add(event)
+    event = make_event(committed_session, tenant, status=EventStatus.failed)
     committed_session.commit()
     return {
         "token": tenant.token,

@@ -1,7 +1,8 @@
-"""Factories for rows: an organization with a token, a campaign and an ingestion config."""
+"""Factories for rows: an organization with a token, a campaign, an ingestion config, events."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common.tokens import generate_token, hash_token, visible_prefix
-from models import ApiToken, Campaign, IngestionConfig, Organization
-from models.enums import MATCH_KEYS, AuthMode
+from models import ApiToken, Campaign, IngestionConfig, IngestionEvent, Organization
+from models.enums import MATCH_KEYS, AuthMode, Endpoint, EventStatus
 
 
 @dataclass
@@ -72,3 +73,24 @@ def make_tenant(session: Session, mapping: dict[str, Any] | None = None, **optio
     token = make_token(session, organization.id)
     config = make_config(session, organization.id, campaign.id, mapping, **options)
     return Tenant(organization.id, campaign.id, config.id, token)
+
+
+def make_event(
+    session: Session, tenant: Tenant, body: dict[str, Any] | bytes = b"{}", **values: Any
+) -> IngestionEvent:
+    """Add a queued JSON upsert event of the tenant's config; ``values`` override any column."""
+    raw_body = body if isinstance(body, bytes) else json.dumps(body).encode()
+    columns: dict[str, Any] = {
+        "config_id": tenant.config_id,
+        "organization_id": tenant.organization_id,
+        "endpoint": Endpoint.upsert,
+        "content_type": "application/json",
+        "raw_body": raw_body,
+        # No test of a stored row compares digests: a resend is tested through the webhook.
+        "body_sha256": "0" * 64,
+        "status": EventStatus.queued,
+    }
+    event = IngestionEvent(**(columns | values))
+    session.add(event)
+    session.flush()
+    return event

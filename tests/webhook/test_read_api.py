@@ -8,9 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent
-from models.enums import Endpoint, EventStatus, LeadStatus
-from tests.support.factories import Tenant, make_tenant
+from models.enums import EventStatus, LeadStatus
+from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.leads import days_ago, make_lead
 
 
@@ -111,17 +110,7 @@ def test_event_list_filters_and_scope(
 ) -> None:
     other = make_tenant(committed_session)
     for status in (EventStatus.done, EventStatus.failed):
-        committed_session.add(
-            IngestionEvent(
-                config_id=tenant.config_id,
-                organization_id=tenant.organization_id,
-                endpoint=Endpoint.upsert,
-                content_type="application/json",
-                raw_body=b"{}",
-                body_sha256="0" * 64,
-                status=status,
-            )
-        )
+        make_event(committed_session, tenant, status=status)
     committed_session.commit()
     assert _get(client, tenant.token, "/api/ingestion-events/")["count"] == 2
     failed = _get(client, tenant.token, "/api/ingestion-events/?status=failed")

@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import ApiToken, IngestionConfig, IngestionEvent
+from models import ApiToken, IngestionConfig
 from models.base import utcnow
-from models.enums import Endpoint, EventStatus
+from models.enums import EventStatus
 from tests.support.api import post_payload
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.leads import make_lead
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/metrics"}
@@ -29,16 +29,7 @@ def world(committed_session: Session) -> dict[str, Any]:
     mine = make_tenant(committed_session)
     theirs = make_tenant(committed_session)
     lead = make_lead(committed_session, mine)
-    event = IngestionEvent(
-        config_id=mine.config_id,
-        organization_id=mine.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=b"{}",
-        body_sha256="0" * 64,
-        status=EventStatus.failed,
-    )
-    committed_session.add(event)
+    event = make_event(committed_session, mine, status=EventStatus.failed)
     committed_session.commit()
     return {"mine": mine, "theirs": theirs, "lead_id": lead.id, "event_id": str(event.id)}
 

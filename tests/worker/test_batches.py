@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, cast
 
@@ -15,8 +14,8 @@ import worker.batches
 import worker.tasks
 from common.settings import get_settings
 from models import IngestionEvent, Lead
-from models.enums import Endpoint, EventAction, EventStatus
-from tests.support.factories import Tenant, make_config, make_tenant
+from models.enums import EventAction, EventStatus
+from tests.support.factories import Tenant, make_config, make_event, make_tenant
 from worker.ingest.claims import claim_event, claim_events, prepare_claim
 from worker.ingest.pipeline import ClaimedEvent, Outcome, process_claims
 
@@ -24,19 +23,7 @@ PHONE = "+12024561111"
 
 
 def _event(session: Session, tenant: Tenant, body: dict[str, Any], **values: Any) -> uuid.UUID:
-    event = IngestionEvent(
-        config_id=values.pop("config_id", tenant.config_id),
-        organization_id=tenant.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=json.dumps(body).encode(),
-        body_sha256="0" * 64,
-        status=values.pop("status", EventStatus.queued),
-        **values,
-    )
-    session.add(event)
-    session.flush()
-    return event.id
+    return make_event(session, tenant, body, **values).id
 
 
 def _claim(session: Session, event_id: uuid.UUID, batch_size: int = 32) -> list[ClaimedEvent]:

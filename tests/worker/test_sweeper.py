@@ -9,27 +9,20 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from models.base import utcnow
-from models.enums import Endpoint, EventStatus
-from tests.support.factories import make_tenant
+from models.enums import EventStatus
+from tests.support.factories import make_event, make_tenant
 from worker.sweeper import claim_due_events
 
 
 def _event(session: Session, tenant, status: EventStatus, age: float, next_in: float | None):
     now = utcnow()
-    event = IngestionEvent(
-        config_id=tenant.config_id,
-        organization_id=tenant.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=b"{}",
-        body_sha256="0" * 64,
+    return make_event(
+        session,
+        tenant,
         status=status,
         received_time=now - dt.timedelta(seconds=age),
         next_attempt_time=None if next_in is None else now + dt.timedelta(seconds=next_in),
     )
-    session.add(event)
-    session.flush()
-    return event
 
 
 def test_sweep_picks_what_is_stuck_and_nothing_else(db_session: Session) -> None:
