@@ -22,6 +22,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 from models.enums import Endpoint, EventAction, EventStatus
 
+# The partial indexes' conditions, each stated once. The statements that must use one of these
+# indexes (worker.ingest.claims, worker.sweeper) put the same text in their WHERE clause, as
+# constants: a prepared statement's generic plan can use a partial index only when the query
+# states the index's predicate without parameters. The migrations keep their own copies (they
+# are history); tests/models/test_ingestion_event.py checks the live indexes against these.
+
+# Not finished yet: what the sweeper looks through.
+UNFINISHED_EVENTS = "status IN ('queued', 'processing', 'retrying')"
+# Queued and never tried: what a batch claim takes along with the event it was asked for.
+FRESH_EVENTS = "status = 'queued' AND attempts = 0"
+# Dead letters, counted per config.
+DEAD_EVENTS = "status = 'dead'"
+
 
 def _enum(cls: type, name: str) -> Enum:
     return Enum(cls, native_enum=False, create_constraint=True, length=16, name=name)
@@ -44,7 +57,7 @@ class IngestionEvent(Base):
             "ix_ingestion_events_status_next_attempt_time",
             "status",
             "next_attempt_time",
-            postgresql_where=text("status IN ('queued', 'processing', 'retrying')"),
+            postgresql_where=text(UNFINISHED_EVENTS),
         ),
         Index(
             "ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"
@@ -54,7 +67,7 @@ class IngestionEvent(Base):
         Index(
             "ix_ingestion_events_config_id_dead",
             "config_id",
-            postgresql_where=text("status = 'dead'"),
+            postgresql_where=text(DEAD_EVENTS),
         ),
         Index("ix_ingestion_events_received_time", "received_time"),
         # Claiming in batches: the oldest fresh events of a config (worker.ingest.claims).
@@ -62,7 +75,7 @@ class IngestionEvent(Base):
             "ix_ingestion_events_config_id_seq_fresh",
             "config_id",
             "seq",
-            postgresql_where=text("status = 'queued' AND attempts = 0"),
+            postgresql_where=text(FRESH_EVENTS),
         ),
     )
 

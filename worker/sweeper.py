@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
+from models.ingestion_event import UNFINISHED_EVENTS
 
-# The partial index's predicate, spelled as a constant: a prepared statement's generic plan can use
+# The partial index's own predicate, as constants: a prepared statement's generic plan can use
 # that index only when the query states its condition without parameters (with them, the sweep
 # would read the whole inbox every interval once the planner went generic). models/db.py also asks
 # for custom plans; this holds where that connection option is lost (behind a pooler, say).
-_UNFINISHED = text("ingestion_events.status IN ('queued', 'processing', 'retrying')")
+_UNFINISHED = text(UNFINISHED_EVENTS)
 
 
 def claim_due_events(

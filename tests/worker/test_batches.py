@@ -15,6 +15,7 @@ import worker.tasks
 from common.settings import get_settings
 from models import IngestionEvent, Lead
 from models.enums import EventAction, EventStatus
+from models.ingestion_event import FRESH_EVENTS
 from tests.support.factories import Tenant, make_config, make_event, make_tenant
 from worker.ingest.claims import claim_event, claim_events, prepare_claim
 from worker.ingest.pipeline import ClaimedEvent, Outcome, process_claims
@@ -191,7 +192,8 @@ def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
 
 def test_the_batch_claim_states_the_partial_index_condition_without_parameters() -> None:
     # A prepared statement's generic plan uses a partial index only when the query states its
-    # predicate as constants; with parameters, claims walked the whole inbox.
+    # predicate as constants; with parameters, claims walked the whole inbox. The live index is
+    # checked against the same condition in tests/models/test_ingestion_event.py.
     from sqlalchemy.dialects import postgresql
 
     from worker.ingest.claims import _CLAIM_FRESH
@@ -201,6 +203,7 @@ def test_the_batch_claim_states_the_partial_index_condition_without_parameters()
         for index in cast(Table, IngestionEvent.__table__).indexes
         if index.name == "ix_ingestion_events_config_id_seq_fresh"
     )
-    assert str(index.dialect_options["postgresql"]["where"]) == "status = 'queued' AND attempts = 0"
+    assert str(index.dialect_options["postgresql"]["where"]) == FRESH_EVENTS
     sql = str(_CLAIM_FRESH.compile(dialect=postgresql.dialect()))
-    assert "ingestion_events.status = 'queued' AND ingestion_events.attempts = 0" in sql
+    assert f"{FRESH_EVENTS} AND" in sql
+    assert "%(of_config)s" in sql  # the config is a parameter; the index condition is not

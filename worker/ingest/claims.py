@@ -24,6 +24,7 @@ from common.payloads import PayloadError, merge_query, parse_body
 from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
+from models.ingestion_event import FRESH_EVENTS
 from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
 from worker.ingest.types import FieldError, PreparedLead
@@ -63,12 +64,12 @@ _FRESH = (
     select(_EVENTS.c.id)
     .where(
         _EVENTS.c.config_id == bindparam("of_config"),
-        # Spelled as in the partial index's predicate, not as parameters: a prepared statement's
-        # generic plan can use that index only when the query states the same condition. With
-        # parameters, once the planner went generic each claim walked the table from its first
-        # row (a 600 s soak fell behind after about 100,000 events). models/db.py also asks for
-        # custom plans; this keeps the claim cheap where that option is lost (a pooler, say).
-        text("ingestion_events.status = 'queued' AND ingestion_events.attempts = 0"),
+        # The partial index's own predicate, not parameters: a prepared statement's generic plan
+        # can use that index only when the query states the same condition. With parameters,
+        # once the planner went generic each claim walked the table from its first row (a 600 s
+        # soak fell behind after about 100,000 events). models/db.py also asks for custom
+        # plans; this keeps the claim cheap where that option is lost (a pooler, say).
+        text(FRESH_EVENTS),
         _EVENTS.c.id != bindparam("besides"),
     )
     .order_by(_EVENTS.c.seq)
