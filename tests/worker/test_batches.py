@@ -1,4 +1,4 @@
-"""Batches: fresh events claimed together, applied in receive order in one transaction."""
+"""Batches: claimed events applied in receive order in one transaction, else one by one."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from common.settings import get_settings
 from models import IngestionEvent, Lead
 from models.enums import EventAction, EventStatus
 from models.ingestion_event import FRESH_EVENTS
-from tests.support.factories import Tenant, make_config, make_event, make_tenant
-from worker.ingest.claims import claim_event, claim_events, prepare_claim
+from tests.support.factories import Tenant, make_event, make_tenant
+from worker.ingest.claims import claim_events, prepare_claim
 from worker.ingest.pipeline import ClaimedEvent, Outcome, process_claims
 
 PHONE = "+12024561111"
@@ -39,36 +39,6 @@ def _by_event(
 ) -> dict[uuid.UUID, Outcome]:
     pairs = zip([claim.event_id for claim, _ in batch], outcomes, strict=True)
     return {event_id: outcome for event_id, outcome in pairs if outcome is not None}
-
-
-def test_fresh_events_of_the_same_config_ride_along_oldest_first(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    other = make_config(db_session, tenant.organization_id, tenant.campaign_id)
-    named = _event(db_session, tenant, {"phone_number": PHONE})
-    fresh = [_event(db_session, tenant, {"phone_number": f"+1202456{n:04d}"}) for n in range(5)]
-    _event(db_session, tenant, {"phone_number": PHONE}, config_id=other.id)
-    _event(db_session, tenant, {"phone_number": PHONE}, status=EventStatus.retrying, attempts=1)
-    _event(db_session, tenant, {"phone_number": PHONE}, status=EventStatus.done, attempts=1)
-
-    batch = _claim(db_session, named, batch_size=4)
-
-    assert [claim.event_id for claim, _ in batch] == [named, *fresh[:3]]
-    assert all(claim.attempt == 1 for claim, _ in batch)
-    # The rest stay queued for the next message; the others were never fresh or are elsewhere.
-    assert [c.event_id for c, _ in _claim(db_session, fresh[3], batch_size=4)] == fresh[3:]
-
-
-def test_an_event_on_a_later_attempt_is_never_batched(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    retried = _event(db_session, tenant, {"phone_number": PHONE}, status=EventStatus.retrying)
-    db_session.get_one(IngestionEvent, retried).attempts = 1
-    queued = _event(db_session, tenant, {"phone_number": PHONE})
-    db_session.flush()
-
-    batch = _claim(db_session, retried)
-
-    assert [(claim.event_id, claim.attempt) for claim, _ in batch] == [(retried, 2)]
-    assert claim_event(db_session, queued, lease_seconds=60, max_attempts=8) is not None
 
 
 def test_events_of_one_person_in_a_batch_apply_in_receive_order(db_session: Session) -> None:
