@@ -22,15 +22,22 @@ DEFAULT_TTL_SECONDS = 5.0
 class TtlCache(Generic[K, V]):
     """A bounded, thread-safe cache whose entries expire ``ttl`` seconds after they were loaded."""
 
-    def __init__(self, ttl: float = DEFAULT_TTL_SECONDS, max_entries: int = 4096) -> None:
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        max_entries: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        # Seconds on a clock that never steps back; tests hand in one they move themselves.
+        self.clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_load(self, key: K, load: Callable[[], V | None]) -> V | None:
         """The cached value for ``key``, or ``load()`` (cached only when not None)."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] > now:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from models import ApiToken, IngestionConfig
 from models.base import utcnow
 from models.enums import EventStatus
 from tests.support.api import post_payload
+from tests.support.clock import ManualClock
 from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.leads import make_lead
 
@@ -135,11 +135,14 @@ def test_open_config_opens_ingestion_only(client: FlaskClient, committed_session
 
 
 def test_revocation_takes_effect_within_the_cache_ttl(
-    services: object, committed_session: Session
+    services: object, committed_session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import webhook.auth
     from webhook.app import create_app
 
-    client = create_app({"TESTING": True, "AUTH_CACHE_SECONDS": 0.5}).test_client()
+    client = create_app({"TESTING": True, "AUTH_CACHE_SECONDS": 5}).test_client()
+    clock = ManualClock()
+    monkeypatch.setattr(webhook.auth._tokens, "clock", clock)
     tenant = make_tenant(committed_session)
     committed_session.commit()
     headers = {"Authorization": f"Token {tenant.token}"}
@@ -149,7 +152,10 @@ def test_revocation_takes_effect_within_the_cache_ttl(
     )
     token.revoked_time = utcnow()
     committed_session.commit()
-    time.sleep(0.6)
+    # Within the TTL this process still trusts its cached token; past it, never.
+    clock.advance(4.5)
+    assert client.get("/api/leads/", headers=headers).status_code == 200
+    clock.advance(0.5)
     assert client.get("/api/leads/", headers=headers).status_code == 401
 
 
