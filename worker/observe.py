@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from common.metrics import EVENT_LATENCY, EVENT_RETRIES, EVENTS_DEAD, EVENTS_FINISHED, LOCK_WAIT
+from common.metrics import EVENT_LATENCY, EVENT_RETRIES, EVENTS_DEAD, EVENTS_FINISHED
 from models.base import utcnow
 from models.enums import EventStatus
 from worker.ingest.claims import Claim
 from worker.ingest.pipeline import Outcome
-from worker.locks import identity_locks
 
 log = logging.getLogger("worker.events")
 
@@ -48,12 +44,3 @@ def event_retrying(claim: Claim, status: EventStatus, reason: str, retry_in: flo
         EVENTS_FINISHED.labels(status.value, "none").inc()
     fields = _fields(claim, status=status.value, reason=reason, retry_in=round(retry_in, 2))
     log.warning("event %s after a transient error", status.value, extra=fields)
-
-
-@contextmanager
-def timed_identity_locks(keys: list[str]) -> Iterator[bool]:
-    """``identity_locks``, with the time spent waiting for them recorded."""
-    started = time.monotonic()
-    with identity_locks(keys) as held:
-        LOCK_WAIT.observe(time.monotonic() - started)
-        yield held
