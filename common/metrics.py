@@ -26,10 +26,17 @@ EVENTS_FINISHED = Counter(
     "Events that reached a terminal status, by status and action.",
     ["status", "action"],
 )
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 EVENT_LATENCY = Histogram(
     "leadgate_event_received_to_done_seconds",
-    "Time from receiving a payload to its event becoming terminal.",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    "Time from receiving a payload to its event becoming terminal (replays not included).",
+    buckets=_LATENCY_BUCKETS,
+)
+# A replay's receive time may be days old: timed from it, replays would fire latency alerts.
+REPLAY_LATENCY = Histogram(
+    "leadgate_event_replayed_to_done_seconds",
+    "Time from replaying a failed or dead event to it becoming terminal again.",
+    buckets=_LATENCY_BUCKETS,
 )
 EVENT_RETRIES = Counter(
     "leadgate_event_retries_total", "Attempts that failed transiently and were retried."

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from worker.database import task_session
 from worker.ingest.pipeline import ClaimedEvent, Outcome, batch_identity_keys, process_claims
-from worker.observe import timed_identity_locks
+from worker.locks import identity_locks
 
 
 def process_batch(batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
@@ -14,5 +14,5 @@ def process_batch(batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
 
     Outcomes come in the batch's order, None for events another worker took over.
     """
-    with timed_identity_locks(batch_identity_keys(batch)), task_session() as session:
+    with identity_locks(batch_identity_keys(batch)), task_session() as session:
         return process_claims(session, batch)

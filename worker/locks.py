@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 import redis
 
+from common.metrics import LOCK_WAIT
 from common.redis_client import redis_for
 from common.settings import get_settings
 
@@ -92,12 +93,17 @@ def identity_locks(
     wait_seconds: float = LOCK_WAIT_SECONDS,
     client: redis.Redis | None = None,
 ) -> Iterator[bool]:
-    """Hold a Redis lock on every key, all or none; yields False when they could not be had."""
+    """Hold a Redis lock on every key, all or none; yields False when they could not be had.
+
+    The time spent getting them (or giving up on them) is recorded in ``LOCK_WAIT``.
+    """
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().lock_ttl_seconds
     redis_client = client or lock_client()
     names = sorted({_lock_name(key) for key in keys})
     token = uuid.uuid4().hex
+    started = time.monotonic()
     held = bool(names) and _acquire(redis_client, names, token, ttl, wait_seconds)
+    LOCK_WAIT.observe(time.monotonic() - started)
     try:
         yield held or not names
     finally:

@@ -12,6 +12,7 @@ from typing import Any
 from celery.signals import setup_logging
 
 from common.logs import configure_logging
+from worker.log_context import attach_event_context
 
 # Celery's own line per task received and per task finished says less than the one line per
 # event outcome that worker.observe writes, and under a backlog most messages find their event
@@ -25,3 +26,4 @@ def _use_leadgate_logging(**_: Any) -> None:
     if logging.getLogger().level > logging.DEBUG:  # LEADGATE_LOG_LEVEL=DEBUG shows them all
         for name in _PER_TASK_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+    attach_event_context(logging.getLogger())

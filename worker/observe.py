@@ -1,43 +1,112 @@
-"""What the worker reports about each event: metrics and one structured log line per change."""
+"""What the worker reports about each event: metrics, and one log line per change of its state.
+
+Every line goes to the ``worker.events`` logger with ``event_id``, ``change`` (claimed, done,
+failed, retrying, dead, replayed, requeued), ``status`` (the status it moved to) and, where
+known, ``config``, ``attempt``, ``lead_id`` and ``action``. No line holds a payload value: error
+messages, which may quote one, are masked.
+
+Replays are timed on their own. An event's receive time can be a week old when it is replayed;
+timed from receipt it would set off latency alerts meant for fresh events. So a replay leaves a
+mark in Redis with the time it was requeued, and an event that finishes with such a mark is
+timed from it, in ``leadgate_event_replayed_to_done_seconds``.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from common.metrics import EVENT_LATENCY, EVENT_RETRIES, EVENTS_DEAD, EVENTS_FINISHED, LOCK_WAIT
+import redis
+
+from common.logs import mask_text
+from common.metrics import (
+    EVENT_LATENCY,
+    EVENT_RETRIES,
+    EVENTS_DEAD,
+    EVENTS_FINISHED,
+    REPLAY_LATENCY,
+)
 from models.base import utcnow
 from models.enums import EventStatus
 from worker.ingest.claims import Claim
 from worker.ingest.pipeline import Outcome
-from worker.locks import identity_locks
+from worker.locks import lock_client
 
 log = logging.getLogger("worker.events")
 
+# A replayed event finishes within minutes; a mark outlives any backlog, then expires by itself.
+REPLAY_MARK_SECONDS = 7 * 24 * 3600
 
-def _fields(claim: Claim, **extra: Any) -> dict[str, Any]:
+
+def _replay_mark(event_id: uuid.UUID) -> str:
+    return f"leadgate:replayed:{event_id}"
+
+
+def _fields(claim: Claim, change: str, status: str, **extra: Any) -> dict[str, Any]:
     return {
         "event_id": str(claim.event_id),
         "config": str(claim.config.id),
         "attempt": claim.attempt,
+        "change": change,
+        "status": status,
         **extra,
     }
 
 
-def event_finished(claim: Claim, outcome: Outcome) -> None:
-    """Count a terminal outcome, time it from receipt, and log it once."""
-    action = outcome.action.value if outcome.action else "none"
-    EVENTS_FINISHED.labels(outcome.status.value, action).inc()
-    EVENT_LATENCY.observe(max((utcnow() - claim.received_time).total_seconds(), 0.0))
+def event_claimed(claim: Claim, batch_size: int = 1) -> None:
+    """Log that an attempt holds the event now."""
+    fields = _fields(claim, "claimed", EventStatus.processing.value, batch_size=batch_size)
+    log.info("event claimed", extra=fields)
+
+
+def event_finished(
+    finished: Sequence[tuple[Claim, Outcome | None]], client: redis.Redis | None = None
+) -> None:
+    """Count and time the terminal outcomes of a batch and log each; None: taken over."""
+    marks = _take_replay_marks(
+        [claim.event_id for claim, outcome in finished if outcome is not None], client
+    )
+    now = utcnow()
+    for claim, outcome in finished:
+        if outcome is None:
+            # The lease ran out and another worker claimed the event: its attempt decides.
+            log.info(
+                "event %s: attempt %d was taken over; it wrote nothing",
+                claim.event_id,
+                claim.attempt,
+            )
+            continue
+        action = outcome.action.value if outcome.action else None
+        EVENTS_FINISHED.labels(outcome.status.value, action or "none").inc()
+        replayed_at = marks.get(claim.event_id)
+        if replayed_at is not None:
+            REPLAY_LATENCY.observe(max(time.time() - replayed_at, 0.0))
+        else:
+            EVENT_LATENCY.observe(max((now - claim.received_time).total_seconds(), 0.0))
+        _log_outcome(claim, outcome, action)
+
+
+def _log_outcome(claim: Claim, outcome: Outcome, action: str | None) -> None:
+    status = outcome.status.value
     fields = _fields(
-        claim, status=outcome.status.value, action=action, lead_id=outcome.lead_id,
-        matched_by=outcome.matched_by,
-        error_fields=",".join(error["field"] for error in outcome.errors) or None,
-    )  # fmt: skip
-    log.info("event %s %s", outcome.status.value, action, extra=fields)
+        claim, status, status, action=action, lead_id=outcome.lead_id, matched_by=outcome.matched_by
+    )
+    if outcome.status == EventStatus.failed and outcome.errors:
+        first = outcome.errors[0]
+        message = mask_text(str(first.get("message", "")))
+        fields.update(
+            error_field=first.get("field"),
+            error_message=message,
+            error_count=len(outcome.errors),
+        )
+        log.warning("event failed: %s: %s", first.get("field"), message, extra=fields)
+    elif outcome.status == EventStatus.failed:
+        log.warning("event failed", extra=fields)
+    else:
+        log.info("event %s %s", status, action or "", extra=fields)
 
 
 def event_retrying(claim: Claim, status: EventStatus, reason: str, retry_in: float) -> None:
@@ -46,14 +115,54 @@ def event_retrying(claim: Claim, status: EventStatus, reason: str, retry_in: flo
     if status == EventStatus.dead:
         EVENTS_DEAD.inc()
         EVENTS_FINISHED.labels(status.value, "none").inc()
-    fields = _fields(claim, status=status.value, reason=reason, retry_in=round(retry_in, 2))
-    log.warning("event %s after a transient error", status.value, extra=fields)
+        fields = _fields(claim, "dead", status.value, reason=reason)
+        log.error("event dead after %d attempts: %s", claim.attempt, reason, extra=fields)
+        return
+    fields = _fields(claim, "retrying", status.value, reason=reason, retry_in=round(retry_in, 2))
+    log.warning("event retrying in %.1f s after %s", retry_in, reason, extra=fields)
 
 
-@contextmanager
-def timed_identity_locks(keys: list[str]) -> Iterator[bool]:
-    """``identity_locks``, with the time spent waiting for them recorded."""
-    started = time.monotonic()
-    with identity_locks(keys) as held:
-        LOCK_WAIT.observe(time.monotonic() - started)
-        yield held
+def event_replayed(event_ids: Sequence[uuid.UUID], client: redis.Redis | None = None) -> None:
+    """Log each requeued replay and mark it, so that its outcome is timed from now."""
+    if not event_ids:
+        return
+    try:
+        pipe = (client or lock_client()).pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.set(_replay_mark(event_id), repr(time.time()), ex=REPLAY_MARK_SECONDS)
+        pipe.execute()
+    except redis.RedisError as error:
+        # Without its mark a replay is timed from receipt: a late sample, never a lost event.
+        log.warning("replays not marked for timing (%s)", type(error).__name__)
+    for event_id in event_ids:
+        fields = {"event_id": str(event_id), "change": "replayed", "status": "queued"}
+        log.info("event replayed", extra=fields)
+
+
+def event_requeued(event_id: uuid.UUID) -> None:
+    """Log that the sweeper sent the event to the broker again."""
+    # The sweeper re-sends queued, overdue and orphaned events alike; the status is the row's.
+    fields = {"event_id": str(event_id), "change": "requeued"}
+    log.info("event requeued by the sweeper", extra=fields)
+
+
+def _take_replay_marks(
+    event_ids: Sequence[uuid.UUID], client: redis.Redis | None
+) -> dict[uuid.UUID, float]:
+    """The replay marks of these finished events (seconds since the epoch), removed as read."""
+    if not event_ids:
+        return {}
+    try:
+        pipe = (client or lock_client()).pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.get(_replay_mark(event_id))
+        pipe.delete(*(_replay_mark(event_id) for event_id in event_ids))
+        values = pipe.execute()[: len(event_ids)]
+    except redis.RedisError as error:
+        log.info("replay marks unavailable (%s); timing from receipt", type(error).__name__)
+        return {}
+    return {
+        event_id: float(value)
+        for event_id, value in zip(event_ids, values, strict=True)
+        if value is not None
+    }

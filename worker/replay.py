@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from models.enums import EventStatus
+from worker.observe import event_replayed
 
 REPLAYABLE = (EventStatus.failed, EventStatus.dead)
 
@@ -35,7 +36,7 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
     """
     if not event_ids:
         return []
-    return list(
+    requeued = list(
         session.scalars(
             update(IngestionEvent)
             .where(IngestionEvent.id.in_(event_ids), IngestionEvent.status.in_(REPLAYABLE))
@@ -50,6 +51,8 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
             .returning(IngestionEvent.id)
         )
     )
+    event_replayed(requeued)
+    return requeued
 
 
 def select_replayable(

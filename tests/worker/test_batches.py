@@ -10,8 +10,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+import worker.attempts
 import worker.batches
-import worker.tasks
 from common.settings import get_settings
 from models import IngestionEvent, Lead
 from models.enums import EventAction, EventStatus
@@ -123,7 +123,7 @@ def test_a_failing_batch_is_retried_event_by_event(
 
     monkeypatch.setattr(worker.batches, "process_claims", process)
 
-    retries = worker.tasks.run_batch(batch)
+    retries = worker.attempts.run_batch(batch)
 
     assert [retry.claim.event_id for retry in retries] == [poisoned]
     committed_session.expire_all()
@@ -148,9 +148,9 @@ def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(worker.batches, "process_claims", down)
-    monkeypatch.setattr(worker.tasks, "record_transient_error", down)
+    monkeypatch.setattr(worker.attempts, "record_transient_error", down)
 
-    retries = worker.tasks.run_batch(batch)
+    retries = worker.attempts.run_batch(batch)
 
     # The batch, then one event alone and its record: the other three are not tried in turn.
     assert len(attempts) == 3

@@ -6,6 +6,7 @@ import time
 import uuid
 
 import redis
+from prometheus_client import REGISTRY
 
 from tests.support.services import ServiceUrls
 from worker.locks import identity_locks
@@ -36,3 +37,25 @@ def test_unreachable_redis_means_database_locks_only() -> None:
     down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     with identity_locks(["lead:1:external_id:x"], ttl_seconds=5, client=down) as held:
         assert not held
+
+
+def _lock_waits() -> tuple[float, float]:
+    count = REGISTRY.get_sample_value("leadgate_lock_wait_seconds_count")
+    total = REGISTRY.get_sample_value("leadgate_lock_wait_seconds_sum")
+    assert count is not None and total is not None
+    return count, total
+
+
+def test_the_time_spent_waiting_for_locks_is_recorded_where_they_are_taken(
+    services: ServiceUrls,
+) -> None:
+    # The batch takes its locks through identity_locks alone: the wait must be timed there.
+    client = redis.Redis.from_url(services.redis_url)
+    keys = [f"lead:1:external_id:{uuid.uuid4().hex}"]
+    with identity_locks(keys, ttl_seconds=30, client=client):
+        count, total = _lock_waits()
+        with identity_locks(keys, ttl_seconds=30, wait_seconds=0.3, client=client):
+            pass
+    after_count, after_total = _lock_waits()
+    assert after_count == count + 1
+    assert after_total - total >= 0.2

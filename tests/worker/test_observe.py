@@ -1,0 +1,105 @@
+"""One log line per state change, masked; replays timed apart from fresh events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from prometheus_client import REGISTRY
+
+from common.logs import JsonFormatter, MaskingFilter
+from models.base import utcnow
+from models.enums import Endpoint, EventAction, EventStatus
+from worker.ingest.claims import Claim
+from worker.ingest.pipeline import Outcome
+from worker.observe import event_finished, event_replayed
+
+PHONE = "+12025550143"
+
+
+def _claim(received: dt.datetime | None = None) -> Claim:
+    return Claim(
+        event_id=uuid.uuid4(),
+        attempt=1,
+        seq=1,
+        endpoint=Endpoint.upsert,
+        organization_id=1,
+        received_time=received or utcnow(),
+        config=cast(Any, SimpleNamespace(id=uuid.uuid4())),
+    )
+
+
+def _rendered(record: logging.LogRecord) -> str:
+    MaskingFilter().filter(record)
+    return JsonFormatter().format(record)
+
+
+def test_a_failed_event_is_a_warning_naming_its_first_error_masked(
+    services: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    claim = _claim()
+    errors = [
+        {"field": "phone_number", "message": f"{PHONE} is not a valid US number"},
+        {"field": "email", "message": "jane@example.com is not an email"},
+    ]
+    with caplog.at_level(logging.INFO, logger="worker.events"):
+        event_finished([(claim, Outcome(EventStatus.failed, errors=errors))])
+    (record,) = caplog.records
+    fields = vars(record)
+    assert record.levelno == logging.WARNING
+    assert (fields["change"], fields["status"], fields["error_field"]) == ("failed",) * 2 + (
+        "phone_number",
+    )
+    assert fields["event_id"] == str(claim.event_id) and fields["attempt"] == 1
+    line = _rendered(record)
+    assert "none" not in record.getMessage()
+    assert "is not a valid US number" in line
+    assert PHONE not in line and "2025550143" not in line and "jane@" not in line
+
+
+def test_a_done_event_logs_its_lead_and_action(
+    services: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    claim = _claim()
+    outcome = Outcome(EventStatus.done, EventAction.updated, lead_id=42, matched_by="email")
+    with caplog.at_level(logging.INFO, logger="worker.events"):
+        event_finished([(claim, outcome)])
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    names = ("change", "status", "action", "lead_id", "config")
+    fields = tuple(vars(record)[name] for name in names)
+    assert fields == ("done", "done", "updated", 42, str(claim.config.id))
+
+
+def _count(name: str) -> float:
+    value = REGISTRY.get_sample_value(f"{name}_count")
+    assert value is not None
+    return value
+
+
+def test_a_replay_is_timed_from_its_replay_not_its_week_old_receipt(
+    services: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    claim = _claim(received=utcnow() - dt.timedelta(days=7))
+    fresh, replays = (
+        _count("leadgate_event_received_to_done_seconds"),
+        _count("leadgate_event_replayed_to_done_seconds"),
+    )
+    with caplog.at_level(logging.INFO, logger="worker.events"):
+        event_replayed([claim.event_id])
+        event_finished([(claim, Outcome(EventStatus.done, EventAction.created, lead_id=1))])
+    assert _count("leadgate_event_received_to_done_seconds") == fresh
+    assert _count("leadgate_event_replayed_to_done_seconds") == replays + 1
+    slow = REGISTRY.get_sample_value(
+        "leadgate_event_replayed_to_done_seconds_bucket", {"le": "60.0"}
+    )
+    assert slow is not None and slow >= replays + 1  # timed in seconds, not in days
+    changes = [vars(r)["change"] for r in caplog.records]
+    assert changes == ["replayed", "done"]
+    # The mark is spent: a later first delivery of the same id counts as fresh again.
+    event_finished([(claim, Outcome(EventStatus.done, EventAction.unchanged, lead_id=1))])
+    assert _count("leadgate_event_received_to_done_seconds") == fresh + 1
