@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.enums import EventAction, EventStatus, LeadStatus, StatusOutcome, StatusReason
+from models.enums import Endpoint, EventAction, EventStatus, LeadStatus, StatusOutcome, StatusReason
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -167,10 +167,22 @@ _DRY_RUN = {
     "type": "object",
     "required": ["would", "lead_id", "matched_by", "lead", "errors", "warnings"],
     "properties": {
-        "would": {"type": "string", "enum": ["create", "update", "fail"]},
+        "would": {
+            "type": "string",
+            "enum": [
+                "create",
+                "update",
+                "unchanged",
+                "duplicate",
+                "reengage",
+                "stale",
+                "fail",
+            ],
+        },
         "lead_id": _NULLABLE_INT,
         "matched_by": _NULLABLE_STRING,
         "lead": {"type": "object"},
+        "changed": {"type": "array", "items": _STRING},
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
     },
@@ -285,8 +297,15 @@ def openapi_document() -> dict[str, Any]:
             "/api/lead-ingestion/{config_uuid}/dry-run/": {
                 "post": {
                     "operationId": "dryRun",
-                    "summary": "What an upsert would do, without writing",
-                    "parameters": _INGEST_PARAMETERS[:1],
+                    "summary": "What an upsert (or a create) would do, without writing",
+                    "parameters": [
+                        _INGEST_PARAMETERS[0],
+                        _query(
+                            "endpoint",
+                            {"type": "string", "enum": [e.value for e in Endpoint]},
+                            "the endpoint to answer for (default upsert)",
+                        ),
+                    ],
                     "requestBody": _PAYLOAD_BODY,
                     "responses": {
                         "200": _json(_ref("DryRun"), "the would-be outcome"),

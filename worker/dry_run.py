@@ -1,4 +1,4 @@
-"""The dry run: what an upsert of a payload would do, without writing anything."""
+"""The dry run: what an event with a payload would do, told by the worker's own decision."""
 
 from __future__ import annotations
 
@@ -9,11 +9,34 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig
-from worker.ingest.mapping import compiled_mapping_for
-from worker.ingest.matching import load_leads, match_for_upsert
-from worker.ingest.pipeline import check_references
+from models.enums import Endpoint, EventAction
+from worker.ingest.apply import LeadValues
+from worker.ingest.decision import Decision, EventOrder, decide
+from worker.ingest.lead_fields import METADATA
+from worker.ingest.mapping import compile_mapping, compiled_mapping_for
+from worker.ingest.matching import load_leads
 from worker.ingest.prepare import prepare_lead
-from worker.ingest.types import FieldError
+from worker.ingest.references import with_reference_errors
+from worker.ingest.types import PreparedLead
+
+# The dry run's verb for each action the worker records.
+WOULD: dict[EventAction, str] = {
+    EventAction.created: "create",
+    EventAction.updated: "update",
+    EventAction.unchanged: "unchanged",
+    EventAction.duplicate: "duplicate",
+    EventAction.reengaged: "reengage",
+    EventAction.stale: "stale",
+}
+WOULD_FAIL = "fail"
+WOULD_VALUES: tuple[str, ...] = (*WOULD.values(), WOULD_FAIL)
+
+# Model attribute → JSON field name, where they differ.
+_FIELD_NAME = {
+    "lead_metadata": "metadata",
+    "campaign_id": "campaign",
+    "representative_id": "representative",
+}
 
 
 def _json_value(value: Any) -> Any:
@@ -24,33 +47,58 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _as_fields(values: LeadValues) -> dict[str, Any]:
+    return {_FIELD_NAME.get(key, key): _json_value(value) for key, value in values.items()}
+
+
+def _mapped_fields(prepared: PreparedLead) -> dict[str, Any]:
+    fields = {key: _json_value(value) for key, value in prepared.values.items()}
+    fields[METADATA] = prepared.metadata
+    return fields
+
+
 def dry_run_payload(
-    session: Session, config: IngestionConfig, payload: dict[str, Any]
+    session: Session,
+    config: IngestionConfig,
+    payload: dict[str, Any],
+    *,
+    endpoint: str = "upsert",
+    mapping: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Map, validate and match ``payload`` as an upsert would; the session is only read."""
-    mapping = compiled_mapping_for(config.id, config.version, config.mapping)
-    prepared = prepare_lead(mapping, payload)
-    check_references(session, config.organization_id, [prepared])
-    lead_fields = {key: _json_value(value) for key, value in prepared.values.items()}
-    lead_fields["metadata"] = prepared.metadata
-    answer: dict[str, Any] = {
-        "would": "fail",
-        "lead_id": None,
-        "matched_by": None,
-        "lead": lead_fields,
-        "errors": [error.as_dict() for error in prepared.errors],
-        "warnings": [],
-    }
-    if prepared.errors:
-        return answer
-    leads = load_leads(session, config.organization_id, [prepared.values])
-    result = match_for_upsert(leads, config.organization_id, prepared.values, config.match_keys)
-    answer["warnings"] = result.warnings
-    if result.lead is not None:
-        answer.update(would="update", lead_id=result.lead.id, matched_by=result.matched_by)
-    elif prepared.values.get("phone_number") is None:
-        error = FieldError("phone_number", "a phone number is required to create a lead")
-        answer["errors"] = [error.as_dict()]
+    """What an event of ``payload`` on ``endpoint`` would do now; the session is only read.
+
+    ``mapping`` is a candidate mapping used instead of the config's, compiled (and refused
+    with MappingConfigError) like a saved one, and never saved or cached. ``lead`` in the
+    answer is the lead as it would be stored (on a failure, the payload's mapped fields);
+    ``changed`` names the fields the event would change.
+    """
+    if mapping is None:
+        compiled = compiled_mapping_for(config.id, config.version, config.mapping)
     else:
-        answer["would"] = "create"
-    return answer
+        compiled = compile_mapping(mapping)
+    [prepared] = with_reference_errors(
+        session, config.organization_id, [prepare_lead(compiled, payload)]
+    )
+    leads = load_leads(
+        session, config.organization_id, [] if prepared.errors else [prepared.values]
+    )
+    decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest())
+    return _answer(decision, prepared)
+
+
+def _answer(decision: Decision, prepared: PreparedLead) -> dict[str, Any]:
+    if decision.action is None:
+        would, lead, changed = WOULD_FAIL, _mapped_fields(prepared), []
+    else:
+        would = WOULD[decision.action]
+        lead = _as_fields(decision.stored_values())
+        changed = [] if decision.lead is None else sorted(_as_fields(decision.values))
+    return {
+        "would": would,
+        "lead_id": decision.lead.id if decision.lead is not None else None,
+        "matched_by": decision.matched_by,
+        "lead": lead,
+        "changed": changed,
+        "errors": [error.as_dict() for error in decision.errors],
+        "warnings": decision.warnings,
+    }

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import select
 
+from common.payloads import FORM_TYPE, JSON_TYPE, PayloadError, parse_body
 from leadgate.cli import records
 from leadgate.cli.context import admin_session
 from leadgate.cli.output import emit, emit_json, emit_table, say
 from models import IngestionConfig
-from models.enums import MATCH_KEYS, AuthMode
+from models.enums import MATCH_KEYS, AuthMode, Endpoint
+from worker.dry_run import WOULD_FAIL, dry_run_payload
+from worker.ingest.mapping import MappingConfigError
 
 CLEAR = "none"
 
@@ -251,19 +256,72 @@ def config_update(
         say(f"nothing to change in config {config_id}; still version {version}")
 
 
+# `config test` exits with this when the payload would fail, so a script can tell.
+EXIT_WOULD_FAIL = 1
+PAYLOAD_KINDS = {"json": JSON_TYPE, "form": FORM_TYPE}
+
+
+def read_payload_file(path: str, kind: str) -> dict[str, Any]:
+    """A JSON object or form-encoded payload from a file (``-`` for stdin).
+
+    ``kind`` is ``json``, ``form`` or ``auto``: a body whose first character is ``{`` is JSON,
+    anything else a form (``phone_number=...&email=...``), as the webhook would read it.
+    """
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as error:
+        raise records.AdminError(
+            f"cannot read the payload file {path}: {error.strerror or error}"
+        ) from None
+    if kind == "auto":
+        kind = "json" if raw.lstrip().startswith(b"{") else "form"
+    try:
+        return parse_body(raw, PAYLOAD_KINDS[kind])
+    except PayloadError as error:
+        raise records.AdminError(f"the payload file {path} ({kind}): {error}") from None
+
+
 @config_group.command("test")
 @click.argument("config_id", type=click.UUID)
 @click.argument("payload_file")
-def config_test(config_id: uuid.UUID, payload_file: str) -> None:
-    """Dry-run a JSON payload file against a config and print what an upsert would do."""
-    payload = records.load_json_object(payload_file, "payload")
-    from worker.dry_run import dry_run_payload
-    from worker.ingest.mapping import MappingConfigError
+@click.option(
+    "--endpoint",
+    type=click.Choice([member.value for member in Endpoint]),
+    default=Endpoint.upsert.value,
+    show_default=True,
+    help="Answer as this endpoint would: upsert/ or the create endpoint.",
+)
+@click.option(
+    "--mapping",
+    "mapping_file",
+    default=None,
+    metavar="FILE",
+    help="Test this candidate mapping (JSON) instead of the saved one; nothing is saved.",
+)
+@click.option(
+    "--content-type",
+    "kind",
+    type=click.Choice(["auto", *PAYLOAD_KINDS]),
+    default="auto",
+    show_default=True,
+    help="How to read PAYLOAD_FILE; auto: JSON when it starts with {, else a form.",
+)
+def config_test(
+    config_id: uuid.UUID, payload_file: str, endpoint: str, mapping_file: str | None, kind: str
+) -> None:
+    """Dry-run a payload file against a config and print what the event would do.
 
+    Prints the dry run's JSON (``would``: create, update, unchanged, duplicate, reengage,
+    stale or fail); exits 1 when it would fail.
+    """
+    payload = read_payload_file(payload_file, kind)
+    mapping = records.load_json_object(mapping_file, "mapping") if mapping_file else None
     with admin_session(read_only=True) as session:
         config = records.get_config(session, config_id)
         try:
-            answer = dry_run_payload(session, config, payload)
-        except MappingConfigError as error:  # a mapping stored before it could be validated
+            answer = dry_run_payload(session, config, payload, endpoint=endpoint, mapping=mapping)
+        except MappingConfigError as error:  # a candidate, or one stored before validation
             raise records.MappingRefused(list(error.problems)) from None
     emit_json(answer)
+    if answer["would"] == WOULD_FAIL:
+        raise SystemExit(EXIT_WOULD_FAIL)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from models import IngestionConfig
+from models import IngestionConfig, Lead
 from models.enums import AuthMode
 from tests.cli.conftest import Invoke, only_line
 
@@ -175,8 +175,10 @@ def test_config_create_with_an_unknown_campaign(invoke: Invoke, tmp_path: Path) 
     assert "no campaign with id 987654" in result.stderr
 
 
-def _create(invoke: Invoke, campaign_id: int, tmp_path: Path) -> str:
-    mapping_file = write_json(tmp_path, "m.json", NESTED_MAPPING)
+def _create(
+    invoke: Invoke, campaign_id: int, tmp_path: Path, mapping: dict[str, Any] | None = None
+) -> str:
+    mapping_file = write_json(tmp_path, "m.json", NESTED_MAPPING if mapping is None else mapping)
     return only_line(
         invoke("config", "create", "--campaign", str(campaign_id), "--mapping", mapping_file)
     )
@@ -268,12 +270,72 @@ def test_config_test_reports_invalid_fields(
 ) -> None:
     config_id = _create(invoke, campaign_id, tmp_path)
 
-    answer = json.loads(
-        invoke("config", "test", config_id, "-", stdin='{"contact": {"phone": "123"}}').stdout
+    result = invoke(
+        "config", "test", config_id, "-", stdin='{"contact": {"phone": "123"}}', exit_code=1
     )
+    answer = json.loads(result.stdout)
 
     assert answer["would"] == "fail"
     assert [error["field"] for error in answer["errors"]] == ["phone_number"]
+
+
+def test_config_test_reads_form_files(invoke: Invoke, campaign_id: int, tmp_path: Path) -> None:
+    config_id = _create(invoke, campaign_id, tmp_path, {"fields": {}})
+    form = write_json(tmp_path, "lead.form", "phone_number=%28415%29+555-2671&email=A%40b.co")
+
+    answer = json.loads(invoke("config", "test", config_id, form).stdout)
+    forced = invoke("config", "test", config_id, form, "--content-type", "json", exit_code=1)
+
+    assert answer["would"] == "create"
+    assert answer["lead"]["phone_number"] == "+14155552671"
+    assert answer["lead"]["email"] == "a@b.co"
+    assert "not valid JSON" in forced.stderr
+
+
+def test_config_test_tries_a_candidate_mapping_without_saving_it(
+    invoke: Invoke, campaign_id: int, engine: Engine, tmp_path: Path
+) -> None:
+    config_id = _create(invoke, campaign_id, tmp_path)
+    payload_file = write_json(tmp_path, "flat.json", {"tel": "(415) 555-2671"})
+    candidate = write_json(tmp_path, "flat-mapping.json", {"fields": {"phone_number": "tel"}})
+
+    with_saved = invoke("config", "test", config_id, payload_file, exit_code=1)
+    with_candidate = invoke("config", "test", config_id, payload_file, "--mapping", candidate)
+
+    assert json.loads(with_saved.stdout)["would"] == "fail"
+    assert json.loads(with_candidate.stdout)["lead"]["phone_number"] == "+14155552671"
+    with Session(engine) as session:
+        config = session.get(IngestionConfig, uuid.UUID(config_id))
+        assert config is not None and config.mapping == NESTED_MAPPING
+    broken = write_json(tmp_path, "broken.json", {"fields": {"email": "a.[b"}})
+    refused = invoke("config", "test", config_id, payload_file, "--mapping", broken, exit_code=1)
+    assert "fields.email" in refused.stderr
+
+
+def test_config_test_answers_for_the_create_endpoint(
+    invoke: Invoke, campaign_id: int, organization_id: int, engine: Engine, tmp_path: Path
+) -> None:
+    config_id = _create(invoke, campaign_id, tmp_path, {"fields": {}})
+    with Session(engine) as session:
+        lead = Lead(
+            organization_id=organization_id,
+            campaign_id=campaign_id,
+            phone_number="+14155552671",
+            lead_metadata={},
+        )
+        session.add(lead)
+        session.commit()
+        lead_id = lead.id
+    payload_file = write_json(tmp_path, "p.json", {"phone_number": "4155552671"})
+
+    as_create = invoke("config", "test", config_id, payload_file, "--endpoint", "create")
+    as_upsert = invoke("config", "test", config_id, payload_file)
+    bad = invoke("config", "test", config_id, payload_file, "--endpoint", "delete", exit_code=2)
+
+    assert json.loads(as_create.stdout)["would"] == "duplicate"
+    assert json.loads(as_create.stdout)["lead_id"] == lead_id
+    assert json.loads(as_upsert.stdout)["would"] == "update"
+    assert "delete" in bad.stderr
 
 
 def test_unknown_config_ids_are_clear_errors(invoke: Invoke, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from tests.support.factories import Tenant, make_tenant
+from worker.dry_run import WOULD_VALUES
 from worker.ingest.conversions import TYPE_NAMES
 from worker.ingest.lead_fields import METADATA_PREFIX, MIN_REENGAGEMENT_DAYS, WRITABLE_FIELDS
 from worker.ingest.mapping import MappingConfigError, compile_mapping
@@ -233,7 +234,7 @@ def _check_dry_run_answer(answer: Any) -> None:
         assert answer.get_json()["detail"], text
         return
     body = answer.get_json()
-    assert body["would"] in ("create", "update", "fail")
+    assert body["would"] in WOULD_VALUES
     assert (body["would"] == "fail") == bool(body["errors"]), body
     for error in body["errors"]:
         field = error["field"]

@@ -112,7 +112,7 @@ def upsert(config_id: str) -> Response:
 
 @bp.post("/<config_id>/dry-run/")
 def dry_run(config_id: str) -> Response:
-    """Map, validate and match as an upsert would, without writing or enqueuing anything."""
+    """What an upsert (or, with ``?endpoint=create``, a create) would do; writes nothing."""
     from worker.dry_run import dry_run_payload  # the one place the webhook runs mapping code
 
     session = request_session()
@@ -120,10 +120,41 @@ def dry_run(config_id: str) -> Response:
     g.config_label = str(endpoint.id)
     authorize_ingestion(session, endpoint)
     check_rate_limit(endpoint)
+    which = _dry_run_endpoint()
     incoming = read_payload(_body_limit(endpoint))
     config = session.get(IngestionConfig, endpoint.id)
     if config is None:
         raise ApiError(404, "No such ingestion endpoint.")
-    answer = dry_run_payload(session, config, incoming.payload)
+    answer = dry_run_payload(
+        session, config, _without_endpoint_parameter(incoming.payload), endpoint=which
+    )
     session.rollback()
     return jsonify(answer)
+
+
+# The dry run's own query parameter: which endpoint to answer for; not payload data.
+_DRY_RUN_ENDPOINT = "endpoint"
+
+
+def _dry_run_endpoint() -> str:
+    """``?endpoint=create|upsert`` (default upsert); 400 naming the parameter otherwise."""
+    # An empty value is no choice, as with every query parameter of this API.
+    given = [value for value in request.args.getlist(_DRY_RUN_ENDPOINT) if value]
+    if not given:
+        return Endpoint.upsert.value
+    if len(given) > 1 or given[0] not in {member.value for member in Endpoint}:
+        raise ApiError(
+            400,
+            "endpoint must be create or upsert.",
+            {_DRY_RUN_ENDPOINT: [f"expected create or upsert, got {', '.join(given)!r}"]},
+        )
+    return given[0]
+
+
+def _without_endpoint_parameter(payload: dict[str, Any]) -> dict[str, Any]:
+    # Query parameters are merged under the body's keys: a payload value equal to the query's
+    # came from the query (or the body said the same), so it is the control, not a field.
+    given = request.args.get(_DRY_RUN_ENDPOINT)
+    if given is None or payload.get(_DRY_RUN_ENDPOINT) != given:
+        return payload
+    return {key: value for key, value in payload.items() if key != _DRY_RUN_ENDPOINT}

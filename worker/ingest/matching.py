@@ -9,7 +9,7 @@ create. Events of one batch therefore see each other's writes, in receive order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,9 @@ class LeadsInPlay:
 
     def __len__(self) -> int:
         return len(self._leads)
+
+    def __iter__(self) -> Iterator[Lead]:
+        return iter(self._leads)
 
     def with_value(self, organization_id: int, key: str, value: Any) -> list[Lead]:
         """Leads whose ``key`` is ``value``, the most recently modified (then highest id) first."""

@@ -1,0 +1,108 @@
+"""Recording what became of events: terminal outcomes, and failed attempts to be retried."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent, Lead
+from models.base import utcnow
+from models.enums import EventAction, EventStatus
+from worker.ingest.decision import Decision
+
+
+@dataclass
+class Outcome:
+    """What became of an event."""
+
+    status: EventStatus
+    action: EventAction | None = None
+    lead_id: int | None = None
+    matched_by: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    # The lead written, whose id a new lead only gets at the flush.
+    lead: Lead | None = field(default=None, repr=False, compare=False)
+
+
+def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
+    """The outcome to record for an applied decision; ``lead`` is the lead it wrote, if any."""
+    if decision.failed:
+        return Outcome(
+            EventStatus.failed,
+            errors=[error.as_dict() for error in decision.errors],
+            warnings=decision.warnings,
+        )
+    return Outcome(
+        EventStatus.done,
+        decision.action,
+        lead.id if lead is not None else None,
+        decision.matched_by,
+        [],
+        decision.warnings,
+        lead,
+    )
+
+
+def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> None:
+    """Write terminal outcomes onto their events, in one statement."""
+    if not outcomes:
+        return
+    now = utcnow()
+    session.execute(
+        update(IngestionEvent),
+        [
+            {
+                "id": event_id,
+                "status": outcome.status,
+                "action": outcome.action,
+                "lead_id": outcome.lead_id,
+                "matched_by": outcome.matched_by,
+                "errors": outcome.errors,
+                "warnings": outcome.warnings,
+                "next_attempt_time": None,
+                "processed_time": now,
+            }
+            for event_id, outcome in outcomes.items()
+        ],
+    )
+
+
+def record_transient_error(
+    session: Session,
+    event_id: uuid.UUID,
+    attempt: int,
+    error: str,
+    max_attempts: int,
+    retry_in_seconds: float,
+) -> EventStatus | None:
+    """Mark the event retrying (due in ``retry_in_seconds``) or, out of attempts, dead.
+
+    Returns None when the attempt no longer holds the event (its lease ran out and another
+    worker took it over): that worker's attempt decides, so nothing is written.
+    """
+    status = EventStatus.dead if attempt >= max_attempts else EventStatus.retrying
+    now = utcnow()
+    written = session.scalar(
+        update(IngestionEvent)
+        .where(
+            IngestionEvent.id == event_id,
+            IngestionEvent.status == EventStatus.processing,
+            IngestionEvent.attempts == attempt,
+        )
+        .values(
+            status=status,
+            last_error=error[:2000],
+            next_attempt_time=None
+            if status == EventStatus.dead
+            else now + dt.timedelta(seconds=retry_in_seconds),
+            processed_time=now if status == EventStatus.dead else None,
+        )
+        .returning(IngestionEvent.id)
+    )
+    return status if written is not None else None
