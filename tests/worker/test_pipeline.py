@@ -1,4 +1,4 @@
-"""Claiming events: one holder at a time, expired leases reclaimed, hopeless ones declared dead."""
+"""The pipeline: an event claimed, decided, applied and recorded in one transaction."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent, Lead
 from models.base import utcnow
 from models.enums import Endpoint, EventAction, EventStatus, LeadStatus, StatusReason
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.leads import days_ago, make_lead
 from worker.ingest.claims import claim_event, prepare_claim
 from worker.ingest.pipeline import process_claim, record_transient_error
@@ -22,62 +22,7 @@ from worker.ingest.pipeline import process_claim, record_transient_error
 def _event(
     session: Session, tenant: Tenant, body: bytes = b'{"phone_number": "2024561111"}'
 ) -> IngestionEvent:
-    event = IngestionEvent(
-        config_id=tenant.config_id,
-        organization_id=tenant.organization_id,
-        endpoint=Endpoint.upsert,
-        content_type="application/json",
-        raw_body=body,
-        body_sha256="0" * 64,
-        status=EventStatus.queued,
-    )
-    session.add(event)
-    session.flush()
-    return event
-
-
-def test_claim_holds_the_event_until_its_lease_runs_out(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    event = _event(db_session, tenant)
-    first = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
-    assert first is not None and first.attempt == 1
-    assert claim_event(db_session, event.id, lease_seconds=60, max_attempts=8) is None
-    db_session.expire_all()
-    event.next_attempt_time = utcnow() - dt.timedelta(seconds=1)
-    db_session.flush()
-    second = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
-    assert second is not None and second.attempt == 2
-
-
-def test_terminal_events_are_never_claimed(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    for status in (EventStatus.done, EventStatus.failed, EventStatus.dead):
-        event = _event(db_session, tenant)
-        event.status = status
-        db_session.flush()
-        assert claim_event(db_session, event.id, lease_seconds=60, max_attempts=8) is None
-
-
-def test_event_past_its_attempts_is_declared_dead(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    event = _event(db_session, tenant)
-    event.attempts = 3
-    event.status = EventStatus.retrying
-    db_session.flush()
-    assert claim_event(db_session, event.id, lease_seconds=60, max_attempts=3) is None
-    db_session.expire_all()
-    dead = db_session.get(IngestionEvent, event.id)
-    assert dead is not None and dead.status == EventStatus.dead
-    assert "3 attempts" in (dead.last_error or "")
-
-
-def test_unparseable_stored_body_becomes_a_body_error(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    event = _event(db_session, tenant, body=b"[not json")
-    claim = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
-    assert claim is not None
-    prepared = prepare_claim(claim)
-    assert [error.field for error in prepared.errors] == ["body"]
+    return make_event(session, tenant, body)
 
 
 def test_an_attempt_taken_over_records_neither_outcome_nor_error(db_session: Session) -> None:
