@@ -17,6 +17,7 @@ from tests.support.factories import Tenant, make_tenant
 from tests.support.processes import ServiceProcess
 
 PHONE = "(202) 456-1111"
+FORM = "application/x-www-form-urlencoded"
 
 
 def _event(session: Session, event_id: str) -> IngestionEvent:
@@ -114,6 +115,23 @@ class TestBodies:
             headers={"Authorization": f"Token {tenant.token}"},
         )
         assert answer.status_code == 400
+
+    @pytest.mark.parametrize(
+        ("body", "content_type", "reason"),
+        [
+            ("name=Jos%E9", FORM, "not valid utf-8 (byte 0xe9)"),
+            ("a=1", FORM + "; charset=klingon", "'klingon' is not a known text encoding"),
+        ],
+        ids=["escape-not-utf8", "unknown-charset"],
+    )
+    def test_undecodable_form_is_400_naming_the_problem(
+        self, client: FlaskClient, tenant: Tenant, body: str, content_type: str, reason: str
+    ) -> None:
+        answer = post_payload(
+            client, tenant.config_id, "upsert", body, tenant.token, content_type=content_type
+        )
+        assert answer.status_code == 400
+        assert reason in answer.get_json()["detail"]
 
     def test_other_content_type_is_415(self, client: FlaskClient, tenant: Tenant) -> None:
         answer = post_payload(
@@ -302,6 +320,57 @@ class TestWaiting:
         )
         assert answer.status_code == 202
         assert answer.get_json()["status"] == "queued"
+
+
+@pytest.mark.integration
+class TestFormBodies:
+    def test_blank_repeated_value_is_dropped(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            "phone_number=2024561111&email=a%40b.co&email=",
+            tenant.token,
+            content_type=FORM,
+            query="wait=20",
+        )
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()["email"] == "a@b.co"
+
+    def test_charset_of_the_content_type_is_honoured(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        answer = client.post(
+            f"/api/lead-ingestion/{tenant.config_id}/upsert/?wait=20",
+            data=b"phone_number=2024561111&first_name=Jos%E9&city=M\xfcnchen",
+            content_type=FORM + "; charset=ISO-8859-1",
+            headers={"Authorization": f"Token {tenant.token}"},
+        )
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()["metadata"] == {
+            "first_name": "José",
+            "city": "München",
+            "timezone": "America/New_York",
+        }
+
+    def test_json_labelled_as_a_form_is_read_as_json_with_a_warning(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        # What curl --data-binary @lead.json sends without -H 'Content-Type: application/json'.
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            json.dumps({"phone_number": PHONE, "email": "curl@example.com"}),
+            tenant.token,
+            content_type=FORM,
+        )
+        event = wait_for_event(client, tenant.token, answer.get_json()["id"])
+        assert (event["status"], event["action"]) == ("done", "created")
+        assert [warning["field"] for warning in event["warnings"]] == ["body"]
+        assert "read as JSON" in event["warnings"][0]["reason"]
 
 
 class TestOutages:
