@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from common.metrics import INGEST_REQUESTS
 from models import IngestionConfig
 from models.enums import Endpoint
-from webhook.auth import EndpointConfig, authorize_ingestion, load_config
+from webhook.auth import EndpointConfig, authorize_ingestion, authorize_owner, load_config
 from webhook.broker import enqueue_event
 from webhook.db import request_session
 from webhook.errors import ApiError
@@ -69,7 +69,7 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
     session = request_session(autocommit=True)
     config = load_config(session, config_id)
     g.config_label = str(config.id)
-    authorize_ingestion(session, config)
+    caller = authorize_ingestion(session, config)
     check_rate_limit(config)
     wait = requested_wait()
     incoming = read_payload(_body_limit(config))
@@ -92,7 +92,11 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
         return accepted_response(stored.event_id)
     event = wait_for_terminal(session, stored.event_id, wait)
     # A resend without waiting is answered like the first post was: the event, as it stands.
-    response = outcome_response(session, event) if wait > 0 else accepted_response(event)
+    response = (
+        outcome_response(session, event, anonymous=caller.anonymous)
+        if wait > 0
+        else accepted_response(event)
+    )
     if not stored.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -118,7 +122,7 @@ def dry_run(config_id: str) -> Response:
     session = request_session()
     endpoint = load_config(session, config_id)
     g.config_label = str(endpoint.id)
-    authorize_ingestion(session, endpoint)
+    authorize_owner(session, endpoint)  # it reads stored leads: for the config's owners only
     check_rate_limit(endpoint)
     incoming = read_payload(_body_limit(endpoint))
     config = session.get(IngestionConfig, endpoint.id)
