@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
-from typing import Any
-
-import jmespath
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from common.metrics import INGEST_REQUESTS
@@ -16,10 +11,11 @@ from webhook.auth import EndpointConfig, authorize_ingestion, authorize_owner, l
 from webhook.broker import enqueue_event
 from webhook.db import request_session
 from webhook.errors import ApiError
-from webhook.inbox import MAX_IDEMPOTENCY_KEY_LENGTH, store_event
+from webhook.idempotency import idempotency_key
+from webhook.inbox import store_event
 from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
 from webhook.rate_limit import check_rate_limit
-from webhook.request_body import IncomingPayload, read_payload
+from webhook.request_body import read_payload
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/lead-ingestion")
 
@@ -31,31 +27,6 @@ def _count_request(response: Response) -> Response:
     endpoint = (request.endpoint or "unknown").rsplit(".", 1)[-1]
     INGEST_REQUESTS.labels(config, endpoint, str(response.status_code)).inc()
     return response
-
-
-@lru_cache(maxsize=256)
-def _compiled_path(expression: str) -> Any:
-    return jmespath.compile(expression)
-
-
-def _idempotency_key(config: EndpointConfig, incoming: IncomingPayload) -> str | None:
-    header = request.headers.get("Idempotency-Key")
-    if header is not None and header.strip():
-        return header.strip()
-    path = (config.mapping or {}).get("idempotency_key")
-    if not isinstance(path, str) or not path:
-        return None
-    try:
-        value = _compiled_path(path).search(incoming.payload)
-    except jmespath.exceptions.JMESPathError:
-        return None
-    if value is None or value == "" or isinstance(value, dict | list):
-        return None
-    key = str(value)
-    # A provider's own event ids can be long; a digest keeps them within the column's size.
-    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return key
 
 
 def _body_limit(config: EndpointConfig) -> int:
@@ -80,7 +51,11 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
         incoming.raw_body,
         incoming.content_type,
         incoming.query_string,
-        _idempotency_key(config, incoming),
+        idempotency_key(
+            request.headers.get("Idempotency-Key"),
+            (config.mapping or {}).get("idempotency_key"),
+            incoming.payload,
+        ),
     )
     # The INSERT committed on its own; this ends the session's transaction and hands the
     # connection back to the pool before the publish. Enqueue only after the event is
