@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
+from dataclasses import dataclass, field
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 ACCEPTED_TYPES = (JSON_TYPE, FORM_TYPE)
+# What a body without a charset parameter is read as (RFC 8259 for JSON, WHATWG for forms).
+DEFAULT_CHARSET = "utf-8"
 
 # Bounds on a JSON body's shape, far above any real lead payload: they keep one request from
 # costing a worker seconds of mapping time or megabytes of memory.
@@ -24,9 +29,50 @@ class PayloadError(ValueError):
     """A body that is not a JSON object or a form; the message says why."""
 
 
+@dataclass(frozen=True)
+class ParsedBody:
+    """A body's payload, with notes on how it was read (recorded on the event as warnings)."""
+
+    payload: dict[str, Any]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
 def media_type(content_type: str | None) -> str:
     """``application/json; charset=utf-8`` → ``application/json``."""
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _named_charset(content_type: str | None) -> str | None:
+    header = Message()
+    header["Content-Type"] = content_type or ""
+    return header.get_content_charset()
+
+
+def body_charset(content_type: str | None) -> str:
+    """The text encoding a Content-Type names, by its canonical name; PayloadError if unknown."""
+    named = _named_charset(content_type)
+    if not named:
+        return DEFAULT_CHARSET
+    try:
+        name = codecs.lookup(named).name
+        # bytes.decode refuses codecs that are not text encodings (base64, zlib, rot13).
+        b"a".decode(name, "ignore")
+    except LookupError:
+        raise PayloadError(
+            f"the Content-Type's charset {named[:40]!r} is not a known text encoding"
+        ) from None
+    except UnicodeError:
+        pass  # a text encoding that has no "ignore" mode (idna): decoding will judge the body
+    return name
+
+
+def stored_content_type(content_type: str | None) -> str:
+    """The media type, and its charset when one is named: what an event keeps to re-read it."""
+    kind = media_type(content_type)
+    if _named_charset(content_type) is None:
+        return kind
+    # Canonical and short, so the event's column holds it whatever the header spelled.
+    return f"{kind}; charset={body_charset(content_type)}"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -34,32 +80,46 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _flatten(parsed: dict[str, list[str]]) -> dict[str, Any]:
-    # A repeated key gives a list of strings; a single one gives the string itself.
-    return {key: values[0] if len(values) == 1 else values for key, values in parsed.items()}
+    flat: dict[str, Any] = {}
+    for key, values in parsed.items():
+        # A blank among repeated values is a form's empty second input, not a second value:
+        # dropped before the key becomes a list, so "email=a@b.co&email=" is "a@b.co".
+        filled = [value for value in values if value.strip()] or values[:1]
+        flat[key] = filled[0] if len(filled) == 1 else filled
+    return flat
 
 
-def parse_form(text: str) -> dict[str, Any]:
-    """Parse a form-encoded string into a flat object of strings."""
+def parse_form(text: str, charset: str = DEFAULT_CHARSET) -> dict[str, Any]:
+    """Parse a form-encoded string into a flat object of strings (a repeated key: a list)."""
     try:
-        parsed = parse_qs(text, keep_blank_values=True, strict_parsing=False, errors="strict")
-    except (UnicodeDecodeError, ValueError) as error:
+        parsed = parse_qs(
+            text, keep_blank_values=True, strict_parsing=False, encoding=charset, errors="strict"
+        )
+    except UnicodeDecodeError as error:
+        raise PayloadError(
+            f"a percent-encoded value of the form is not valid {charset} "
+            f"(byte 0x{error.object[error.start]:02x})"
+        ) from None
+    except UnicodeError:
+        raise PayloadError(f"a percent-encoded value of the form is not valid {charset}") from None
+    except ValueError as error:
         raise PayloadError(f"the form body does not parse: {error}") from None
     return _flatten(parsed)
 
 
-def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
-    """Parse a JSON object or form body; anything else raises PayloadError."""
-    kind = media_type(content_type)
+def _decode(raw: bytes, charset: str) -> str:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PayloadError("the body is not valid UTF-8") from None
-    if kind == FORM_TYPE:
-        form = parse_form(text)
-        check_json_shape(form)
-        return form
-    if kind != JSON_TYPE:
-        raise PayloadError(f"content type {kind or '(none)'} is not accepted")
+        return raw.decode(charset)
+    except UnicodeDecodeError as error:
+        raise PayloadError(
+            f"the body is not valid {charset}: byte 0x{raw[error.start]:02x} "
+            f"at position {error.start}"
+        ) from None
+    except UnicodeError:
+        raise PayloadError(f"the body is not valid {charset}") from None
+
+
+def _parse_json(text: str) -> dict[str, Any]:
     if not text.strip():
         raise PayloadError("the body is empty; send a JSON object")
     try:
@@ -77,6 +137,49 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise PayloadError(f"the body must be a JSON object, not {type(payload).__name__}")
     check_json_shape(payload)
     return payload
+
+
+def _json_object_or_none(text: str) -> dict[str, Any] | None:
+    # Only a whole, valid JSON object counts: anything else stays a form, as labelled.
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        return _parse_json(text)
+    except PayloadError:
+        return None
+
+
+_READ_AS_JSON = {
+    "field": "body",
+    "reason": (
+        f"the body was labelled {FORM_TYPE} but is a JSON object, so it was read as JSON; "
+        f"send Content-Type: {JSON_TYPE}"
+    ),
+}
+
+
+def read_body(raw: bytes, content_type: str | None) -> ParsedBody:
+    """Parse a JSON object or form body, with notes on how it was read; else PayloadError."""
+    kind = media_type(content_type)
+    if kind not in ACCEPTED_TYPES:
+        raise PayloadError(f"content type {kind or '(none)'} is not accepted")
+    charset = body_charset(content_type)
+    text = _decode(raw, charset)
+    if kind == JSON_TYPE:
+        return ParsedBody(_parse_json(text))
+    # curl's --data without a Content-Type labels a JSON file as a form; what the sender meant
+    # is plain, and reading it as a form would fail the event with a misleading error.
+    as_json = _json_object_or_none(text)
+    if as_json is not None:
+        return ParsedBody(as_json, [dict(_READ_AS_JSON)])
+    form = parse_form(text, charset)
+    check_json_shape(form)
+    return ParsedBody(form)
+
+
+def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
+    """Parse a JSON object or form body into its payload; anything else raises PayloadError."""
+    return read_body(raw, content_type).payload
 
 
 def check_json_shape(value: Any) -> None:

@@ -33,6 +33,11 @@ class Caller:
     organization_id: int | None
     token_id: int | None = None
 
+    @property
+    def anonymous(self) -> bool:
+        """True for a call without a token, which only an open config accepts."""
+        return self.organization_id is None
+
 
 @dataclass(frozen=True)
 class _TokenRecord:
@@ -95,13 +100,11 @@ def _load_token(session: Session, digest: str) -> _TokenRecord | None:
     return None if row is None else _TokenRecord(row.id, row.organization_id, row.token_hash)
 
 
-def authenticate(session: Session, required: bool = True) -> Caller:
-    """The caller behind the request's token; 401 when required and missing or wrong."""
+def authenticate(session: Session) -> Caller:
+    """The caller behind the request's token; 401 when it is missing, malformed or wrong."""
     token = _token_from_header()
     if token is None:
-        if required:
-            raise ApiError(401, "Authentication credentials were not provided.")
-        return Caller(None)
+        raise ApiError(401, "Authentication credentials were not provided.")
     digest = hash_token(token)
     record = _tokens.get_or_load(digest, lambda: _load_token(session, digest))
     # The lookup is by hash; the compare on top of it is constant-time all the same.
@@ -140,10 +143,22 @@ def load_config(session: Session, config_id: str) -> EndpointConfig:
 
 
 def authorize_ingestion(session: Session, config: EndpointConfig) -> Caller:
-    """Check the caller may post to ``config``: its token's organization, or an open config."""
-    caller = authenticate(session, required=config.auth_mode == AuthMode.token)
-    if config.auth_mode == AuthMode.open:
-        return caller
+    """Who may post to ``config``: a token of its organization, or nobody at all on an open one.
+
+    One rule on every config: a request without an ``Authorization`` header is anonymous, which
+    only an open config accepts; a header that is present must carry a valid token of the
+    config's organization (401 missing, malformed, unknown or revoked; 403 another organization).
+    """
+    if config.auth_mode == AuthMode.open and "Authorization" not in request.headers:
+        return Caller(None)
+    return authorize_owner(session, config)
+
+
+def authorize_owner(session: Session, config: EndpointConfig) -> Caller:
+    """A caller holding a valid token of ``config``'s organization; else 401 or 403."""
+    caller = authenticate(session)
     if caller.organization_id != config.organization_id:
+        # The 403 tells a holder of some other organization's token that this config exists;
+        # SECURITY.md states the trade-off.
         raise ApiError(403, "This token does not belong to the endpoint's organization.")
     return caller

@@ -6,6 +6,7 @@ import math
 import re
 import time
 import uuid
+from typing import Any
 
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session
@@ -70,12 +71,16 @@ def accepted_response(event: IngestionEvent | uuid.UUID, status: str = "queued")
     return response
 
 
-def outcome_response(session: Session, event: IngestionEvent) -> Response:
-    """The answer for a terminal event: 201/200 with the lead, 422 with errors, else 202."""
+def outcome_response(session: Session, event: IngestionEvent, anonymous: bool = False) -> Response:
+    """The answer for a terminal event: 201/200 with the lead, 422 with errors, else 202.
+
+    An anonymous caller (an open config, no token) is answered without stored data: see
+    ``_anonymous_outcome``.
+    """
+    if anonymous:
+        return _anonymous_outcome(event)
     if event.status == EventStatus.failed:
-        errors = errors_by_field(event.errors or [])
-        fields = ", ".join(sorted(errors)) or "payload"
-        response = error_response(422, f"The payload is invalid: {fields}.", errors)
+        response = _invalid_response(event.errors or [])
     elif event.status == EventStatus.done and event.lead_id is not None:
         lead = session.get(Lead, event.lead_id)
         assert lead is not None
@@ -87,4 +92,49 @@ def outcome_response(session: Session, event: IngestionEvent) -> Response:
         return accepted_response(event)
     response.headers["Ingestion-Event-Id"] = str(event.id)
     response.headers["Content-Location"] = event_status_url(event.id)
+    return response
+
+
+def _invalid_response(errors: list[dict[str, str]]) -> Response:
+    grouped = errors_by_field(errors)
+    fields = ", ".join(sorted(grouped)) or "payload"
+    return error_response(422, f"The payload is invalid: {fields}.", grouped)
+
+
+# "lead 123", "lead id 123", "lead #123": how an error names the lead that holds a value.
+_LEAD_REFERENCE = re.compile(r"\blead(?:\s+id)?\s*#?\s*\d+", re.IGNORECASE)
+
+
+def _without_lead_ids(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {
+            "field": str(error.get("field", "body")),
+            "message": _LEAD_REFERENCE.sub("another lead", str(error.get("message", ""))),
+        }
+        for error in errors
+    ]
+
+
+def _anonymous_outcome(event: IngestionEvent) -> Response:
+    # Anyone holding an open config's URL can post to it, so the answer must not turn the form
+    # into a way to read the people behind it: the event's id, status, action and errors, and
+    # no lead (not even its id), no matched key, no warnings naming other leads; no header
+    # points at a lead either (the event's URL in a 202 needs a token of the organization).
+    if event.status == EventStatus.failed:
+        response = _invalid_response(_without_lead_ids(event.errors or []))
+    elif event.status == EventStatus.done:
+        action = event.action.value if event.action is not None else None
+        body: dict[str, Any] = {
+            "id": str(event.id),
+            "status": event.status.value,
+            "action": action,
+            "errors": {},
+        }
+        response = jsonify(body)
+        response.status_code = 201 if event.action == EventAction.created else 200
+        if action is not None:
+            response.headers["Lead-Action"] = action
+    else:
+        response = accepted_response(event)
+    response.headers["Ingestion-Event-Id"] = str(event.id)
     return response

@@ -13,8 +13,9 @@ from common.payloads import (
     check_json_shape,
     media_type,
     merge_query,
-    parse_body,
     payload_query_string,
+    read_body,
+    stored_content_type,
 )
 from webhook.errors import ApiError
 
@@ -40,6 +41,11 @@ def _read_limited(limit: int) -> bytes:
     return raw
 
 
+def _sentence(reason: str) -> str:
+    # str.capitalize would lower-case the rest ("JSON" → "json").
+    return reason[:1].upper() + reason[1:] + "."
+
+
 def read_payload(limit: int) -> IncomingPayload:
     """Read and parse the body; 413, 415 or 400 with a reason when it cannot be taken."""
     kind = media_type(request.content_type)
@@ -51,9 +57,11 @@ def read_payload(limit: int) -> IncomingPayload:
         )
     raw = _read_limited(limit)
     try:
-        body = parse_body(raw, kind)
+        # The same parser the worker runs on the stored body, charset and all.
+        content_type = stored_content_type(request.content_type)
+        body = read_body(raw, content_type).payload
     except PayloadError as error:
-        raise ApiError(400, str(error).capitalize() + ".") from None
+        raise ApiError(400, _sentence(str(error))) from None
     query_string = payload_query_string(request.query_string.decode("utf-8", "replace"))
     if "\x00" in query_string:
         # HTTP servers refuse a raw NUL in the request line; a WSGI caller may still pass one,
@@ -69,4 +77,4 @@ def read_payload(limit: int) -> IncomingPayload:
             check_json_shape(payload)
         except PayloadError as error:
             raise ApiError(400, f"With the query string merged in, {error}.") from None
-    return IncomingPayload(raw, kind, query_string, payload)
+    return IncomingPayload(raw, content_type, query_string, payload)

@@ -295,3 +295,49 @@ def test_a_server_error_logs_no_values(
     assert "ValueError" in logged
     assert "value_error" in logged  # the stack too
     assert_no_personal_data(logged, secrets)
+
+
+def test_an_open_config_gives_anonymous_callers_nothing_stored(
+    client: FlaskClient, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    """Whoever holds an open config's URL can post, but never read back who is behind it."""
+    tenant = make_tenant(committed_session, auth="open")
+    committed_session.commit()
+    known, other = _people(2)
+    owner = {"Prefer": "wait=20", "Authorization": f"Token {tenant.token}"}
+    stored = post_payload(
+        client,
+        tenant.config_id,
+        "upsert",
+        {"phone_number": known.dashed, "email": known.email, "external_id": "crm-known"},
+        None,
+        headers=owner,
+    )
+    assert stored.status_code == 201, stored.get_json()
+    lead_id = stored.get_json()["id"]
+    # An anonymous caller who knows the phone number: a match, an external-id conflict, a dry run.
+    answers = [
+        post_payload(
+            client, tenant.config_id, "upsert", {"phone_number": known.digits}, None, query=query
+        )
+        for query in ("wait=20", "wait=0")
+    ]
+    answers.append(
+        post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            {"phone_number": known.dotted, "external_id": "crm-other", "email": other.email},
+            None,
+            headers={"Prefer": "wait=20"},
+        )
+    )
+    answers.append(
+        post_payload(client, tenant.config_id, "dry-run", {"phone_number": known.digits}, None)
+    )
+    assert [answer.status_code for answer in answers] == [200, 202, 201, 401]
+    for answer in answers:
+        text = answer.get_data(as_text=True) + json.dumps(dict(answer.headers))
+        assert_no_personal_data(text, (*known.secrets(), "crm-known", tenant.token))
+        assert f'"id": {lead_id}' not in text and f'"id":{lead_id}' not in text
+        assert "lead_id" not in text and "warnings" not in text

@@ -197,7 +197,6 @@ def test_any_structured_mapping_compiles_or_names_the_rule_at_fault(
             field_error
         )
         assert field_error.message.strip()
-    compiled.idempotency_key(payload)
 
 
 # --- The dry-run endpoint ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -17,6 +18,7 @@ from tests.support.factories import Tenant, make_tenant
 from tests.support.processes import ServiceProcess
 
 PHONE = "(202) 456-1111"
+FORM = "application/x-www-form-urlencoded"
 
 
 def _event(session: Session, event_id: str) -> IngestionEvent:
@@ -114,6 +116,23 @@ class TestBodies:
             headers={"Authorization": f"Token {tenant.token}"},
         )
         assert answer.status_code == 400
+
+    @pytest.mark.parametrize(
+        ("body", "content_type", "reason"),
+        [
+            ("name=Jos%E9", FORM, "not valid utf-8 (byte 0xe9)"),
+            ("a=1", FORM + "; charset=klingon", "'klingon' is not a known text encoding"),
+        ],
+        ids=["escape-not-utf8", "unknown-charset"],
+    )
+    def test_undecodable_form_is_400_naming_the_problem(
+        self, client: FlaskClient, tenant: Tenant, body: str, content_type: str, reason: str
+    ) -> None:
+        answer = post_payload(
+            client, tenant.config_id, "upsert", body, tenant.token, content_type=content_type
+        )
+        assert answer.status_code == 400
+        assert reason in answer.get_json()["detail"]
 
     def test_other_content_type_is_415(self, client: FlaskClient, tenant: Tenant) -> None:
         answer = post_payload(
@@ -218,16 +237,38 @@ class TestIdempotency:
         stored = _event(committed_session, first.get_json()["id"])
         assert (stored.idempotency_key or "").startswith("sha256:")
 
-    def test_overlong_header_key_is_400(self, client: FlaskClient, tenant: Tenant) -> None:
-        answer = post_payload(
+    def test_overlong_key_is_digested_alike_from_the_header_or_the_path(
+        self, client: FlaskClient, committed_session: Session
+    ) -> None:
+        keyed = make_tenant(committed_session, {"idempotency_key": "event.id"})
+        committed_session.commit()
+        long_key = "k" * 300
+        body = {"phone_number": PHONE}
+        first = post_payload(
             client,
-            tenant.config_id,
+            keyed.config_id,
             "upsert",
-            {"phone_number": PHONE},
-            tenant.token,
-            headers={"Idempotency-Key": "k" * 300},
+            body,
+            keyed.token,
+            headers={"Idempotency-Key": long_key},
         )
-        assert answer.status_code == 400
+        assert first.status_code == 202, first.get_json()
+        again = post_payload(
+            client,
+            keyed.config_id,
+            "upsert",
+            body,
+            keyed.token,
+            headers={"Idempotency-Key": long_key},
+        )
+        assert again.get_json()["id"] == first.get_json()["id"]
+        stored = _event(committed_session, first.get_json()["id"])
+        assert stored.idempotency_key == "sha256:" + hashlib.sha256(long_key.encode()).hexdigest()
+        # The same key from the payload's path is the same key: another body under it is a 409.
+        from_path = post_payload(
+            client, keyed.config_id, "upsert", {**body, "event": {"id": long_key}}, keyed.token
+        )
+        assert from_path.status_code == 409
 
     def test_same_key_on_another_config_is_independent(
         self, client: FlaskClient, tenant: Tenant, committed_session: Session
@@ -302,6 +343,57 @@ class TestWaiting:
         )
         assert answer.status_code == 202
         assert answer.get_json()["status"] == "queued"
+
+
+@pytest.mark.integration
+class TestFormBodies:
+    def test_blank_repeated_value_is_dropped(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            "phone_number=2024561111&email=a%40b.co&email=",
+            tenant.token,
+            content_type=FORM,
+            query="wait=20",
+        )
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()["email"] == "a@b.co"
+
+    def test_charset_of_the_content_type_is_honoured(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        answer = client.post(
+            f"/api/lead-ingestion/{tenant.config_id}/upsert/?wait=20",
+            data=b"phone_number=2024561111&first_name=Jos%E9&city=M\xfcnchen",
+            content_type=FORM + "; charset=ISO-8859-1",
+            headers={"Authorization": f"Token {tenant.token}"},
+        )
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()["metadata"] == {
+            "first_name": "José",
+            "city": "München",
+            "timezone": "America/New_York",
+        }
+
+    def test_json_labelled_as_a_form_is_read_as_json_with_a_warning(
+        self, client: FlaskClient, tenant: Tenant, celery_worker: ServiceProcess
+    ) -> None:
+        # What curl --data-binary @lead.json sends without -H 'Content-Type: application/json'.
+        answer = post_payload(
+            client,
+            tenant.config_id,
+            "upsert",
+            json.dumps({"phone_number": PHONE, "email": "curl@example.com"}),
+            tenant.token,
+            content_type=FORM,
+        )
+        event = wait_for_event(client, tenant.token, answer.get_json()["id"])
+        assert (event["status"], event["action"]) == ("done", "created")
+        assert [warning["field"] for warning in event["warnings"]] == ["body"]
+        assert "read as JSON" in event["warnings"][0]["reason"]
 
 
 class TestOutages:

@@ -225,3 +225,211 @@ def test_config_columns_exist_for_limits(committed_session: Session, world: dict
     config = committed_session.get(IngestionConfig, world["mine"].config_id)
     assert config is not None
     assert config.rate_limit_per_second is None and config.max_body_bytes is None
+
+
+# Open configs: one authorization rule for every config, and no stored data for anonymous callers.
+
+
+def _revoke(session: Session, tenant: Tenant) -> None:
+    token = session.query(ApiToken).filter_by(organization_id=tenant.organization_id).one()
+    token.revoked_time = utcnow()
+    session.commit()
+
+
+@pytest.mark.parametrize("auth", ["token", "open"])
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("own token", 202),
+        ("malformed header", 401),
+        ("empty header", 401),
+        ("unknown token", 401),
+        ("revoked token", 401),
+        ("another organization's token", 403),
+    ],
+)
+def test_a_present_authorization_header_is_judged_alike_on_every_config(
+    client: FlaskClient, committed_session: Session, auth: str, case: str, expected: int
+) -> None:
+    tenant = make_tenant(committed_session, auth=auth)
+    other = make_tenant(committed_session)
+    committed_session.commit()
+    header = {
+        "own token": f"Token {tenant.token}",
+        "malformed header": "Bearer " + tenant.token,
+        "empty header": "",
+        "unknown token": "Token lg_unknown",
+        "revoked token": f"Token {tenant.token}",
+        "another organization's token": f"Token {other.token}",
+    }[case]
+    if case == "revoked token":
+        _revoke(committed_session, tenant)
+    answer = post_payload(
+        client,
+        tenant.config_id,
+        "upsert",
+        {"phone_number": "2024561111"},
+        None,
+        headers={"Authorization": header},
+    )
+    assert answer.status_code == expected, f"{auth} config, {case}: {answer.get_json()}"
+
+
+@pytest.mark.parametrize(("auth", "expected"), [("token", 401), ("open", 202)])
+def test_no_authorization_header_is_anonymous_which_only_an_open_config_takes(
+    client: FlaskClient, committed_session: Session, auth: str, expected: int
+) -> None:
+    tenant = make_tenant(committed_session, auth=auth)
+    committed_session.commit()
+    answer = post_payload(client, tenant.config_id, "upsert", {"phone_number": "2024561111"}, None)
+    assert answer.status_code == expected
+
+
+@pytest.mark.parametrize(("token_of", "expected"), [(None, 401), ("theirs", 403), ("mine", 200)])
+def test_the_dry_run_of_an_open_config_is_for_its_owners(
+    client: FlaskClient, committed_session: Session, token_of: str | None, expected: int
+) -> None:
+    mine = make_tenant(committed_session, auth="open")
+    theirs = make_tenant(committed_session)
+    make_lead(committed_session, mine, phone_number="+12024561111", external_id="CRM-1")
+    committed_session.commit()
+    token = {None: None, "theirs": theirs.token, "mine": mine.token}[token_of]
+    answer = post_payload(client, mine.config_id, "dry-run", {"phone_number": "2024561111"}, token)
+    assert answer.status_code == expected
+    if expected != 200:
+        assert "CRM-1" not in answer.get_data(as_text=True)
+
+
+def test_an_anonymous_callers_event_url_needs_a_token_of_the_organization(
+    client: FlaskClient, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session, auth="open")
+    other = make_tenant(committed_session)
+    committed_session.commit()
+    posted = post_payload(client, tenant.config_id, "upsert", {"phone_number": "2024561111"}, None)
+    assert posted.status_code == 202
+    url = posted.get_json()["status_url"]
+    assert posted.headers["Location"] == url == f"/api/ingestion-events/{posted.get_json()['id']}/"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers={"Authorization": f"Token {other.token}"}).status_code == 404
+    assert client.get(url, headers={"Authorization": f"Token {tenant.token}"}).status_code == 200
+
+
+_STORED = {
+    "phone_number": "+12024561111",
+    "email": "stored.person@example.com",
+    "external_id": "CRM-STORED-1",
+    "lead_source": "StoredSource",
+    "lead_metadata": {"ssn_last4": "4321", "note": "stored note"},
+}
+
+
+def _stored_fragments(lead_id: int) -> list[str]:
+    return [
+        "stored.person@example.com",
+        "CRM-STORED-1",
+        "StoredSource",
+        "4321",
+        "stored note",
+        f'"id":{lead_id}',
+        f'"id": {lead_id}',
+        "lead_id",
+        "warnings",
+        "matched_by",
+    ]
+
+
+def _assert_nothing_stored_in(answer: Any, fragments: list[str], lead_ids: list[int]) -> None:
+    text = answer.get_data(as_text=True)
+    for fragment in fragments:
+        assert fragment not in text, f"{fragment!r} leaked in {text}"
+    assert set(answer.get_json()) <= {"id", "status", "action", "errors", "detail"}
+    for name, value in answer.headers.items():
+        assert "/api/leads/" not in value, f"{name}: {value}"
+        # A lead id on its own, not digits inside the event's UUID.
+        for lead_id in lead_ids:
+            assert not re.search(rf"(?<![\w-]){lead_id}(?![\w-])", value), f"{name}: {value}"
+    assert "Content-Location" not in answer.headers
+
+
+@pytest.mark.integration
+def test_an_anonymous_caller_of_an_open_config_gets_no_stored_lead_back(
+    client: FlaskClient, committed_session: Session, celery_worker: object
+) -> None:
+    tenant = make_tenant(committed_session, auth="open")
+    lead = make_lead(committed_session, tenant, **_STORED)
+    committed_session.commit()
+    answer = post_payload(
+        client,
+        tenant.config_id,
+        "upsert",
+        {"phone_number": "(202) 456-1111"},
+        None,
+        query="wait=20",
+    )
+    assert answer.status_code == 200, answer.get_json()
+    action = answer.headers["Lead-Action"]  # the action is the caller's to know
+    assert action in {"updated", "unchanged"}
+    assert answer.get_json() == {
+        "id": answer.headers["Ingestion-Event-Id"],
+        "status": "done",
+        "action": action,
+        "errors": {},
+    }
+    _assert_nothing_stored_in(answer, _stored_fragments(lead.id), [lead.id])
+    # The organization's own token on the same open config still gets the lead.
+    owned = post_payload(
+        client,
+        tenant.config_id,
+        "upsert",
+        {"phone_number": "(202) 456-1111"},
+        tenant.token,
+        query="wait=20",
+    )
+    assert owned.status_code == 200
+    assert owned.get_json()["email"] == "stored.person@example.com"
+
+
+@pytest.mark.integration
+def test_an_anonymous_caller_sees_no_warning_naming_another_lead(
+    client: FlaskClient, committed_session: Session, celery_worker: object
+) -> None:
+    tenant = make_tenant(committed_session, auth="open")
+    lead = make_lead(committed_session, tenant, **_STORED)
+    committed_session.commit()
+    # The stored lead on this phone has another external id: it is passed over, with a warning
+    # naming it, and a new lead is created.
+    answer = post_payload(
+        client,
+        tenant.config_id,
+        "upsert",
+        {"phone_number": "(202) 456-1111", "external_id": "CRM-NEW-2"},
+        None,
+        headers={"Prefer": "wait=20"},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["action"] == "created"
+    event = committed_session.get(IngestionEvent, uuid.UUID(answer.headers["Ingestion-Event-Id"]))
+    assert event is not None and event.warnings and event.lead_id is not None
+    _assert_nothing_stored_in(answer, _stored_fragments(lead.id), [lead.id, event.lead_id])
+
+
+def test_an_anonymous_callers_errors_name_no_lead(app: Flask, db_session: Session) -> None:
+    from webhook.outcome import outcome_response
+
+    event = IngestionEvent(
+        id=uuid.uuid4(),
+        status=EventStatus.failed,
+        errors=[
+            {"field": "external_id", "message": "'C•••1' (masked) already belongs to lead 4711"},
+            {"field": "email", "message": "not an email address"},
+        ],
+    )
+    with app.test_request_context():
+        answer = outcome_response(db_session, event, anonymous=True)
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {
+        "external_id": ["'C•••1' (masked) already belongs to another lead"],
+        "email": ["not an email address"],
+    }
+    assert answer.headers["Ingestion-Event-Id"] == str(event.id)

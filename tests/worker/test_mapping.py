@@ -50,7 +50,6 @@ def test_empty_mapping_is_the_standard_format() -> None:
     assert compiled.rules == ()
     assert compiled.unmapped == "metadata"
     assert compiled.idempotency_key_path is None
-    assert compiled.idempotency_key({"event_id": "x"}) is None
 
 
 def test_spec_example_compiles() -> None:
@@ -350,43 +349,6 @@ def test_evaluation_errors_are_value_errors() -> None:
     assert rule.found_value({"a": -2}) == (2, "abs(a)")
     with pytest.raises(ValueError, match="cannot evaluate abs"):
         rule.found_value({"a": "text"})
-
-
-@pytest.mark.parametrize(
-    ("payload", "key"),
-    [
-        ({"event_id": "evt-1"}, "evt-1"),
-        ({"event_id": " evt-1 "}, "evt-1"),
-        ({"event_id": 1001}, "1001"),
-        ({"event_id": 10.0}, "10"),
-        ({"event_id": True}, "true"),
-        ({"event_id": {"b": 1, "a": 2}}, '{"a":2,"b":1}'),
-        ({"event_id": ""}, None),
-        ({"event_id": "   "}, None),
-        ({"event_id": None}, None),
-        ({"event_id": []}, None),
-        ({}, None),
-        ({"other": "x"}, None),
-    ],
-)
-def test_idempotency_key(payload: dict[str, Any], key: str | None) -> None:
-    compiled = compile_mapping({"idempotency_key": "event_id"})
-    assert compiled.idempotency_key(payload) == key
-
-
-def test_idempotency_key_too_long_or_unstorable_is_digested() -> None:
-    compiled = compile_mapping({"idempotency_key": "meta.id"})
-    long_key = compiled.idempotency_key({"meta": {"id": "k" * 300}})
-    assert long_key is not None
-    assert long_key.startswith("sha256:")
-    assert len(long_key) == len("sha256:") + 64
-    assert long_key == compiled.idempotency_key({"meta": {"id": "k" * 300}})
-    assert long_key != compiled.idempotency_key({"meta": {"id": "k" * 301}})
-    nul_key = compiled.idempotency_key({"meta": {"id": "a\x00b"}})
-    assert nul_key is not None
-    assert nul_key.startswith("sha256:")
-    assert compiled.idempotency_key({"meta": {"id": float("nan")}}) == "NaN"
-    assert compiled.idempotency_key({"meta": "not an object"}) is None
 
 
 def test_compiled_mapping_for_caches_per_config_version() -> None:

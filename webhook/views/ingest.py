@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
-from typing import Any
-
-import jmespath
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from common.metrics import INGEST_REQUESTS
 from models import IngestionConfig
 from models.enums import Endpoint
-from webhook.auth import EndpointConfig, authorize_ingestion, load_config
+from webhook.auth import EndpointConfig, authorize_ingestion, authorize_owner, load_config
 from webhook.broker import enqueue_event
 from webhook.db import request_session
 from webhook.errors import ApiError
-from webhook.inbox import MAX_IDEMPOTENCY_KEY_LENGTH, store_event
+from webhook.idempotency import idempotency_key
+from webhook.inbox import store_event
 from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
 from webhook.rate_limit import check_rate_limit
-from webhook.request_body import IncomingPayload, read_payload
+from webhook.request_body import read_payload
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/lead-ingestion")
 
@@ -33,31 +29,6 @@ def _count_request(response: Response) -> Response:
     return response
 
 
-@lru_cache(maxsize=256)
-def _compiled_path(expression: str) -> Any:
-    return jmespath.compile(expression)
-
-
-def _idempotency_key(config: EndpointConfig, incoming: IncomingPayload) -> str | None:
-    header = request.headers.get("Idempotency-Key")
-    if header is not None and header.strip():
-        return header.strip()
-    path = (config.mapping or {}).get("idempotency_key")
-    if not isinstance(path, str) or not path:
-        return None
-    try:
-        value = _compiled_path(path).search(incoming.payload)
-    except jmespath.exceptions.JMESPathError:
-        return None
-    if value is None or value == "" or isinstance(value, dict | list):
-        return None
-    key = str(value)
-    # A provider's own event ids can be long; a digest keeps them within the column's size.
-    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return key
-
-
 def _body_limit(config: EndpointConfig) -> int:
     default: int = current_app.config["MAX_BODY_BYTES"]
     return config.max_body_bytes or default
@@ -69,7 +40,7 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
     session = request_session(autocommit=True)
     config = load_config(session, config_id)
     g.config_label = str(config.id)
-    authorize_ingestion(session, config)
+    caller = authorize_ingestion(session, config)
     check_rate_limit(config)
     wait = requested_wait()
     incoming = read_payload(_body_limit(config))
@@ -80,7 +51,11 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
         incoming.raw_body,
         incoming.content_type,
         incoming.query_string,
-        _idempotency_key(config, incoming),
+        idempotency_key(
+            request.headers.get("Idempotency-Key"),
+            (config.mapping or {}).get("idempotency_key"),
+            incoming.payload,
+        ),
     )
     # The INSERT committed on its own; this ends the session's transaction and hands the
     # connection back to the pool before the publish. Enqueue only after the event is
@@ -92,7 +67,11 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
         return accepted_response(stored.event_id)
     event = wait_for_terminal(session, stored.event_id, wait)
     # A resend without waiting is answered like the first post was: the event, as it stands.
-    response = outcome_response(session, event) if wait > 0 else accepted_response(event)
+    response = (
+        outcome_response(session, event, anonymous=caller.anonymous)
+        if wait > 0
+        else accepted_response(event)
+    )
     if not stored.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -118,7 +97,7 @@ def dry_run(config_id: str) -> Response:
     session = request_session()
     endpoint = load_config(session, config_id)
     g.config_label = str(endpoint.id)
-    authorize_ingestion(session, endpoint)
+    authorize_owner(session, endpoint)  # it reads stored leads: for the config's owners only
     check_rate_limit(endpoint)
     which = _dry_run_endpoint()
     incoming = read_payload(_body_limit(endpoint))

@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from common.payloads import PayloadError, merge_query, parse_body
+from common.payloads import PayloadError, merge_query, read_body
 from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
@@ -99,6 +99,8 @@ class Claim:
     config: IngestionConfig
     payload_error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    # How the body was read (say, JSON labelled as a form), for the event's warnings.
+    body_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def claim_events(
@@ -154,7 +156,9 @@ def _claim_from(row: Any, config: IngestionConfig) -> Claim:
         config=config,
     )
     try:
-        claim.payload = merge_query(parse_body(row.raw_body, row.content_type), row.query_string)
+        body = read_body(row.raw_body, row.content_type)
+        claim.payload = merge_query(body.payload, row.query_string)
+        claim.body_warnings = body.warnings
     except PayloadError as error:
         claim.payload_error = str(error)
     return claim
@@ -185,4 +189,6 @@ def prepare_claim(claim: Claim) -> PreparedLead:
         return PreparedLead(errors=[FieldError("body", claim.payload_error)])
     config = claim.config
     mapping = compiled_mapping_for(config.id, config.version, config.mapping)
-    return prepare_lead(mapping, claim.payload)
+    prepared = prepare_lead(mapping, claim.payload)
+    prepared.warnings[:0] = claim.body_warnings
+    return prepared

@@ -3,8 +3,6 @@ on each payload. ``compile_mapping`` refuses a bad mapping with every problem li
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -12,17 +10,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from worker.ingest.conversions import TYPE_NAMES, is_blank, shown, to_string
+from worker.ingest.conversions import TYPE_NAMES, is_blank, shown
 from worker.ingest.expressions import Expression, compile_expression, fill_template, parse_template
 from worker.ingest.lead_fields import MIN_REENGAGEMENT_DAYS, target_problem, types_for_target
-from worker.ingest.normalize import check_storable, convert_and_normalize
+from worker.ingest.normalize import convert_and_normalize
 
 UNMAPPED_MODES = ("metadata", "ignore")
 _MAPPING_KEYS = ("fields", "unmapped", "idempotency_key")
 _RULE_KEYS = ("from", "value", "template", "type", "default", "required")
 _SOURCE_KEYS = ("from", "value", "template")
-# The event's idempotency_key column is String(255); a longer key is kept as its digest.
-_MAX_KEY_LENGTH = 255
 _CACHE_SIZE = 256
 
 _T = TypeVar("_T")
@@ -89,7 +85,6 @@ class CompiledMapping:
         self.rules = rules
         self.unmapped = unmapped
         self.idempotency_key_path: str | None = key_path.text if key_path else None
-        self._key_path = key_path
         self.targets = frozenset(rule.target for rule in rules)
         expressions = [expr for rule in rules for expr in rule.expressions]
         expressions += [key_path] if key_path else []
@@ -99,32 +94,6 @@ class CompiledMapping:
     def reads(self, key: str) -> bool:
         """True when a rule (or the idempotency key) starts from this top-level payload key."""
         return self.reads_whole_payload or key in self.read_keys
-
-    def idempotency_key(self, payload: dict[str, Any]) -> str | None:
-        """The payload's idempotency key as text; None when there is no key path or no value."""
-        if self._key_path is None:
-            return None
-        try:
-            value = self._key_path.search(payload)
-        except ValueError:
-            return None
-        if is_blank(value):
-            return None
-        try:
-            text = to_string(value).strip() if not isinstance(value, list | dict) else None
-        except ValueError:  # NaN or Infinity
-            text = None
-        if text is None:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        try:
-            check_storable(text)
-        except ValueError:  # NUL or lone surrogates: the column cannot hold them, a digest can
-            return _digest(text)
-        return text if len(text) <= _MAX_KEY_LENGTH else _digest(text)
-
-
-def _digest(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _attempt(problems: list[str], compile_part: Callable[[], _T]) -> _T | None:
