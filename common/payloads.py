@@ -209,13 +209,11 @@ def merge_query(payload: dict[str, Any], query_string: str) -> dict[str, Any]:
     return merged
 
 
-def payload_query_string(query_string: str) -> str:
-    """The query string without control parameters, as stored with an event."""
+def payload_query_string(query_string: str, controls: frozenset[str] = CONTROL_PARAMETERS) -> str:
+    """The query string without control parameters (``controls``), as stored with an event."""
     if not query_string:
         return ""
     kept = [
-        part
-        for part in query_string.split("&")
-        if part and part.split("=", 1)[0] not in CONTROL_PARAMETERS
+        part for part in query_string.split("&") if part and part.split("=", 1)[0] not in controls
     ]
     return "&".join(kept)

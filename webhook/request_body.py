@@ -9,6 +9,7 @@ from flask import request
 
 from common.payloads import (
     ACCEPTED_TYPES,
+    CONTROL_PARAMETERS,
     PayloadError,
     check_json_shape,
     media_type,
@@ -46,8 +47,11 @@ def _sentence(reason: str) -> str:
     return reason[:1].upper() + reason[1:] + "."
 
 
-def read_payload(limit: int) -> IncomingPayload:
-    """Read and parse the body; 413, 415 or 400 with a reason when it cannot be taken."""
+def read_payload(limit: int, controls: frozenset[str] = CONTROL_PARAMETERS) -> IncomingPayload:
+    """Read and parse the body; 413, 415 or 400 with a reason when it cannot be taken.
+
+    Query parameters named in ``controls`` steer the request and never join the payload.
+    """
     kind = media_type(request.content_type)
     if kind not in ACCEPTED_TYPES:
         raise ApiError(
@@ -62,7 +66,7 @@ def read_payload(limit: int) -> IncomingPayload:
         body = read_body(raw, content_type).payload
     except PayloadError as error:
         raise ApiError(400, _sentence(str(error))) from None
-    query_string = payload_query_string(request.query_string.decode("utf-8", "replace"))
+    query_string = payload_query_string(request.query_string.decode("utf-8", "replace"), controls)
     if "\x00" in query_string:
         # HTTP servers refuse a raw NUL in the request line; a WSGI caller may still pass one,
         # and the event's text column cannot hold it.

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import ApiToken, IngestionConfig
+from models import ApiToken, IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
 from tests.support.api import post_payload

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from common.metrics import INGEST_REQUESTS
+from common.payloads import CONTROL_PARAMETERS
 from models import IngestionConfig
 from models.enums import Endpoint
 from webhook.auth import EndpointConfig, authorize_ingestion, authorize_owner, load_config
@@ -100,13 +101,11 @@ def dry_run(config_id: str) -> Response:
     authorize_owner(session, endpoint)  # it reads stored leads: for the config's owners only
     check_rate_limit(endpoint)
     which = _dry_run_endpoint()
-    incoming = read_payload(_body_limit(endpoint))
+    incoming = read_payload(_body_limit(endpoint), CONTROL_PARAMETERS | {_DRY_RUN_ENDPOINT})
     config = session.get(IngestionConfig, endpoint.id)
     if config is None:
         raise ApiError(404, "No such ingestion endpoint.")
-    answer = dry_run_payload(
-        session, config, _without_endpoint_parameter(incoming.payload), endpoint=which
-    )
+    answer = dry_run_payload(session, config, incoming.payload, endpoint=which)
     session.rollback()
     return jsonify(answer)
 
@@ -128,12 +127,3 @@ def _dry_run_endpoint() -> str:
             {_DRY_RUN_ENDPOINT: [f"expected create or upsert, got {', '.join(given)!r}"]},
         )
     return given[0]
-
-
-def _without_endpoint_parameter(payload: dict[str, Any]) -> dict[str, Any]:
-    # Query parameters are merged under the body's keys: a payload value equal to the query's
-    # came from the query (or the body said the same), so it is the control, not a field.
-    given = request.args.get(_DRY_RUN_ENDPOINT)
-    if given is None or payload.get(_DRY_RUN_ENDPOINT) != given:
-        return payload
-    return {key: value for key, value in payload.items() if key != _DRY_RUN_ENDPOINT}
