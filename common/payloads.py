@@ -8,11 +8,17 @@ import sys
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
-ACCEPTED_TYPES = (JSON_TYPE, FORM_TYPE)
+MULTIPART_TYPE = "multipart/form-data"
+ACCEPTED_TYPES = (JSON_TYPE, FORM_TYPE, MULTIPART_TYPE)
+# RFC 2046: a multipart boundary is 1 to 70 characters.
+MAX_BOUNDARY_LENGTH = 70
 # What a body without a charset parameter is read as (RFC 8259 for JSON, WHATWG for forms).
 DEFAULT_CHARSET = "utf-8"
 
@@ -29,6 +35,16 @@ class PayloadError(ValueError):
     """A body that is not a JSON object or a form; the message says why."""
 
 
+class FilePartError(PayloadError):
+    """A multipart body with a file part, where files are refused; ``field`` names the part."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"the multipart field {field[:100]!r} is a file; this endpoint takes form fields only"
+        )
+        self.field = field
+
+
 @dataclass(frozen=True)
 class ParsedBody:
     """A body's payload, with notes on how it was read (recorded on the event as warnings)."""
@@ -42,10 +58,26 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _named_charset(content_type: str | None) -> str | None:
+def _content_type_header(content_type: str | None) -> Message:
     header = Message()
     header["Content-Type"] = content_type or ""
-    return header.get_content_charset()
+    return header
+
+
+def _named_charset(content_type: str | None) -> str | None:
+    return _content_type_header(content_type).get_content_charset()
+
+
+def multipart_boundary(content_type: str | None) -> str:
+    """The boundary a multipart Content-Type names; PayloadError when it is missing or too long."""
+    boundary = _content_type_header(content_type).get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise PayloadError("a multipart/form-data body needs a boundary in its Content-Type")
+    if len(boundary) > MAX_BOUNDARY_LENGTH or not boundary.isascii():
+        raise PayloadError(
+            f"the multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} ASCII characters"
+        )
+    return boundary
 
 
 def body_charset(content_type: str | None) -> str:
@@ -69,10 +101,12 @@ def body_charset(content_type: str | None) -> str:
 def stored_content_type(content_type: str | None) -> str:
     """The media type, and its charset when one is named: what an event keeps to re-read it."""
     kind = media_type(content_type)
+    # A multipart body cannot be split again without its boundary.
+    boundary = f'; boundary="{multipart_boundary(content_type)}"' if kind == MULTIPART_TYPE else ""
     if _named_charset(content_type) is None:
-        return kind
+        return kind + boundary
     # Canonical and short, so the event's column holds it whatever the header spelled.
-    return f"{kind}; charset={body_charset(content_type)}"
+    return f"{kind}; charset={body_charset(content_type)}{boundary}"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -119,23 +153,31 @@ def _decode(raw: bytes, charset: str) -> str:
         raise PayloadError(f"the body is not valid {charset}") from None
 
 
+def parse_json_value(text: str, what: str = "the body") -> Any:
+    """Parse JSON text under the body's rules (no NaN, bounded shape); PayloadError says why."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise PayloadError(
+            f"{what} is not valid JSON: {error.msg} at position {error.pos}"
+        ) from None
+    except RecursionError:
+        raise PayloadError(f"{what} is nested too deeply") from None
+    except PayloadError:
+        raise
+    except ValueError:  # an integer of more digits than int() converts (4300 by default)
+        limit = sys.get_int_max_str_digits()
+        raise PayloadError(f"{what} has an integer of more than {limit} digits") from None
+    check_json_shape(value)
+    return value
+
+
 def _parse_json(text: str) -> dict[str, Any]:
     if not text.strip():
         raise PayloadError("the body is empty; send a JSON object")
-    try:
-        payload = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise PayloadError(
-            f"the body is not valid JSON: {error.msg} at position {error.pos}"
-        ) from None
-    except RecursionError:
-        raise PayloadError("the body is nested too deeply") from None
-    except ValueError:  # an integer of more digits than int() converts (4300 by default)
-        limit = sys.get_int_max_str_digits()
-        raise PayloadError(f"the body has an integer of more than {limit} digits") from None
+    payload = parse_json_value(text)
     if not isinstance(payload, dict):
         raise PayloadError(f"the body must be a JSON object, not {type(payload).__name__}")
-    check_json_shape(payload)
     return payload
 
 
@@ -158,12 +200,21 @@ _READ_AS_JSON = {
 }
 
 
-def read_body(raw: bytes, content_type: str | None) -> ParsedBody:
-    """Parse a JSON object or form body, with notes on how it was read; else PayloadError."""
+def read_body(raw: bytes, content_type: str | None, *, refuse_files: bool = False) -> ParsedBody:
+    """Parse a JSON object or form body, with notes on how it was read; else PayloadError.
+
+    A multipart body's file parts are dropped, or refused with FilePartError when
+    ``refuse_files`` is set (the webhook decides per config; the worker re-reads only bodies the
+    webhook took).
+    """
     kind = media_type(content_type)
     if kind not in ACCEPTED_TYPES:
         raise PayloadError(f"content type {kind or '(none)'} is not accepted")
     charset = body_charset(content_type)
+    if kind == MULTIPART_TYPE:
+        fields = parse_multipart(raw, content_type, charset, refuse_files=refuse_files)
+        check_json_shape(fields)
+        return ParsedBody(fields)
     text = _decode(raw, charset)
     if kind == JSON_TYPE:
         return ParsedBody(_parse_json(text))
@@ -175,6 +226,47 @@ def read_body(raw: bytes, content_type: str | None) -> ParsedBody:
     form = parse_form(text, charset)
     check_json_shape(form)
     return ParsedBody(form)
+
+
+def parse_multipart(
+    raw: bytes, content_type: str | None, charset: str = DEFAULT_CHARSET, *, refuse_files: bool
+) -> dict[str, Any]:
+    """A multipart/form-data body's fields as a flat object of strings, like a form's."""
+    decoder = MultipartDecoder(
+        multipart_boundary(content_type).encode("ascii"), max_parts=MAX_JSON_NODES
+    )
+    fields: dict[str, list[str]] = {}
+    current: Field | File | None = None
+    chunks: list[bytes] = []
+    try:
+        decoder.receive_data(raw)
+        decoder.receive_data(None)
+        event = decoder.next_event()
+        while not isinstance(event, Epilogue | NeedData):
+            if isinstance(event, File) and refuse_files:
+                raise FilePartError(event.name)
+            if isinstance(event, Field | File):
+                current, chunks = event, []
+            elif isinstance(event, Data) and isinstance(current, Field):
+                chunks.append(event.data)
+                if not event.more_data:
+                    part_charset = _named_charset(current.headers.get("Content-Type")) or charset
+                    value = _decode(b"".join(chunks), part_charset)
+                    fields.setdefault(current.name, []).append(value)
+            event = decoder.next_event()
+    except RequestEntityTooLarge:
+        raise PayloadError(f"the multipart body has more than {MAX_JSON_NODES} parts") from None
+    except PayloadError:
+        raise  # a refused file part, a part not in its charset: already says why
+    except (ValueError, LookupError):
+        # The parser's own message names its internal state, which helps no sender.
+        raise PayloadError(
+            "the multipart body does not parse: a part is malformed or the body ends before "
+            "its closing boundary"
+        ) from None
+    if not isinstance(event, Epilogue):
+        raise PayloadError("the multipart body ends before its closing boundary")
+    return _flatten(fields)
 
 
 def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
@@ -213,7 +305,10 @@ def payload_query_string(query_string: str, controls: frozenset[str] = CONTROL_P
     """The query string without control parameters (``controls``), as stored with an event."""
     if not query_string:
         return ""
+    # Names compare decoded, as merge_query reads them: "w%61it" is the control "wait" too.
     kept = [
-        part for part in query_string.split("&") if part and part.split("=", 1)[0] not in controls
+        part
+        for part in query_string.split("&")
+        if part and unquote_plus(part.split("=", 1)[0]) not in controls
     ]
     return "&".join(kept)

@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
+
 
 class SettingsError(ValueError):
     """A malformed environment variable; the message names it and says why."""
@@ -33,6 +35,11 @@ class Settings:
     auth_cache_seconds: float
     metrics_token: str | None
     broker_key_prefix: str
+    # Fernet keys for provider secrets at rest (LEADGATE_SECRET_KEY, comma separated): the first
+    # encrypts, every one decrypts, so the key itself can be rotated.
+    secret_keys: tuple[str, ...] = ()
+    # How long a rotated-out provider credential stays valid (LEADGATE_SECRET_GRACE_HOURS).
+    secret_grace_seconds: float = 24 * 3600.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -88,6 +95,23 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _fernet_keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            # Never echo the value: it is a secret, even when malformed.
+            raise SettingsError(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key (32 bytes in "
+                "URL-safe base64, 44 characters); make one with "
+                "python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            ) from None
+    return keys
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -110,6 +134,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
         metrics_token=env.get("LEADGATE_METRICS_TOKEN", "").strip() or None,
         broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
+        secret_keys=_fernet_keys(env, "LEADGATE_SECRET_KEY"),
+        secret_grace_seconds=_number(env, "LEADGATE_SECRET_GRACE_HOURS", 24.0, 0.0) * 3600.0,
     )
 
 

@@ -45,10 +45,15 @@ class StatusReason(enum.StrEnum):
 
 
 class AuthMode(enum.StrEnum):
-    """How an ingestion endpoint authenticates: a token, or open to anyone with the URL."""
+    """How an ingestion endpoint authenticates: a token, a provider's credential, or nothing.
+
+    The database keeps the member's name (``payload_key``); the API and the CLI its value.
+    """
 
     token = "token"  # noqa: S105 - the mode's name, not a secret
     open = "open"
+    payload_key = "payload-key"  # a shared secret at a path of the payload (Google Ads)
+    signature = "signature"  # an HMAC-SHA256 of the raw body in a header (Typeform, Facebook)
 
 
 class Endpoint(enum.StrEnum):

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, false
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +37,21 @@ class IngestionConfig(Base):
             "match_keys <@ ARRAY['external_id', 'phone_number', 'email']::varchar[]",
             name="match_keys_known",
         ),
+        # A provider mode is usable only with its credential; the database refuses half a mode.
+        CheckConstraint(
+            "auth_mode <> 'payload_key' "
+            "OR (payload_key_path IS NOT NULL AND payload_key_hash IS NOT NULL)",
+            name="payload_key_complete",
+        ),
+        CheckConstraint(
+            "auth_mode <> 'signature' OR (signature_header IS NOT NULL "
+            "AND signature_encoding IS NOT NULL AND signing_secret IS NOT NULL)",
+            name="signature_complete",
+        ),
+        CheckConstraint(
+            "signature_encoding IS NULL OR signature_encoding IN ('base64', 'hex')",
+            name="signature_encoding_known",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -60,6 +75,24 @@ class IngestionConfig(Base):
     # Token bucket: sustained requests per second and the burst above it; None means no limit.
     rate_limit_per_second: Mapped[float | None]
     rate_limit_burst: Mapped[int | None]
+    # Provider credentials (auth modes payload-key and signature). Nothing here is in clear:
+    # the payload key as a SHA-256 hex digest, the HMAC secret as a Fernet token under
+    # LEADGATE_SECRET_KEY. Where the payload carries its key: "google_key" (a dotted path).
+    payload_key_path: Mapped[str | None] = mapped_column(String(255))
+    payload_key_hash: Mapped[str | None] = mapped_column(String(64))
+    # The header with the body's HMAC: "Typeform-Signature"; its encoding (base64 or hex) and
+    # the text before the digest ("sha256="; None for a bare digest).
+    signature_header: Mapped[str | None] = mapped_column(String(100))
+    signature_encoding: Mapped[str | None] = mapped_column(String(8))
+    signature_prefix: Mapped[str | None] = mapped_column(String(32))
+    signing_secret: Mapped[str | None] = mapped_column(Text)  # "gAAAAABn..." (Fernet)
+    # The credential before the last rotation, valid until previous_secret_expires_time so that
+    # a provider can be switched over without losing a lead.
+    previous_payload_key_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_signing_secret: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_time: Mapped[dt.datetime | None]
+    # multipart/form-data: True drops file parts; False (the default) refuses them with a 415.
+    ignore_file_parts: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)

@@ -20,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         MAX_BODY_BYTES=settings.max_body_bytes,
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
+        SECRET_KEYS=settings.secret_keys,
     )
     if test_config:
         app.config.update(test_config)

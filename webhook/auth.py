@@ -1,4 +1,5 @@
-"""Token authentication (``Authorization: Token <token>``) and endpoint configs, cached briefly."""
+"""Who may post to a config: tokens (``Authorization: Token <token>``), provider credentials
+(webhook.provider_auth) and the one rule that turns them into a Caller; configs cached briefly."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import hmac
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -19,6 +22,13 @@ from models.base import utcnow
 from models.enums import AuthMode
 from webhook.cache import TtlCache
 from webhook.errors import ApiError
+from webhook.provider_auth import (
+    ProviderCredential,
+    check_payload_key,
+    check_signature,
+    strip_payload_key,
+)
+from webhook.request_body import IncomingPayload
 
 # Recording last use costs a write; once a minute per token is plenty to tell stale tokens apart.
 LAST_USE_RESOLUTION_SECONDS = 60.0
@@ -58,6 +68,8 @@ class EndpointConfig:
     max_body_bytes: int | None
     rate_limit_per_second: float | None
     rate_limit_burst: int | None
+    credential: ProviderCredential = field(default_factory=ProviderCredential)
+    ignore_file_parts: bool = False
 
 
 _tokens: TtlCache[str, _TokenRecord] = TtlCache()
@@ -127,6 +139,8 @@ def _load_config(session: Session, config_id: uuid.UUID) -> EndpointConfig | Non
         max_body_bytes=config.max_body_bytes,
         rate_limit_per_second=config.rate_limit_per_second,
         rate_limit_burst=config.rate_limit_burst,
+        credential=ProviderCredential.of(config),
+        ignore_file_parts=config.ignore_file_parts,
     )
 
 
@@ -142,16 +156,54 @@ def load_config(session: Session, config_id: str) -> EndpointConfig:
     return config
 
 
-def authorize_ingestion(session: Session, config: EndpointConfig) -> Caller:
-    """Who may post to ``config``: a token of its organization, or nobody at all on an open one.
+# Modes in which a request without a token may still post: anonymously (open), or proving
+# itself with a provider credential that travels with the body.
+_TOKENLESS_MODES = frozenset({AuthMode.open, AuthMode.payload_key, AuthMode.signature})
 
-    One rule on every config: a request without an ``Authorization`` header is anonymous, which
-    only an open config accepts; a header that is present must carry a valid token of the
-    config's organization (401 missing, malformed, unknown or revoked; 403 another organization).
+
+def authorize_ingestion(session: Session, config: EndpointConfig) -> Caller:
+    """Who may post to ``config``: a token of its organization, or an anonymous caller.
+
+    One rule on every config: a header that is present must carry a valid token of the
+    config's organization (401 missing, malformed, unknown or revoked; 403 another
+    organization). A request without an ``Authorization`` header is anonymous, which only an
+    open config or a provider mode accepts; a provider mode then demands its credential with
+    the body (``body_check`` and ``provider_payload``). An anonymous caller, credential or not,
+    is not the organization: it never receives stored data.
     """
-    if config.auth_mode == AuthMode.open and "Authorization" not in request.headers:
+    if config.auth_mode in _TOKENLESS_MODES and "Authorization" not in request.headers:
         return Caller(None)
     return authorize_owner(session, config)
+
+
+def body_check(config: EndpointConfig, caller: Caller) -> Callable[[bytes], None] | None:
+    """The signature check an anonymous caller's raw body must pass, if the config has one."""
+    if not (caller.anonymous and config.auth_mode == AuthMode.signature):
+        return None
+    secret_keys: tuple[str, ...] = current_app.config["SECRET_KEYS"]
+    header_value = request.headers.get(config.credential.signature_header or "")
+    return partial(_check_signature_now, config.credential, header_value, secret_keys)
+
+
+def _check_signature_now(
+    credential: ProviderCredential, header_value: str | None, keys: tuple[str, ...], raw: bytes
+) -> None:
+    check_signature(credential, raw, header_value, utcnow(), keys)
+
+
+def provider_payload(
+    config: EndpointConfig, caller: Caller, incoming: IncomingPayload
+) -> IncomingPayload:
+    """The request as it may be stored: on a payload-key config, the key checked and removed.
+
+    The key is checked for an anonymous caller (a token of the organization needs none) and
+    removed for every caller, so it is never stored, mapped or logged.
+    """
+    if config.auth_mode != AuthMode.payload_key:
+        return incoming
+    if caller.anonymous:
+        check_payload_key(config.credential, incoming.payload, utcnow())
+    return strip_payload_key(config.credential, incoming)
 
 
 def authorize_owner(session: Session, config: EndpointConfig) -> Caller:

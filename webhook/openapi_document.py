@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.enums import Endpoint, EventAction, EventStatus, LeadStatus, StatusOutcome, StatusReason
+from models.enums import (
+    Endpoint,
+    EventAction,
+    EventStatus,
+    LeadStatus,
+    StatusOutcome,
+    StatusReason,
+)
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -193,6 +200,8 @@ _PAYLOAD_BODY = {
     "content": {
         "application/json": {"schema": {"type": "object"}},
         "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+        # Fields only: a file part is a 415 unless the config ignores file parts.
+        "multipart/form-data": {"schema": {"type": "object"}},
     },
 }
 _INGEST_PARAMETERS = [
@@ -213,12 +222,15 @@ _INGEST_PARAMETERS = [
 ]
 _INGEST_ERRORS = {
     "400": _error("the body is not a JSON object or a form"),
-    "401": _error("missing or invalid token"),
+    "401": _error(
+        "missing or invalid token; on a provider config, a missing or wrong payload key or "
+        "signature"
+    ),
     "403": _error("a token of another organization"),
     "404": _error("unknown or inactive config"),
     "409": _error("idempotency key reused with another body"),
     "413": _error("body too large"),
-    "415": _error("unsupported content type"),
+    "415": _error("unsupported content type, or a multipart file part (named in errors)"),
     "429": _retry_later("over the config's rate limit; retry after Retry-After"),
     "503": _DATABASE_DOWN,
 }

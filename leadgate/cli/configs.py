@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import uuid
 from collections.abc import Callable
@@ -12,8 +13,10 @@ import click
 from sqlalchemy import select
 
 from common.payloads import FORM_TYPE, JSON_TYPE, PayloadError, parse_body
+from common.settings import get_settings
 from leadgate.cli import records
 from leadgate.cli.context import admin_session
+from leadgate.cli.credentials import CredentialOptions
 from leadgate.cli.output import emit, emit_json, emit_table, say
 from models import IngestionConfig
 from models.enums import MATCH_KEYS, AuthMode, Endpoint
@@ -118,6 +121,63 @@ def _limit_decorators(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+AUTH_MODES = [mode.value for mode in AuthMode]
+
+
+def _credential_decorators(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        [
+            click.option("--auth", "auth", type=click.Choice(AUTH_MODES), default=None,
+                         help="How providers authenticate (--open is short for --auth open)."),
+            click.option("--payload-key-path", default=None, metavar="PATH",
+                         help="payload-key: where the payload carries the key (google_key)."),
+            click.option("--payload-key", default=None, metavar="SECRET",
+                         envvar="LEADGATE_PAYLOAD_KEY", show_envvar=True,
+                         help="payload-key: the shared key (stored as a hash)."),
+            click.option("--signature-header", default=None, metavar="NAME",
+                         help="signature: the header with the body's HMAC-SHA256."),
+            click.option("--signature-encoding", type=click.Choice(["base64", "hex"]),
+                         default=None, help="signature: how the digest is written (base64)."),
+            click.option("--signature-prefix", default=None, metavar="PREFIX|none",
+                         help="signature: text before the digest, e.g. sha256= (none)."),
+            click.option("--signing-secret", default=None, metavar="SECRET",
+                         envvar="LEADGATE_SIGNING_SECRET", show_envvar=True,
+                         help="signature: the HMAC secret (encrypted with LEADGATE_SECRET_KEY)."),
+            click.option("--ignore-file-parts/--refuse-file-parts", default=None,
+                         help="multipart bodies: drop file parts, or refuse them with 415."),
+        ]
+    ):  # fmt: skip
+        command = option(command)
+    return command
+
+
+def _credential_options(given: dict[str, Any], defaults: dict[str, Any]) -> CredentialOptions:
+    """CredentialOptions from the CLI's values, over ``defaults``; sealed per the settings."""
+    settings = get_settings()
+    names = ("payload_key_path", "payload_key", "signature_header", "signature_encoding",
+             "signature_prefix", "signing_secret")  # fmt: skip
+    values = {
+        name: given[name] if given[name] is not None else defaults.get(name) for name in names
+    }
+    return CredentialOptions(
+        **values,
+        secret_keys=settings.secret_keys,
+        grace=dt.timedelta(seconds=settings.secret_grace_seconds),
+    )
+
+
+def _auth_mode(auth: str | None, open_auth: bool | None, default: str | None) -> AuthMode | None:
+    """The mode --auth names, or --open's; both at once must agree."""
+    shorthand = None if open_auth is None else (AuthMode.open if open_auth else AuthMode.token)
+    chosen = AuthMode(auth) if auth is not None else None
+    if chosen is not None and shorthand is not None and chosen != shorthand:
+        raise click.UsageError(
+            f"--auth {chosen.value} contradicts --{'open' if open_auth else 'token-auth'}"
+        )
+    picked = chosen or shorthand
+    return picked if picked is not None else (AuthMode(default) if default else None)
+
+
 @click.group("config")
 def config_group() -> None:
     """Ingestion configs: how payloads posted to one URL are authenticated, mapped and matched."""
@@ -133,33 +193,41 @@ def config_group() -> None:
     help="JSON file with the field mapping (- for stdin).",
 )
 @click.option("--name", default=None, help="Config name (default: the mapping file's name).")
-@click.option("--open", "open_auth", is_flag=True, help="Accept payloads without a token.")
+@click.option("--open", "open_auth", is_flag=True, default=None, help="Same as --auth open.")
 @click.option("--lead-type", type=int, default=None, help="Default lead_type of new leads.")
 @click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
 @click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
 @_limit_decorators
+@_credential_decorators
 def config_create(
     campaign_id: int,
     mapping_file: str,
     name: str | None,
-    open_auth: bool,
+    open_auth: bool | None,
     lead_type: int | None,
     match: list[str] | None,
     min_reengagement_days: int | None,
     max_body_bytes: float | str | None,
     rate_limit: float | str | None,
     rate_burst: float | str | None,
+    auth: str | None,
+    ignore_file_parts: bool | None,
+    **credentials: str | None,
 ) -> None:
     """Create an ingestion config (organization from the campaign) and print its UUID."""
     mapping = records.load_json_object(mapping_file, "mapping")
+    default_name = Path(mapping_file).stem if mapping_file != "-" else None
+    mode = _auth_mode(auth, open_auth, None) or AuthMode.token
     options = records.ConfigOptions(
-        name=name or (Path(mapping_file).stem if mapping_file != "-" else None),
+        name=name or default_name,
         mapping=mapping,
-        auth_mode=AuthMode.open if open_auth else AuthMode.token,
+        auth_mode=mode,
         lead_type=lead_type,
         match_keys=match,
         min_reengagement_days=min_reengagement_days,
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
+        credentials=_credential_options(credentials, {}),
+        ignore_file_parts=ignore_file_parts,
     )
     with admin_session() as session:
         config = records.create_config(session, campaign_id, options)
@@ -207,7 +275,7 @@ def config_list(organization_id: int | None) -> None:
     help="JSON file with the new mapping.",
 )
 @click.option("--name", default=None, help="New name.")
-@click.option("--open/--token-auth", "open_auth", default=None, help="Auth mode.")
+@click.option("--open/--token-auth", "open_auth", default=None, help="Same as --auth open/token.")
 @click.option("--active/--inactive", default=None, help="An inactive config answers 404.")
 @click.option(
     "--lead-type", callback=_optional_count, metavar="N|none", help="Default lead_type or none."
@@ -217,6 +285,7 @@ def config_list(organization_id: int | None) -> None:
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
 @_limit_decorators
+@_credential_decorators
 def config_update(
     config_id: uuid.UUID,
     mapping_file: str | None,
@@ -229,15 +298,22 @@ def config_update(
     max_body_bytes: float | str | None,
     rate_limit: float | str | None,
     rate_burst: float | str | None,
+    auth: str | None,
+    ignore_file_parts: bool | None,
+    **credentials: str | None,
 ) -> None:
-    """Change a config; every change bumps its version."""
+    """Change a config; every change bumps its version.
+
+    A new --payload-key or --signing-secret replaces the old one, which stays valid for
+    LEADGATE_SECRET_GRACE_HOURS (24 by default) so the provider can be switched over.
+    """
     mapping = records.load_json_object(mapping_file, "mapping") if mapping_file else None
     lead_type_value, clear_lead_type = _split_count(lead_type)
     days_value, clear_days = _split_count(min_reengagement_days)
     options = records.ConfigOptions(
         name=name,
         mapping=mapping,
-        auth_mode=None if open_auth is None else (AuthMode.open if open_auth else AuthMode.token),
+        auth_mode=_auth_mode(auth, open_auth, None),
         active=active,
         lead_type=lead_type_value,
         clear_lead_type=clear_lead_type,
@@ -245,6 +321,8 @@ def config_update(
         min_reengagement_days=days_value,
         clear_min_reengagement_days=clear_days,
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
+        credentials=_credential_options(credentials, {}),
+        ignore_file_parts=ignore_file_parts,
     )
     with admin_session() as session:
         config = records.get_config(session, config_id)

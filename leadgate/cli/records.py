@@ -18,6 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.tokens import TOKEN_PREFIX, generate_token, hash_token, visible_prefix
+from leadgate.cli.credentials import (
+    CredentialError,
+    CredentialOptions,
+    apply_credentials,
+    credential_summary,
+)
 from models import ApiToken, Campaign, IngestionConfig, Organization, Representative
 from models.base import utcnow
 from models.enums import MATCH_KEYS, AuthMode
@@ -208,6 +214,16 @@ class ConfigOptions:
     # Endpoint limits to set, by column (max_body_bytes, rate_limit_per_second, rate_limit_burst);
     # a None value clears one back to the default (no rate limit, the service's body limit).
     limits: dict[str, int | float | None] = field(default_factory=dict)
+    # Provider credentials (payload-key and signature modes) and the multipart file setting.
+    credentials: CredentialOptions = field(default_factory=CredentialOptions)
+    ignore_file_parts: bool | None = None
+
+
+def _apply_credentials(config: IngestionConfig, options: ConfigOptions) -> list[str]:
+    try:
+        return apply_credentials(config, config.auth_mode, options.credentials)
+    except CredentialError as error:
+        raise AdminError(str(error)) from None
 
 
 def create_config(session: Session, campaign_id: int, options: ConfigOptions) -> IngestionConfig:
@@ -227,8 +243,10 @@ def create_config(session: Session, campaign_id: int, options: ConfigOptions) ->
         default_lead_type=options.lead_type,
         min_reengagement_days=options.min_reengagement_days,
         active=True if options.active is None else options.active,
+        ignore_file_parts=options.ignore_file_parts or False,
         **options.limits,
     )
+    _apply_credentials(config, options)
     session.add(config)
     session.flush()
     return config
@@ -252,10 +270,13 @@ def update_config(config: IngestionConfig, options: ConfigOptions) -> list[str]:
         wanted["match_keys"] = options.match_keys
     if options.clear_min_reengagement_days or options.min_reengagement_days is not None:
         wanted["min_reengagement_days"] = options.min_reengagement_days
+    if options.ignore_file_parts is not None:
+        wanted["ignore_file_parts"] = options.ignore_file_parts
     wanted.update(options.limits)
     changed = [name for name, value in wanted.items() if getattr(config, name) != value]
     for name in changed:
         setattr(config, name, wanted[name])
+    changed += _apply_credentials(config, options)
     if changed:
         config.version += 1
     return changed
@@ -276,6 +297,8 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "max_body_bytes": config.max_body_bytes,
         "rate_limit_per_second": config.rate_limit_per_second,
         "rate_limit_burst": config.rate_limit_burst,
+        **credential_summary(config),
+        "ignore_file_parts": config.ignore_file_parts,
         "version": config.version,
         "mapping": config.mapping,
         "created_time": config.created_time.isoformat(),

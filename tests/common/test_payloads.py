@@ -9,9 +9,11 @@ import pytest
 from common.payloads import (
     FORM_TYPE,
     JSON_TYPE,
+    FilePartError,
     PayloadError,
     parse_body,
     parse_form,
+    payload_query_string,
     read_body,
     stored_content_type,
 )
@@ -122,3 +124,79 @@ def test_a_json_body_labelled_json_carries_no_note() -> None:
 def test_other_content_types_are_refused() -> None:
     with pytest.raises(PayloadError, match="text/xml is not accepted"):
         read_body(b"<lead/>", "text/xml")
+
+
+# --- multipart/form-data -------------------------------------------------------------------
+
+BOUNDARY = "----leadgateBoundary7MA4YWxk"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def multipart_body(*parts: tuple[str, str | bytes, str | None]) -> bytes:
+    """A multipart body of (name, value, filename) parts; a filename makes a file part."""
+    chunks: list[bytes] = []
+    for name, value, filename in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+        if filename:
+            head += "Content-Type: application/octet-stream\r\n"
+        data = value.encode() if isinstance(value, str) else value
+        chunks.append(head.encode() + b"\r\n" + data + b"\r\n")
+    return b"".join(chunks) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def test_multipart_fields_read_like_a_form() -> None:
+    body = multipart_body(
+        ("phone_number", "4155550123", None),
+        ("tag", "a", None),
+        ("tag", "", None),
+        ("tag", "b", None),
+        ("email", "a@b.co", None),
+        ("email", "", None),
+        ("rawRequest", '{"q3_email": "José@example.com"}', None),
+    )
+
+    assert parse_body(body, MULTIPART) == {
+        "phone_number": "4155550123",
+        "tag": ["a", "b"],
+        "email": "a@b.co",
+        "rawRequest": '{"q3_email": "José@example.com"}',
+    }
+
+
+def test_a_file_part_is_refused_by_name_or_dropped() -> None:
+    body = multipart_body(("email", "a@b.co", None), ("resume", b"\x89PNG\x00\xff", "cv.png"))
+
+    with pytest.raises(FilePartError) as refused:
+        read_body(body, MULTIPART, refuse_files=True)
+    assert refused.value.field == "resume"
+    assert "'resume'" in str(refused.value)
+    assert read_body(body, MULTIPART).payload == {"email": "a@b.co"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (multipart_body(("a", "1", None))[:-8], MULTIPART, "closing boundary"),
+        (b"not multipart at all", MULTIPART, "closing boundary"),
+        (multipart_body(("a", "1", None)), "multipart/form-data", "needs a boundary"),
+        (multipart_body(("a", "1", None)), "multipart/form-data; boundary=" + "x" * 71, "1 to 70"),
+        (multipart_body(("a", b"\xff\xfe", None)), MULTIPART, "not valid utf-8"),
+    ],
+    ids=["truncated", "garbage", "no-boundary", "long-boundary", "undecodable"],
+)
+def test_a_broken_multipart_body_says_why(body: bytes, content_type: str, reason: str) -> None:
+    with pytest.raises(PayloadError, match=reason):
+        parse_body(body, content_type)
+
+
+def test_the_stored_content_type_of_a_multipart_body_keeps_its_boundary() -> None:
+    stored = stored_content_type(MULTIPART + "; charset=UTF-8")
+    body = multipart_body(("a", "1", None))
+
+    assert BOUNDARY in stored
+    assert parse_body(body, stored) == {"a": "1"}
+
+
+def test_control_parameters_are_dropped_however_their_names_are_encoded() -> None:
+    assert payload_query_string("w%61it=5&src=lp&key=1", frozenset({"wait", "key"})) == "src=lp"

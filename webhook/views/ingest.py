@@ -8,7 +8,15 @@ from common.metrics import INGEST_REQUESTS
 from common.payloads import CONTROL_PARAMETERS
 from models import IngestionConfig
 from models.enums import Endpoint
-from webhook.auth import EndpointConfig, authorize_ingestion, authorize_owner, load_config
+from webhook.auth import (
+    Caller,
+    EndpointConfig,
+    authorize_ingestion,
+    authorize_owner,
+    body_check,
+    load_config,
+    provider_payload,
+)
 from webhook.broker import enqueue_event
 from webhook.db import request_session
 from webhook.errors import ApiError
@@ -44,7 +52,12 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
     caller = authorize_ingestion(session, config)
     check_rate_limit(config)
     wait = requested_wait()
-    incoming = read_payload(_body_limit(config))
+    incoming = read_payload(
+        _body_limit(config),
+        refuse_files=not config.ignore_file_parts,
+        verify_raw=body_check(config, caller),
+    )
+    incoming = provider_payload(config, caller, incoming)
     stored = store_event(
         session,
         config,
@@ -101,7 +114,13 @@ def dry_run(config_id: str) -> Response:
     authorize_owner(session, endpoint)  # it reads stored leads: for the config's owners only
     check_rate_limit(endpoint)
     which = _dry_run_endpoint()
-    incoming = read_payload(_body_limit(endpoint), CONTROL_PARAMETERS | {_DRY_RUN_ENDPOINT})
+    incoming = read_payload(
+        _body_limit(endpoint),
+        CONTROL_PARAMETERS | {_DRY_RUN_ENDPOINT},
+        refuse_files=not endpoint.ignore_file_parts,
+    )
+    # The owner's token stands in for the provider's credential; a payload key is still dropped.
+    incoming = provider_payload(endpoint, Caller(endpoint.organization_id), incoming)
     config = session.get(IngestionConfig, endpoint.id)
     if config is None:
         raise ApiError(404, "No such ingestion endpoint.")
