@@ -192,6 +192,10 @@ _DRY_RUN = {
         "changed": {"type": "array", "items": _STRING},
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
+        "decoded": {
+            "type": "object",
+            "description": "the mapping's decode keys as the rules saw them (when it has any)",
+        },
     },
 }
 

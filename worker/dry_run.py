@@ -15,7 +15,7 @@ from worker.ingest.decision import Decision, EventOrder, decide
 from worker.ingest.lead_fields import METADATA
 from worker.ingest.mapping import compile_mapping, compiled_mapping_for
 from worker.ingest.matching import load_leads
-from worker.ingest.prepare import prepare_lead
+from worker.ingest.prepare import decode_payload, prepare_lead
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
 
@@ -83,7 +83,12 @@ def dry_run_payload(
         session, config.organization_id, [] if prepared.errors else [prepared.values]
     )
     decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest())
-    return _answer(decision, prepared)
+    answer = _answer(decision, prepared)
+    if compiled.decode:
+        # What the rules saw: each decoded key's value as parsed (a bad one is in the errors).
+        decoded = decode_payload(PreparedLead(), compiled, payload)
+        answer["decoded"] = {key: decoded[key] for key in compiled.decode if key in decoded}
+    return answer
 
 
 def _answer(decision: Decision, prepared: PreparedLead) -> dict[str, Any]:

@@ -202,3 +202,25 @@ def test_a_candidate_mapping_is_used_and_not_saved(db_session: Session) -> None:
     assert config.mapping == {"fields": {"phone_number": "tel"}}
     with pytest.raises(MappingConfigError):
         dry_run_payload(db_session, config, payload, mapping={"fields": {"email": "a.[b"}})
+
+
+def test_the_dry_run_shows_the_decoded_shape(
+    client: FlaskClient, committed_session: Session
+) -> None:
+    tenant = make_tenant(
+        committed_session,
+        {"decode": {"rawRequest": "json"}, "fields": {"phone_number": "rawRequest.phone"}},
+    )
+    committed_session.commit()
+    form = "formID=42&rawRequest=" + '{"phone": "4155552671", "q4_name": {"first": "Jo"}}'
+
+    answer = post_payload(
+        client, tenant.config_id, "dry-run", form.replace("{", "%7B").replace("}", "%7D"),
+        tenant.token, content_type="application/x-www-form-urlencoded",
+    )  # fmt: skip
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert body["would"] == "create"
+    assert body["decoded"] == {"rawRequest": {"phone": "4155552671", "q4_name": {"first": "Jo"}}}
+    assert body["lead"]["phone_number"] == "+14155552671"

@@ -376,3 +376,23 @@ def test_compiled_mapping_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(mapping_module._cache) <= 3
     assert compiled_mapping_for(ids[-1], 1, {}) is compiled[-1]
     assert compiled_mapping_for(ids[0], 1, {}) is not compiled[0]  # evicted, compiled anew
+
+
+@pytest.mark.parametrize(
+    ("decode", "problem"),
+    [
+        (["data.json"], 'decode: expected an object such as {"rawRequest": "json"}'),
+        ({"data.json": "xml"}, "decode.data.json: expected one of json, got 'xml'"),
+        ({"": "json"}, "decode: a key must not be empty"),
+    ],
+    ids=["not-an-object", "unknown-decoder", "empty-key"],
+)
+def test_a_bad_decode_is_refused_when_saved(decode: object, problem: str) -> None:
+    assert problem in " ".join(_problems({"decode": decode}))
+
+
+def test_decode_keys_are_compiled_in_order() -> None:
+    compiled = compile_mapping({"decode": {"data.json": "json", "rawRequest": "json"}})
+
+    assert compiled.decode == ("data.json", "rawRequest")
+    assert compile_mapping({}).decode == ()

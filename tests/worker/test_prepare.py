@@ -523,3 +523,51 @@ def test_compile_mapping_refuses_any_bad_mapping_with_a_mapping_error(mapping: A
         problems = error.problems
         assert problems
         assert all(problem.strip() for problem in problems)
+
+
+# --- decode: a top-level key's JSON text parsed before the rules run ---------------------
+
+UNBOUNCE_MAPPING: dict[str, Any] = {
+    "decode": {"data.json": "json"},
+    "fields": {
+        "phone_number": '"data.json".phone_number[0]',
+        "email": '"data.json".email[0]',
+    },
+}
+
+
+def test_a_decoded_key_is_mapped_as_the_object_its_text_holds() -> None:
+    text = json.dumps({"phone_number": ["4155552671"], "email": ["Ann@Example.com"]})
+
+    lead = prepare(UNBOUNCE_MAPPING, {"data.json": text, "page_id": "p-1"})
+
+    assert lead.errors == []
+    assert lead.values == {"phone_number": "+14155552671", "email": "ann@example.com"}
+    # The decoded key is read by the rules, so it is not copied into metadata as text.
+    assert lead.metadata == {"page_id": "p-1"}
+
+
+@pytest.mark.parametrize(
+    "text", ['{"phone_number": [', "NaN", '{"a": 1} trailing'], ids=["cut", "nan", "trailing"]
+)
+def test_a_value_that_does_not_decode_is_an_error_naming_the_key(text: str) -> None:
+    lead = prepare(UNBOUNCE_MAPPING, {"data.json": text})
+
+    assert error_fields(lead) == ["data.json"]
+    assert "(decode: json)" in lead.errors[0].message
+    assert "data.json" not in lead.metadata
+
+
+def test_an_already_structured_value_is_taken_as_it_is() -> None:
+    lead = prepare(UNBOUNCE_MAPPING, {"data.json": {"phone_number": ["4155552671"]}})
+
+    assert lead.errors == []
+    assert lead.values == {"phone_number": "+14155552671"}
+
+
+def test_decode_runs_before_unmapped_keys_are_copied() -> None:
+    mapping = {"decode": {"rawRequest": "json"}, "fields": {"phone_number": "tel"}}
+
+    lead = prepare(mapping, {"tel": "4155552671", "rawRequest": '{"q3_note": "call after 5"}'})
+
+    assert lead.metadata == {"rawRequest": {"q3_note": "call after 5"}}

@@ -16,7 +16,9 @@ from worker.ingest.lead_fields import MIN_REENGAGEMENT_DAYS, target_problem, typ
 from worker.ingest.normalize import convert_and_normalize
 
 UNMAPPED_MODES = ("metadata", "ignore")
-_MAPPING_KEYS = ("fields", "unmapped", "idempotency_key")
+_MAPPING_KEYS = ("fields", "unmapped", "idempotency_key", "decode")
+# How a top-level payload key's text may be decoded before the rules run ("decode" in a mapping).
+DECODERS = ("json",)
 _RULE_KEYS = ("from", "value", "template", "type", "default", "required")
 _SOURCE_KEYS = ("from", "value", "template")
 _CACHE_SIZE = 256
@@ -80,10 +82,16 @@ class CompiledMapping:
     """A checked mapping with every expression compiled, ready to apply to any payload."""
 
     def __init__(
-        self, rules: tuple[CompiledRule, ...], unmapped: str, key_path: Expression | None
+        self,
+        rules: tuple[CompiledRule, ...],
+        unmapped: str,
+        key_path: Expression | None,
+        decode: tuple[str, ...] = (),
     ) -> None:
         self.rules = rules
         self.unmapped = unmapped
+        # Top-level keys whose JSON text is parsed before the rules run: ("data.json",)
+        self.decode = decode
         self.idempotency_key_path: str | None = key_path.text if key_path else None
         self.targets = frozenset(rule.target for rule in rules)
         expressions = [expr for rule in rules for expr in rule.expressions]
@@ -191,6 +199,7 @@ def compile_mapping(mapping: dict[str, Any]) -> CompiledMapping:
             key_path = compile_expression(mapping["idempotency_key"])
         except ValueError as error:
             problems.append(f"idempotency_key: {error}")
+    decode = _attempt(problems, lambda: _decode_keys(mapping.get("decode", {})))
     fields = mapping.get("fields", {})
     if not isinstance(fields, dict):
         problems.append(f"fields: expected a JSON object, got {type(fields).__name__}")
@@ -203,7 +212,24 @@ def compile_mapping(mapping: dict[str, Any]) -> CompiledMapping:
             problems += [f"fields.{target}: {problem}" for problem in error.problems]
     if problems:
         raise MappingConfigError(problems)
-    return CompiledMapping(tuple(rules), unmapped, key_path)
+    return CompiledMapping(tuple(rules), unmapped, key_path, decode or ())
+
+
+def _decode_keys(decode: object) -> tuple[str, ...]:
+    """``{"data.json": "json"}`` → ``("data.json",)``; ValueError naming each bad entry."""
+    if not isinstance(decode, dict):
+        raise ValueError(
+            f'decode: expected an object such as {{"rawRequest": "json"}}, got {shown(decode)}'
+        )
+    bad = [
+        f"decode.{key}: expected one of {', '.join(DECODERS)}, got {shown(how)}"
+        for key, how in decode.items()
+        if how not in DECODERS
+    ]
+    bad += ["decode: a key must not be empty" for key in decode if not key]
+    if bad:
+        raise ValueError("; ".join(bad))
+    return tuple(decode)
 
 
 _cache: OrderedDict[tuple[object, int], CompiledMapping] = OrderedDict()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.payloads import PayloadError, parse_json_value
 from worker.ingest.conversions import is_blank
 from worker.ingest.lead_fields import (
     METADATA,
@@ -32,6 +33,7 @@ def prepare_lead(mapping: CompiledMapping, payload: dict[str, Any]) -> PreparedL
         got = type(payload).__name__
         lead.errors.append(FieldError("payload", f"expected a JSON object, got {got}"))
         return lead
+    payload = decode_payload(lead, mapping, payload)
     mapped_metadata: dict[str, Any] = {}
     for rule in mapping.rules:
         _apply_rule(lead, mapped_metadata, rule, payload)
@@ -41,6 +43,28 @@ def prepare_lead(mapping: CompiledMapping, payload: dict[str, Any]) -> PreparedL
             _apply_value(lead, mapped_metadata, name, payload[name])
     lead.metadata = _payload_metadata(lead, mapping, payload) | mapped_metadata
     return lead
+
+
+def decode_payload(
+    lead: PreparedLead, mapping: CompiledMapping, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """The payload with each ``decode`` key's JSON text parsed; a bad one is an error on KEY.
+
+    A value that is already an object or a list (a relay that sent it decoded) is kept.
+    """
+    if not mapping.decode:
+        return payload
+    decoded = dict(payload)
+    for key in mapping.decode:
+        value = payload.get(key)
+        if not isinstance(value, str) or is_blank(value):
+            continue  # absent or already structured: the rules judge what they find
+        try:
+            decoded[key] = parse_json_value(value, f"the value of {key}")
+        except PayloadError as error:
+            lead.errors.append(FieldError(key, f"{error} (decode: json)"))
+            del decoded[key]  # neither mapped nor copied into metadata as broken text
+    return decoded
 
 
 def _apply_rule(
