@@ -266,6 +266,9 @@ def parse_multipart(
         ) from None
     if not isinstance(event, Epilogue):
         raise PayloadError("the multipart body ends before its closing boundary")
+    if current is None:
+        # RFC 2046 requires one part at least; a body of only a closing boundary is not a form.
+        raise PayloadError("the multipart body has no parts")
     return _flatten(fields)
 
 

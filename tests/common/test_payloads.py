@@ -179,11 +179,12 @@ def test_a_file_part_is_refused_by_name_or_dropped() -> None:
     [
         (multipart_body(("a", "1", None))[:-8], MULTIPART, "closing boundary"),
         (b"not multipart at all", MULTIPART, "closing boundary"),
+        (f"--{BOUNDARY}--\r\n".encode(), MULTIPART, "has no parts"),
         (multipart_body(("a", "1", None)), "multipart/form-data", "needs a boundary"),
         (multipart_body(("a", "1", None)), "multipart/form-data; boundary=" + "x" * 71, "1 to 70"),
         (multipart_body(("a", b"\xff\xfe", None)), MULTIPART, "not valid utf-8"),
     ],
-    ids=["truncated", "garbage", "no-boundary", "long-boundary", "undecodable"],
+    ids=["truncated", "garbage", "no-parts", "no-boundary", "long-boundary", "undecodable"],
 )
 def test_a_broken_multipart_body_says_why(body: bytes, content_type: str, reason: str) -> None:
     with pytest.raises(PayloadError, match=reason):
