@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import (
+    AuthMode,
     Endpoint,
     EventAction,
     EventStatus,
@@ -199,6 +200,21 @@ _DRY_RUN = {
     },
 }
 
+_MAPPING_TEMPLATE = {
+    "type": "object",
+    "required": ["name", "title", "description", "auth_mode", "auth_settings", "needs", "mapping"],
+    "properties": {
+        "name": _STRING,
+        "title": _STRING,
+        "description": _STRING,
+        "auth_mode": {"type": "string", "enum": [mode.value for mode in AuthMode]},
+        "auth_settings": {"type": "object", "additionalProperties": _STRING},
+        "needs": {"type": "array", "items": _STRING},
+        "idempotency_key": _NULLABLE_STRING,
+        "mapping": {"type": "object"},
+    },
+}
+
 _PAYLOAD_BODY = {
     "required": True,
     "content": {
@@ -296,6 +312,7 @@ def openapi_document() -> dict[str, Any]:
                 "Accepted": _ACCEPTED,
                 "Error": _ERROR,
                 "DryRun": _DRY_RUN,
+                "MappingTemplate": _MAPPING_TEMPLATE,
                 "LeadPage": _page("Lead"),
                 "EventPage": _page("Event"),
             },
@@ -376,6 +393,17 @@ def openapi_document() -> dict[str, Any]:
                         "202": _json(_ref("Accepted"), "queued again"),
                         "409": _error("the event is not failed or dead"),
                         **_AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/mapping-templates/": {
+                "get": {
+                    "operationId": "listMappingTemplates",
+                    "summary": "Provider templates a config can start from",
+                    "responses": {
+                        "200": _json(_page("MappingTemplate"), "every template, on one page"),
+                        "401": _AUTH_ERRORS["401"],
+                        "503": _DATABASE_DOWN,
                     },
                 }
             },

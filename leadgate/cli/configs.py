@@ -22,6 +22,7 @@ from models import IngestionConfig
 from models.enums import MATCH_KEYS, AuthMode, Endpoint
 from worker.dry_run import WOULD_FAIL, dry_run_payload
 from worker.ingest.mapping import MappingConfigError
+from worker.ingest.templates import TemplateNotFound, get_template, template_summaries
 
 CLEAR = "none"
 
@@ -152,7 +153,7 @@ def _credential_decorators(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _credential_options(given: dict[str, Any], defaults: dict[str, Any]) -> CredentialOptions:
-    """CredentialOptions from the CLI's values, over ``defaults``; sealed per the settings."""
+    """CredentialOptions from the CLI's values, over a template's defaults; sealed per settings."""
     settings = get_settings()
     names = ("payload_key_path", "payload_key", "signature_header", "signature_encoding",
              "signature_prefix", "signing_secret")  # fmt: skip
@@ -188,9 +189,16 @@ def config_group() -> None:
 @click.option(
     "--mapping",
     "mapping_file",
-    required=True,
+    default=None,
     metavar="FILE",
-    help="JSON file with the field mapping (- for stdin).",
+    help="JSON file with the field mapping (- for stdin); or start from --template.",
+)
+@click.option(
+    "--template",
+    "template_name",
+    default=None,
+    metavar="NAME",
+    help="Start from a provider template (see `leadgate config templates`).",
 )
 @click.option("--name", default=None, help="Config name (default: the mapping file's name).")
 @click.option("--open", "open_auth", is_flag=True, default=None, help="Same as --auth open.")
@@ -201,7 +209,8 @@ def config_group() -> None:
 @_credential_decorators
 def config_create(
     campaign_id: int,
-    mapping_file: str,
+    mapping_file: str | None,
+    template_name: str | None,
     name: str | None,
     open_auth: bool | None,
     lead_type: int | None,
@@ -215,9 +224,23 @@ def config_create(
     **credentials: str | None,
 ) -> None:
     """Create an ingestion config (organization from the campaign) and print its UUID."""
-    mapping = records.load_json_object(mapping_file, "mapping")
-    default_name = Path(mapping_file).stem if mapping_file != "-" else None
-    mode = _auth_mode(auth, open_auth, None) or AuthMode.token
+    if (mapping_file is None) == (template_name is None):
+        raise click.UsageError("give --mapping FILE or --template NAME (one of them)")
+    template: dict[str, Any] = {}
+    if template_name is not None:
+        try:
+            template = get_template(template_name)
+        except TemplateNotFound as error:
+            raise click.BadParameter(str(error), param_hint="--template") from None
+    if mapping_file is not None:
+        mapping = records.load_json_object(mapping_file, "mapping")
+        default_name = Path(mapping_file).stem if mapping_file != "-" else None
+    else:
+        mapping, default_name = template["mapping"], template["title"]
+    template_auth = template.get("auth", {})
+    mode = _auth_mode(auth, open_auth, template_auth.get("mode")) or AuthMode.token
+    if mode.value != template_auth.get("mode"):
+        template_auth = {}  # the template's header or key path belong to its own mode only
     options = records.ConfigOptions(
         name=name or default_name,
         mapping=mapping,
@@ -226,8 +249,12 @@ def config_create(
         match_keys=match,
         min_reengagement_days=min_reengagement_days,
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
-        credentials=_credential_options(credentials, {}),
-        ignore_file_parts=ignore_file_parts,
+        credentials=_credential_options(credentials, template_auth.get("settings", {})),
+        ignore_file_parts=(
+            ignore_file_parts
+            if ignore_file_parts is not None
+            else template.get("ignore_file_parts")
+        ),
     )
     with admin_session() as session:
         config = records.create_config(session, campaign_id, options)
@@ -238,6 +265,20 @@ def config_create(
         f"providers post to /api/lead-ingestion/{config_id}/ or .../upsert/"
     )
     emit(config_id)
+
+
+@config_group.command("templates")
+@click.argument("name", required=False)
+def config_templates(name: str | None) -> None:
+    """List the provider templates, or print one (its mapping and what it needs) as JSON."""
+    if name is None:
+        rows = [(t["name"], t["auth_mode"], t["title"]) for t in template_summaries()]
+        emit_table(("NAME", "AUTH", "PROVIDER"), rows)
+        return
+    try:
+        emit_json(get_template(name))
+    except TemplateNotFound as error:
+        raise click.BadParameter(str(error), param_hint="NAME") from None
 
 
 @config_group.command("show")

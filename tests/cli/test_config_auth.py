@@ -164,3 +164,50 @@ def test_config_show_names_the_credential_settings_but_no_secret(
     assert '"signature_header": "Typeform-Signature"' in shown
     assert '"signature_encoding": "base64"' in shown
     assert SECRET not in shown and "gAAAA" not in shown
+
+
+def test_config_create_from_a_template_takes_its_mapping_and_auth(
+    invoke: Invoke, campaign_id: int, engine: Engine
+) -> None:
+    result = invoke(
+        "config", "create", "--campaign", str(campaign_id), "--template", "google-ads",
+        "--payload-key", KEY,
+    )  # fmt: skip
+
+    config = _config(engine, only_line(result))
+    assert config.name == "Google Ads lead form"
+    assert config.auth_mode is AuthMode.payload_key
+    assert config.payload_key_path == "google_key"
+    assert config.mapping["idempotency_key"] == "lead_id"
+
+
+def test_a_template_with_another_auth_mode_drops_the_templates_settings(
+    invoke: Invoke, campaign_id: int, engine: Engine
+) -> None:
+    result = invoke(
+        "config", "create", "--campaign", str(campaign_id), "--template", "typeform", "--open"
+    )  # fmt: skip
+
+    config = _config(engine, only_line(result))
+    assert config.auth_mode is AuthMode.open
+    assert config.signature_header is None
+
+
+def test_config_create_needs_a_mapping_or_a_template_and_names_the_templates(
+    invoke: Invoke, campaign_id: int, tmp_path: Path
+) -> None:
+    neither = invoke("config", "create", "--campaign", str(campaign_id), exit_code=2)
+    unknown = invoke(
+        "config", "create", "--campaign", str(campaign_id), "--template", "nope", exit_code=2
+    )
+
+    assert "--mapping FILE or --template NAME" in neither.output
+    assert "google-ads" in unknown.output
+
+
+def test_config_templates_lists_them_and_prints_one(invoke: Invoke) -> None:
+    listing = invoke("config", "templates").stdout
+    one = invoke("config", "templates", "jotform").stdout
+
+    assert "typeform" in listing and "signature" in listing
+    assert '"rawRequest": "json"' in one
