@@ -307,7 +307,9 @@ CORPUS: list[Hostile] = [
     # --- Content types ------------------------------------------------------------------------
     refused("text-plain-with-json", _lead(), 415, content_type="text/plain"),
     refused("xml-with-json", _lead(), 415, content_type="application/xml"),
-    refused("multipart-with-json", _lead(), 415, content_type="multipart/form-data; boundary=x"),
+    # multipart/form-data is taken (fields only); a JSON body under that label has no parts.
+    refused("multipart-with-json", _lead(), 400, content_type="multipart/form-data; boundary=x"),
+    refused("multipart-without-boundary", b"--x--\r\n", 400, content_type="multipart/form-data"),
     refused("json-suffix-type", _lead(), 415, content_type="application/vnd.api+json"),
     refused("no-content-type", _lead(), 415, content_type=None),
     # A JSON object labelled as a form (curl --data without a Content-Type) is read as JSON.
