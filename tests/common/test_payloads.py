@@ -201,3 +201,12 @@ def test_the_stored_content_type_of_a_multipart_body_keeps_its_boundary() -> Non
 
 def test_control_parameters_are_dropped_however_their_names_are_encoded() -> None:
     assert payload_query_string("w%61it=5&src=lp&key=1", frozenset({"wait", "key"})) == "src=lp"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_json_literal_is_named_not_taken_for_a_long_integer(literal: str) -> None:
+    # The literal's refusal is a ValueError too; it used to be caught as int()'s digit limit.
+    with pytest.raises(PayloadError) as refused:
+        parse_body(f'{{"a": {literal}}}'.encode(), JSON_TYPE)
+
+    assert str(refused.value) == f"{literal} is not valid JSON"
