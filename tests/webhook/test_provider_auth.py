@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -328,3 +329,19 @@ def test_the_payload_key_and_the_secret_are_not_stored_in_clear(
             {c.key: str(getattr(config, c.key)) for c in IngestionConfig.__mapper__.column_attrs}
         )
         assert KEY not in columns and SECRET not in columns
+
+
+def test_no_credential_reaches_the_logs(
+    client: FlaskClient, keyed: Tenant, signed: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = json.dumps(LEAD).encode()
+    _post(client, keyed.config_id, json.dumps({**LEAD, "google_key": KEY}).encode())
+    _post(client, keyed.config_id, json.dumps({**LEAD, "google_key": KEY + "x"}).encode())
+    _post(client, signed.config_id, body, {"Typeform-Signature": _typeform_signature(SECRET, body)})
+    _post(client, signed.config_id, body, {"Typeform-Signature": "sha256=AAAA"})
+
+    logged = caplog.text + " ".join(repr(record.__dict__) for record in caplog.records)
+    assert KEY not in logged
+    assert SECRET not in logged
+    assert _typeform_signature(SECRET, body) not in logged
