@@ -135,7 +135,8 @@ def strip_payload_key(credential: ProviderCredential, incoming: IncomingPayload)
         # The key came in the URL (a provider that cannot add one to its body): the body
         # stays as received.
         return replace(incoming, query_string=query_string, payload=merge_query(body, query_string))
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # ASCII with escapes: a lone surrogate the sender escaped stays an escape, never a 500.
+    raw = json.dumps(body, separators=(",", ":")).encode("ascii")
     return replace(
         incoming,
         raw_body=raw,

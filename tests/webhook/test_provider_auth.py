@@ -345,3 +345,15 @@ def test_no_credential_reaches_the_logs(
     assert KEY not in logged
     assert SECRET not in logged
     assert _typeform_signature(SECRET, body) not in logged
+
+
+def test_a_keyed_body_with_unusual_text_is_stored_without_the_key_and_read_back_the_same(
+    client: FlaskClient, keyed: Tenant, committed_session: Session
+) -> None:
+    body = b'{"google_key": "%s", "name": "Jos\\u00e9 \\ud800", "n": 1}' % KEY.encode()
+
+    answer = _post(client, keyed.config_id, body)
+
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+    stored = _stored(committed_session, answer.get_json()["id"]).raw_body
+    assert json.loads(stored) == {"name": "José \ud800", "n": 1}
