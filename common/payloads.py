@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from email.message import Message
@@ -17,8 +18,9 @@ JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MULTIPART_TYPE = "multipart/form-data"
 ACCEPTED_TYPES = (JSON_TYPE, FORM_TYPE, MULTIPART_TYPE)
-# RFC 2046: a multipart boundary is 1 to 70 characters.
+# RFC 2046: a multipart boundary is 1 to 70 of these characters, not ending in a space.
 MAX_BOUNDARY_LENGTH = 70
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]*[0-9A-Za-z'()+_,\-./:=?]")
 # What a body without a charset parameter is read as (RFC 8259 for JSON, WHATWG for forms).
 DEFAULT_CHARSET = "utf-8"
 
@@ -73,9 +75,11 @@ def multipart_boundary(content_type: str | None) -> str:
     boundary = _content_type_header(content_type).get_param("boundary")
     if not isinstance(boundary, str) or not boundary:
         raise PayloadError("a multipart/form-data body needs a boundary in its Content-Type")
-    if len(boundary) > MAX_BOUNDARY_LENGTH or not boundary.isascii():
+    # RFC 2046's bchars only, so the boundary survives being quoted in the stored Content-Type.
+    if len(boundary) > MAX_BOUNDARY_LENGTH or not _BOUNDARY.fullmatch(boundary):
         raise PayloadError(
-            f"the multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} ASCII characters"
+            f"the multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} characters of "
+            "letters, digits and '()+_,-./:=? (RFC 2046)"
         )
     return boundary
 

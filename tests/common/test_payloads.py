@@ -182,9 +182,18 @@ def test_a_file_part_is_refused_by_name_or_dropped() -> None:
         (f"--{BOUNDARY}--\r\n".encode(), MULTIPART, "has no parts"),
         (multipart_body(("a", "1", None)), "multipart/form-data", "needs a boundary"),
         (multipart_body(("a", "1", None)), "multipart/form-data; boundary=" + "x" * 71, "1 to 70"),
+        (b'--a"b--', 'multipart/form-data; boundary="a\\"b"', "RFC 2046"),
         (multipart_body(("a", b"\xff\xfe", None)), MULTIPART, "not valid utf-8"),
     ],
-    ids=["truncated", "garbage", "no-parts", "no-boundary", "long-boundary", "undecodable"],
+    ids=[
+        "truncated",
+        "garbage",
+        "no-parts",
+        "no-boundary",
+        "long-boundary",
+        "quote-in-boundary",
+        "undecodable",
+    ],
 )
 def test_a_broken_multipart_body_says_why(body: bytes, content_type: str, reason: str) -> None:
     with pytest.raises(PayloadError, match=reason):
