@@ -256,10 +256,22 @@ _INGEST_ERRORS = {
 }
 
 
+# How a request proves itself depends on the config's auth mode; only the token is a header
+# with a fixed name, so the others are described rather than declared as security schemes.
+_INGEST_AUTH = (
+    "Authentication follows the config's auth mode: `token` (Authorization: Token <token>); "
+    "`open` (none); `payload-key` (a shared key at a path of the payload, or in the query "
+    "string; removed before the payload is stored); `signature` (an HMAC-SHA256 of the exact "
+    "body in the config's header, e.g. Typeform-Signature: sha256=<base64>). A missing or "
+    "wrong credential is 401. Bodies: a JSON object, a form, or multipart/form-data fields."
+)
+
+
 def _ingest_operation(summary: str, operation_id: str) -> dict[str, Any]:
     return {
         "operationId": operation_id,
         "summary": summary,
+        "description": _INGEST_AUTH,
         "parameters": _INGEST_PARAMETERS,
         "requestBody": _PAYLOAD_BODY,
         "responses": {
