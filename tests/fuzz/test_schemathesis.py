@@ -266,6 +266,11 @@ def test_schemathesis_cli_runs_every_check_and_phase(
             timeout=CLI_TIMEOUT_SECONDS,
             check=False,
         )
+    except subprocess.TimeoutExpired as late:
+        # On a timeout the captured output may come back as bytes, whatever ``text`` says.
+        captured = late.stdout or ""
+        output = captured if isinstance(captured, str) else captured.decode(errors="replace")
+        pytest.fail(f"schemathesis ran over {CLI_TIMEOUT_SECONDS} s:\n{output[-20000:]}")
     finally:
         web.stop()
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
