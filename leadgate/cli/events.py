@@ -12,7 +12,7 @@ from sqlalchemy import select
 from leadgate.cli import records
 from leadgate.cli.context import admin_session
 from leadgate.cli.output import emit_json, emit_table
-from leadgate.cli.since import EXAMPLES, SINCE
+from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionEvent
 from models.enums import EventStatus
 
@@ -67,7 +67,10 @@ def events_group() -> None:
 @click.option("--status", type=click.Choice([status.value for status in EventStatus]))
 @click.option("--config", "config_id", type=click.UUID, default=None, help="Only this config.")
 @click.option(
-    "--since", type=SINCE, default=None, help=f"Only events received since then: {EXAMPLES}."
+    "--since",
+    metavar="TIME",
+    callback=since_option,
+    help=f"Only events received since then: {EXAMPLES}.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")

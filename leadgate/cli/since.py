@@ -28,21 +28,13 @@ def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-class SinceType(click.ParamType):
-    """A click option type for ``--since``: the moment as an aware datetime."""
-
-    name = "TIME"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> dt.datetime:
-        """Parse the option's text; a bad value is a usage error naming the option."""
-        if isinstance(value, dt.datetime):
-            return value
-        try:
-            return parse_since(str(value))
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-
-
-SINCE = SinceType()
+def since_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> dt.datetime | None:
+    """A click callback for ``--since``: a bad value is a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
