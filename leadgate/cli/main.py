@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -84,4 +85,8 @@ def main() -> None:
     # Here rather than in the group: the handler keeps the stderr it finds, and a test runner
     # that invokes the group swaps stderr for each call.
     configure_logging(settings.log_level, settings.log_format)
+    if settings.log_level != "DEBUG":
+        # Alembic narrates each plugin and revision at INFO; the commands that migrate say
+        # in one line what they did.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     cli(prog_name="leadgate")

@@ -39,3 +39,12 @@ def test_log_settings_are_accepted_in_any_case(services: ServiceUrls, tmp_path: 
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().isdigit()
+
+
+def test_commands_log_at_info_without_alembic_narrating(
+    services: ServiceUrls, tmp_path: Path
+) -> None:
+    result = leadgate("db", "upgrade", env=process_env(tmp_path, services))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "database migrated to head"
