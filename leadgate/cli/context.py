@@ -46,9 +46,7 @@ def adopt_running_stack() -> None:
     }
     for name, url in adopted.items():
         if not _answers(name, url):
-            raise CliError(
-                f"leadgate run on {home} named {name}, but that server does not answer"
-            )
+            raise CliError(f"leadgate run on {home} named {name}, but that server does not answer")
     os.environ.update(adopted)
     get_settings.cache_clear()
 
