@@ -148,6 +148,7 @@ def _report(outcomes: ReplayOutcomes, replayed: int, timeout: float) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
+    metavar="SECONDS",
     default=60.0,
     show_default=True,
     help="Seconds to wait for the outcomes.",
