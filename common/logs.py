@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from typing import Any
 
 from common.masking import mask_text
@@ -53,17 +52,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging() -> None:
-    """Log to stderr once per process: JSON lines unless LEADGATE_LOG_FORMAT=text."""
+def configure_logging(level: str, log_format: str) -> None:
+    """Log to stderr once per process at ``level``, as ``json`` lines or ``text``.
+
+    The caller hands down the validated settings (``Settings.log_level`` / ``log_format``);
+    this module never reads the environment itself.
+    """
     root = logging.getLogger()
     if any(getattr(handler, "_leadgate", False) for handler in root.handlers):
         return
     handler = logging.StreamHandler()
     handler._leadgate = True  # type: ignore[attr-defined]
-    if os.environ.get("LEADGATE_LOG_FORMAT", "json").strip().lower() == "text":
+    if log_format == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
     handler.addFilter(MaskingFilter())
     root.addHandler(handler)
-    root.setLevel(os.environ.get("LEADGATE_LOG_LEVEL", "INFO").upper())
+    root.setLevel(level)

@@ -14,6 +14,10 @@ class SettingsError(ValueError):
     """A malformed environment variable; the message names it and says why."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's configuration; every value comes from the environment."""
@@ -33,6 +37,8 @@ class Settings:
     auth_cache_seconds: float
     metrics_token: str | None
     broker_key_prefix: str
+    log_level: str
+    log_format: str
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -88,6 +94,17 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    # Choices are matched in any case and returned in the case the list spells them.
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -110,6 +127,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
         metrics_token=env.get("LEADGATE_METRICS_TOKEN", "").strip() or None,
         broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
+        log_level=_choice(env, "LEADGATE_LOG_LEVEL", LOG_LEVELS, "INFO"),
+        log_format=_choice(env, "LEADGATE_LOG_FORMAT", LOG_FORMATS, "json"),
     )
 
 

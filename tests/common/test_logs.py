@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from common.logs import JsonFormatter, MaskingFilter, mask_text
+from common.logs import JsonFormatter, MaskingFilter, configure_logging, mask_text
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,20 @@ def test_json_formatter_carries_extra_fields_and_masks() -> None:
     assert line["message"] == "lead 7 for email 'a•••@example.com' (masked)"
     assert line["event_id"] == "e-1" and line["attempt"] == 2
     assert line["level"] == "info" and line["logger"] == "worker"
+
+
+def test_configure_logging_uses_the_settings_it_is_handed(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    previous_level = root.level
+    monkeypatch.setattr(root, "handlers", [])  # restored afterwards, with whatever was there
+    # The environment is the settings' business: configure_logging must not read it.
+    monkeypatch.setenv("LEADGATE_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("LEADGATE_LOG_FORMAT", "json")
+    try:
+        configure_logging("WARNING", "text")
+        (handler,) = root.handlers
+        assert root.level == logging.WARNING
+        assert not isinstance(handler.formatter, JsonFormatter)
+        assert any(isinstance(f, MaskingFilter) for f in handler.filters)
+    finally:
+        root.setLevel(previous_level)
