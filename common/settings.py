@@ -33,6 +33,9 @@ class Settings:
     auth_cache_seconds: float
     metrics_token: str | None
     broker_key_prefix: str
+    # Whether LEADGATE_HOME was set, rather than ``home`` being the default ./.leadgate: a
+    # process started from a checkout (the Procfile's beat) keeps its state elsewhere then.
+    home_given: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -91,7 +94,8 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    home = Path(env.get("LEADGATE_HOME", "").strip() or ".leadgate").resolve()
+    given_home = env.get("LEADGATE_HOME", "").strip()
+    home = Path(given_home or ".leadgate").resolve()
     return Settings(
         database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
         redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
@@ -110,6 +114,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
         metrics_token=env.get("LEADGATE_METRICS_TOKEN", "").strip() or None,
         broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
+        home_given=bool(given_home),
     )
 
 
