@@ -39,6 +39,9 @@ class Settings:
     broker_key_prefix: str
     log_level: str
     log_format: str
+    # Whether LEADGATE_HOME was set, rather than ``home`` being the default ./.leadgate: a
+    # process started from a checkout (the Procfile's beat) keeps its state elsewhere then.
+    home_given: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -108,7 +111,8 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    home = Path(env.get("LEADGATE_HOME", "").strip() or ".leadgate").resolve()
+    given_home = env.get("LEADGATE_HOME", "").strip()
+    home = Path(given_home or ".leadgate").resolve()
     return Settings(
         database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
         redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
@@ -129,6 +133,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
         log_level=_choice(env, "LEADGATE_LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=_choice(env, "LEADGATE_LOG_FORMAT", LOG_FORMATS, "json"),
+        home_given=bool(given_home),
     )
 
 
