@@ -65,11 +65,15 @@ class EmbeddedPostgres:
         if pg_ctl is None or not (self.data_dir / "postmaster.pid").exists():
             return
         user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
-        subprocess.run(
+        stopped = subprocess.run(
             [*user, str(pg_ctl), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
             check=False,
             capture_output=True,
+            text=True,
         )
+        if stopped.returncode != 0:
+            reason = (stopped.stderr or stopped.stdout).strip() or f"exit {stopped.returncode}"
+            log.warning("pg_ctl stop of the embedded PostgreSQL failed: %s", reason)
 
 
 def _pg_ctl() -> Path | None:
