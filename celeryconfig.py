@@ -13,10 +13,17 @@ killed it; and the broker redelivers an unacknowledged message only after that a
 but live task is never run twice at once. Even when that ordering is broken (a paused VM, a Redis
 failover), the database transaction re-checks the event's status and the lead's version, so the
 timeouts only save wasted work; they never carry correctness.
+
+The house task defaults (late acks, put back when the worker dies, no results, the time limits)
+are set here once, app-wide; ``worker.celery_app`` has no base task class repeating them, and
+tests/worker/test_celery_app.py checks both the tasks and the ordering above.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,7 +56,8 @@ if _settings.broker_key_prefix:
     broker_transport_options["global_keyprefix"] = _settings.broker_key_prefix
 broker_pool_limit = 10
 
-# Results are never read through Celery: the event row in PostgreSQL is the result.
+# House task defaults, for every task. Results are never read through Celery: the event row in
+# PostgreSQL is the result.
 task_ignore_result = True
 result_backend = None
 
@@ -86,6 +94,17 @@ beat_schedule = {
         "options": {"expires": _settings.sweep_interval_seconds},
     },
 }
+
+# beat keeps the last run of each entry in this file. Celery's default is the working directory,
+# which for the Procfile's `celery -A worker.celery_app beat` is the checkout: keep it in the
+# state directory when one is named, else in the system's temporary directory (per user, since
+# another user's file there could not be opened). The directory must exist.
+if _settings.home_given:
+    beat_schedule_filename = str(_settings.home / "celerybeat-schedule")
+else:
+    beat_schedule_filename = str(
+        Path(tempfile.gettempdir()) / f"leadgate-{os.getuid()}-celerybeat-schedule"
+    )
 
 worker_hijack_root_logger = False
 worker_send_task_events = False

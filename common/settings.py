@@ -16,6 +16,10 @@ class SettingsError(ValueError):
     """A malformed environment variable; the message names it and says why."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The service's configuration; every value comes from the environment."""
@@ -35,11 +39,16 @@ class Settings:
     auth_cache_seconds: float
     metrics_token: str | None
     broker_key_prefix: str
+    log_level: str
+    log_format: str
     # Fernet keys for provider secrets at rest (LEADGATE_SECRET_KEY, comma separated): the first
     # encrypts, every one decrypts, so the key itself can be rotated.
     secret_keys: tuple[str, ...] = ()
     # How long a rotated-out provider credential stays valid (LEADGATE_SECRET_GRACE_HOURS).
     secret_grace_seconds: float = 24 * 3600.0
+    # Whether LEADGATE_HOME was set, rather than ``home`` being the default ./.leadgate: a
+    # process started from a checkout (the Procfile's beat) keeps its state elsewhere then.
+    home_given: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -112,10 +121,22 @@ def _fernet_keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return keys
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    # Choices are matched in any case and returned in the case the list spells them.
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    home = Path(env.get("LEADGATE_HOME", "").strip() or ".leadgate").resolve()
+    given_home = env.get("LEADGATE_HOME", "").strip()
+    home = Path(given_home or ".leadgate").resolve()
     return Settings(
         database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
         redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
@@ -136,6 +157,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
         secret_keys=_fernet_keys(env, "LEADGATE_SECRET_KEY"),
         secret_grace_seconds=_number(env, "LEADGATE_SECRET_GRACE_HOURS", 24.0, 0.0) * 3600.0,
+        log_level=_choice(env, "LEADGATE_LOG_LEVEL", LOG_LEVELS, "INFO"),
+        log_format=_choice(env, "LEADGATE_LOG_FORMAT", LOG_FORMATS, "json"),
+        home_given=bool(given_home),
     )
 
 

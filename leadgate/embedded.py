@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -65,11 +66,35 @@ class EmbeddedPostgres:
         if pg_ctl is None or not (self.data_dir / "postmaster.pid").exists():
             return
         user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
-        subprocess.run(
+        stopped = subprocess.run(
             [*user, str(pg_ctl), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
             check=False,
             capture_output=True,
+            text=True,
         )
+        if stopped.returncode != 0:
+            # pg_ctl runs as the unprivileged user, which loses its way to the data directory
+            # when a parent's permissions change under it (another pytest session resets
+            # /tmp/pytest-of-root to 0700, for one); the postmaster still takes our signal.
+            reason = (stopped.stderr or stopped.stdout).strip() or f"exit {stopped.returncode}"
+            log.warning("pg_ctl stop failed (%s); signalling the postmaster instead", reason)
+            signal_postmaster_to_stop(self.data_dir / "postmaster.pid")
+
+
+def signal_postmaster_to_stop(pid_file: Path, timeout: float = 60.0) -> None:
+    """Ask the postmaster named in ``pid_file`` for a fast shutdown and wait until it is gone."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGINT)  # SIGINT is PostgreSQL's fast shutdown, as pg_ctl -m fast
+    except (OSError, ValueError, IndexError):
+        return  # no readable pid file or no such process: nothing left to stop
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # The postmaster removes its pid file as it exits, as pg_ctl -w waits for.
+        if not pid_file.exists():
+            return
+        time.sleep(0.05)
+    log.warning("the embedded PostgreSQL (pid %d) did not stop within %.0f s", pid, timeout)
 
 
 def _pg_ctl() -> Path | None:

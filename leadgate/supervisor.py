@@ -56,10 +56,22 @@ class SupervisorGaveUp(RuntimeError):
 
 
 class StopSignals:
-    """SIGINT, SIGTERM and SIGHUP handlers that ask for a stop; a second signal asks to hurry."""
+    """SIGINT, SIGTERM and SIGHUP handlers that ask for a stop; a later signal asks to hurry.
 
-    def __init__(self) -> None:
+    Signals that arrive together are one request: ``make run`` passes a SIGTERM sent to its
+    process group on to ``leadgate run``, which got it from the group already, and a terminal
+    may send SIGHUP with SIGTERM. Only a signal at least ``burst_seconds`` after the first is
+    a person asking again, and only that one skips the children's grace period.
+    """
+
+    def __init__(
+        self, burst_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._event = threading.Event()
+        self._burst_seconds = burst_seconds
+        self._clock = clock
+        self._first_at: float | None = None
+        self._hurried = False
         self.received: list[int] = []
 
     @property
@@ -69,15 +81,20 @@ class StopSignals:
 
     @property
     def hurried(self) -> bool:
-        """True once a second stop signal arrived: stop without waiting for children."""
-        return len(self.received) > 1
+        """True once a stop signal arrived well after the first: stop without waiting."""
+        return self._hurried
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``, waking early on a stop signal; True when stop was asked."""
         return self._event.wait(seconds)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        now = self._clock()
         self.received.append(signum)
+        if self._first_at is None:
+            self._first_at = now
+        elif now - self._first_at >= self._burst_seconds:
+            self._hurried = True
         self._event.set()
 
     @contextmanager
@@ -214,10 +231,13 @@ class Supervisor:
                     process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         while any(p.poll() is None for p in running):
-            if time.monotonic() >= deadline or hurry():
-                for process in running:
-                    if process.poll() is None:
-                        name = self._name_of(process)
+            hurried = hurry()
+            if hurried or time.monotonic() >= deadline:
+                left = [self._name_of(p) for p in running if p.poll() is None]
+                if hurried:  # the person asked twice: their call, not the children's fault
+                    self.report(f"leadgate: asked again to stop; killing {', '.join(left)} now")
+                else:
+                    for name in left:
                         self.report(f"leadgate: {name} did not stop in time; killing it")
                 break
             time.sleep(0.05)

@@ -108,3 +108,6 @@ class IngestionEvent(Base):
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_time: Mapped[dt.datetime | None]
+    # When it was last replayed; null for an event never replayed. A replay is timed from here,
+    # not from received_time, which may be days old by then.
+    replayed_time: Mapped[dt.datetime | None]

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from common.settings import get_settings
+from tests.support.database import rolled_back_session
 from tests.support.processes import ServiceProcess, start_worker
 from tests.support.services import (
     ServiceUrls,
@@ -53,14 +54,8 @@ def engine(services: ServiceUrls) -> Iterator[Engine]:
 @pytest.fixture
 def db_session(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back when the test ends."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            transaction.rollback()
+    with rolled_back_session(engine) as session:
+        yield session
 
 
 @pytest.fixture

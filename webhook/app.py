@@ -14,9 +14,9 @@ from webhook.errors import register_error_handlers
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the webhook app; ``test_config`` overrides settings in tests."""
-    configure_logging()
-    app = Flask(__name__)
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = Flask(__name__)
     app.config.update(
         MAX_BODY_BYTES=settings.max_body_bytes,
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,

@@ -6,9 +6,10 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
-        return error_response(error.code or 500, error.description or error.name)
+        return error_response(
+            error.code or 500, error.description or error.name, headers=_protocol_headers(error)
+        )
+
+    app.before_request(_redirect_as_json)
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError) -> Response:
@@ -78,6 +83,32 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         log.error("unhandled error\n%s", trace_without_values(error))
         return error_response(500, "Internal error.")
+
+
+def _protocol_headers(error: HTTPException) -> dict[str, str]:
+    """The headers HTTP requires with the error (``Allow`` on a 405, RFC 9110 15.5.6), minus the
+    ones that describe werkzeug's HTML body, which the JSON answer replaces."""
+    return {
+        name: value
+        for name, value in error.get_headers()
+        if name.lower() not in {"content-type", "content-length"}
+    }
+
+
+def _redirect_as_json() -> Response | None:
+    """A path without its trailing slash: 308 to the path with it, answered in JSON.
+
+    Flask hands routing redirects straight to werkzeug, whose answer is an HTML page; error
+    handlers never see them. ``before_request`` runs before the routing result is acted on.
+    """
+    redirect = request.routing_exception
+    if not isinstance(redirect, RequestRedirect):
+        return None
+    return error_response(
+        redirect.code,
+        f"This resource is at {redirect.new_url}; repeat the request there.",
+        headers={"Location": redirect.new_url},
+    )
 
 
 def trace_without_values(error: BaseException) -> str:

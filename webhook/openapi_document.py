@@ -13,6 +13,7 @@ from models.enums import (
     StatusOutcome,
     StatusReason,
 )
+from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -163,6 +164,18 @@ _ACCEPTED = {
         "status_url": _STRING,
     },
 }
+# What an anonymous caller of an open config is answered instead of the lead: the outcome only.
+_ANONYMOUS_OUTCOME = {
+    "type": "object",
+    "required": ["id", "status", "action", "errors"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "status": _STRING,
+        "action": {"type": ["string", "null"]},
+        "errors": {"type": "object"},
+    },
+}
 _ERROR = {
     "type": "object",
     "required": ["detail"],
@@ -224,24 +237,47 @@ _PAYLOAD_BODY = {
         "multipart/form-data": {"schema": {"type": "object"}},
     },
 }
+_MAX_WAIT = f"{MAX_WAIT_SECONDS:g}"
 _INGEST_PARAMETERS = [
     _path("config_uuid", {"type": "string", "format": "uuid"}),
     _query(
         "wait",
-        {"type": "number", "minimum": 0},
-        "seconds to wait for the outcome; more than 30 is taken as 30",
+        {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS},
+        f"seconds to wait for the outcome, at most {_MAX_WAIT}",
     ),
     {
         "name": "Prefer",
         "in": "header",
         "required": False,
         "schema": _STRING,
-        "description": "wait=N",
+        "description": f"wait=N (RFC 7240): as ?wait=N; a preference above {_MAX_WAIT} waits"
+        f" {_MAX_WAIT} s",
     },
-    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _STRING},
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": _STRING,
+        "description": "the same key on this config within 7 days answers with the first event",
+    },
 ]
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": _STRING}
+
+
+_REPLAYED = _header("true when the Idempotency-Key was seen before: this is the first event")
+_EVENT_HEADERS = {
+    "Ingestion-Event-Id": _header("the event's id"),
+    "Content-Location": _header("the event's status URL"),
+    "Idempotent-Replayed": _REPLAYED,
+}
 _INGEST_ERRORS = {
-    "400": _error("the body is not a JSON object or a form"),
+    "400": _error(
+        "the body is not a JSON object or a form, the query string does not parse, wait is not"
+        f" a number from 0 to {_MAX_WAIT}, or the Idempotency-Key is too long"
+    ),
     "401": _error(
         "missing or invalid token; on a provider config, a missing or wrong payload key or "
         "signature"
@@ -267,20 +303,62 @@ _INGEST_AUTH = (
 )
 
 
+def _with_headers(response: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "headers": headers}
+
+
+# Query-string parameters of a POST other than ``wait`` are merged into the payload (under the
+# body's keys): a free-form object, as OpenAPI spells "any other query parameter". Its values
+# have no type: on the wire every one is text, so no type could be refused.
+_NO_NUL = "^[^\\x00]*$"
+_PAYLOAD_QUERY = {
+    "name": "payload",
+    "in": "query",
+    "required": False,
+    "style": "form",
+    "explode": True,
+    "schema": {
+        "type": "object",
+        "propertyNames": {"pattern": _NO_NUL},
+        "additionalProperties": {"pattern": _NO_NUL},
+    },
+    "description": "any other query parameter is a payload field (the body's keys win)",
+}
+
+
+# An anonymous caller (an open config, no Authorization header) never receives stored data.
+_LEAD_OR_OUTCOME = {"anyOf": [_ref("Lead"), _ref("AnonymousOutcome")]}
+_ANONYMOUS_NOTE = "; an anonymous caller of an open config gets the outcome only, never the lead"
+
+
 def _ingest_operation(summary: str, operation_id: str) -> dict[str, Any]:
+    lead_action = _header("the action taken: created, updated, unchanged, reengaged, ...")
+    lead_headers = {"Lead-Action": lead_action, **_EVENT_HEADERS}
     return {
         "operationId": operation_id,
         "summary": summary,
         "description": _INGEST_AUTH,
-        "parameters": _INGEST_PARAMETERS,
+        "parameters": [*_INGEST_PARAMETERS, _PAYLOAD_QUERY],
         "requestBody": _PAYLOAD_BODY,
         "responses": {
-            "201": _json(_ref("Lead"), "created (when waiting)"),
-            "200": _json(
-                _ref("Lead"), "updated, unchanged, reengaged, duplicate or stale (when waiting)"
+            "201": _with_headers(
+                _json(_LEAD_OR_OUTCOME, "created (when waiting)" + _ANONYMOUS_NOTE), lead_headers
             ),
-            "202": _json(_ref("Accepted"), "accepted and queued"),
-            "422": _error("the payload failed validation (when waiting)"),
+            "200": _with_headers(
+                _json(
+                    _LEAD_OR_OUTCOME,
+                    "updated, unchanged, reengaged, duplicate or stale (when waiting)"
+                    + _ANONYMOUS_NOTE,
+                ),
+                lead_headers,
+            ),
+            "202": _with_headers(
+                _json(_ref("Accepted"), "accepted and queued (or still running after the wait)"),
+                {"Location": _header("the event's status URL"), "Idempotent-Replayed": _REPLAYED},
+            ),
+            "422": _with_headers(
+                _error("the payload failed validation (when waiting)"), _EVENT_HEADERS
+            ),
             **_INGEST_ERRORS,
         },
     }
@@ -322,6 +400,7 @@ def openapi_document() -> dict[str, Any]:
                 "Event": _EVENT,
                 "FieldError": _FIELD_ERROR,
                 "Accepted": _ACCEPTED,
+                "AnonymousOutcome": _ANONYMOUS_OUTCOME,
                 "Error": _ERROR,
                 "DryRun": _DRY_RUN,
                 "MappingTemplate": _MAPPING_TEMPLATE,
@@ -343,8 +422,11 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "dryRun",
                     "summary": "What an upsert (or a create) would do, without writing",
+                    "description": "Needs a token of the config's organization, on open configs "
+                    "too: it reads stored leads.",
                     "parameters": [
                         _INGEST_PARAMETERS[0],
+                        _PAYLOAD_QUERY,
                         _query(
                             "endpoint",
                             {"type": "string", "enum": [e.value for e in Endpoint]},
@@ -383,7 +465,10 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(_ref("EventPage"), "a page of events"),
-                        "400": _error("bad filter"),
+                        "400": _error(
+                            "a filter that is not valid: a config that is not a UUID, an"
+                            " unknown status or action, a bad date or page"
+                        ),
                         **_AUTH_ERRORS,
                     },
                 }
@@ -442,7 +527,10 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(_ref("LeadPage"), "a page of leads"),
-                        "400": _error("bad filter"),
+                        "400": _error(
+                            "a filter that is not valid: a phone_number that is not a valid"
+                            " phone number, an unknown status, a bad date or page"
+                        ),
                         **_AUTH_ERRORS,
                     },
                 }
@@ -471,6 +559,7 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"text/plain": {"schema": {"type": "string"}}},
                         },
                         "401": _error("LEADGATE_METRICS_TOKEN is set and was not given"),
+                        "503": _DATABASE_DOWN,
                     },
                 }
             },

@@ -22,9 +22,14 @@ _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)(?=$|[,;\s])",
 
 
 def requested_wait() -> float:
-    """Seconds the client asked to wait for the outcome (``?wait=N`` or ``Prefer: wait=N``)."""
+    """Seconds the client asked to wait for the outcome (``?wait=N`` or ``Prefer: wait=N``).
+
+    ``?wait`` above the maximum is a 400, as the OpenAPI document declares; ``Prefer: wait`` is
+    a preference (RFC 7240), honoured up to the maximum rather than refused.
+    """
     raw = request.args.get("wait")
-    if raw is None:
+    preferred = raw is None
+    if preferred:
         match = _PREFER_WAIT.search(request.headers.get("Prefer", ""))
         raw = match.group(1) if match else None
     if raw is None or raw == "":
@@ -40,6 +45,11 @@ def requested_wait() -> float:
         raise ApiError(400, "wait must be a number of seconds.", {"wait": ["not a number"]})
     if seconds < 0:
         raise ApiError(400, "wait must not be negative.", {"wait": ["must be at least 0"]})
+    if seconds > MAX_WAIT_SECONDS and not preferred:
+        limit = f"{MAX_WAIT_SECONDS:g}"
+        raise ApiError(
+            400, f"wait must be at most {limit} seconds.", {"wait": [f"must be at most {limit}"]}
+        )
     return min(seconds, MAX_WAIT_SECONDS)
 
 

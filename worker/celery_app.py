@@ -5,19 +5,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery
 from celery.signals import worker_process_init
 from celery.worker.consumer import Consumer
 
 from models.db import dispose_engines
-
-
-class LeadgateTask(Task):  # type: ignore[misc]
-    """House defaults for every task: late acks, no results, re-read the world on each run."""
-
-    acks_late = True
-    ignore_result = True
-    reject_on_worker_lost = True
 
 
 class ReconnectingConsumer(Consumer):  # type: ignore[misc]
@@ -45,7 +37,9 @@ def create_celery_app() -> Celery:
     """Build the Celery app from ``celeryconfig`` and register the tasks."""
     # Tasks are imported when the worker starts (``include``), not here, so the tasks module
     # can import this app without a cycle.
-    app = Celery("leadgate", task_cls=LeadgateTask, include=["worker.tasks"])
+    # The house task defaults (late acks, no results, time limits) are app-wide settings in
+    # celeryconfig, so every task reads them from there; no base task class repeats them.
+    app = Celery("leadgate", include=["worker.tasks"])
     app.config_from_object("celeryconfig")
     return app
 

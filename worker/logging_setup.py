@@ -12,6 +12,7 @@ from typing import Any
 from celery.signals import setup_logging
 
 from common.logs import configure_logging
+from common.settings import get_settings
 from worker.log_context import attach_event_context
 
 # Celery's own line per task received and per task finished says less than the one line per
@@ -22,7 +23,8 @@ _PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 
 @setup_logging.connect
 def _use_leadgate_logging(**_: Any) -> None:
-    configure_logging()
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     if logging.getLogger().level > logging.DEBUG:  # LEADGATE_LOG_LEVEL=DEBUG shows them all
         for name in _PER_TASK_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -6,20 +6,19 @@ known, ``config``, ``attempt``, ``lead_id`` and ``action``. No line holds a payl
 messages, which may quote one, are masked.
 
 Replays are timed on their own. An event's receive time can be a week old when it is replayed;
-timed from receipt it would set off latency alerts meant for fresh events. So a replay leaves a
-mark in Redis with the time it was requeued, and an event that finishes with such a mark is
-timed from it, in ``leadgate_event_replayed_to_done_seconds``.
+timed from receipt it would set off latency alerts meant for fresh events. So a replay records
+its time on the event row (``replayed_time``, set by the requeue itself), the claim brings it
+back, and an event that finishes with one is timed from it, in
+``leadgate_event_replayed_to_done_seconds``; a first delivery (and its retries) is timed from
+receipt, in ``leadgate_event_received_to_done_seconds``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
-
-import redis
 
 from common.logs import mask_text
 from common.metrics import (
@@ -33,16 +32,8 @@ from models.base import utcnow
 from models.enums import EventStatus
 from worker.ingest.claims import Claim
 from worker.ingest.pipeline import Outcome
-from worker.locks import lock_client
 
 log = logging.getLogger("worker.events")
-
-# A replayed event finishes within minutes; a mark outlives any backlog, then expires by itself.
-REPLAY_MARK_SECONDS = 7 * 24 * 3600
-
-
-def _replay_mark(event_id: uuid.UUID) -> str:
-    return f"leadgate:replayed:{event_id}"
 
 
 def _fields(claim: Claim, change: str, status: str, **extra: Any) -> dict[str, Any]:
@@ -62,13 +53,8 @@ def event_claimed(claim: Claim, batch_size: int = 1) -> None:
     log.info("event claimed", extra=fields)
 
 
-def event_finished(
-    finished: Sequence[tuple[Claim, Outcome | None]], client: redis.Redis | None = None
-) -> None:
+def event_finished(finished: Sequence[tuple[Claim, Outcome | None]]) -> None:
     """Count and time the terminal outcomes of a batch and log each; None: taken over."""
-    marks = _take_replay_marks(
-        [claim.event_id for claim, outcome in finished if outcome is not None], client
-    )
     now = utcnow()
     for claim, outcome in finished:
         if outcome is None:
@@ -81,9 +67,8 @@ def event_finished(
             continue
         action = outcome.action.value if outcome.action else None
         EVENTS_FINISHED.labels(outcome.status.value, action or "none").inc()
-        replayed_at = marks.get(claim.event_id)
-        if replayed_at is not None:
-            REPLAY_LATENCY.observe(max(time.time() - replayed_at, 0.0))
+        if claim.replayed_time is not None:
+            REPLAY_LATENCY.observe(max((now - claim.replayed_time).total_seconds(), 0.0))
         else:
             EVENT_LATENCY.observe(max((now - claim.received_time).total_seconds(), 0.0))
         _log_outcome(claim, outcome, action)
@@ -122,18 +107,8 @@ def event_retrying(claim: Claim, status: EventStatus, reason: str, retry_in: flo
     log.warning("event retrying in %.1f s after %s", retry_in, reason, extra=fields)
 
 
-def event_replayed(event_ids: Sequence[uuid.UUID], client: redis.Redis | None = None) -> None:
-    """Log each requeued replay and mark it, so that its outcome is timed from now."""
-    if not event_ids:
-        return
-    try:
-        pipe = (client or lock_client()).pipeline(transaction=False)
-        for event_id in event_ids:
-            pipe.set(_replay_mark(event_id), repr(time.time()), ex=REPLAY_MARK_SECONDS)
-        pipe.execute()
-    except redis.RedisError as error:
-        # Without its mark a replay is timed from receipt: a late sample, never a lost event.
-        log.warning("replays not marked for timing (%s)", type(error).__name__)
+def event_replayed(event_ids: Sequence[uuid.UUID]) -> None:
+    """Log each replayed event, now queued again."""
     for event_id in event_ids:
         fields = {"event_id": str(event_id), "change": "replayed", "status": "queued"}
         log.info("event replayed", extra=fields)
@@ -144,25 +119,3 @@ def event_requeued(event_id: uuid.UUID) -> None:
     # The sweeper re-sends queued, overdue and orphaned events alike; the status is the row's.
     fields = {"event_id": str(event_id), "change": "requeued"}
     log.info("event requeued by the sweeper", extra=fields)
-
-
-def _take_replay_marks(
-    event_ids: Sequence[uuid.UUID], client: redis.Redis | None
-) -> dict[uuid.UUID, float]:
-    """The replay marks of these finished events (seconds since the epoch), removed as read."""
-    if not event_ids:
-        return {}
-    try:
-        pipe = (client or lock_client()).pipeline(transaction=False)
-        for event_id in event_ids:
-            pipe.get(_replay_mark(event_id))
-        pipe.delete(*(_replay_mark(event_id) for event_id in event_ids))
-        values = pipe.execute()[: len(event_ids)]
-    except redis.RedisError as error:
-        log.info("replay marks unavailable (%s); timing from receipt", type(error).__name__)
-        return {}
-    return {
-        event_id: float(value)
-        for event_id, value in zip(event_ids, values, strict=True)
-        if value is not None
-    }

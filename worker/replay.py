@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
+from models.base import utcnow
 from models.enums import EventStatus
 from worker.observe import event_replayed
 
@@ -32,7 +33,8 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
 
     The status change is a compare-and-set, so of two replays racing on one event exactly one
     requeues it. Attempts start again from zero; the event keeps its receive order, so a replay
-    that lands behind newer updates of its lead only fills what they left empty (I3).
+    that lands behind newer updates of its lead only fills what they left empty (I3). The replay
+    time goes into the same row, so the worker that claims it times the replay from then.
     """
     if not event_ids:
         return []
@@ -47,6 +49,7 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
                 last_error=None,
                 next_attempt_time=None,
                 processed_time=None,
+                replayed_time=utcnow(),
             )
             .returning(IngestionEvent.id)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -11,13 +12,31 @@ from sqlalchemy import select
 from leadgate.cli import records
 from leadgate.cli.context import admin_session
 from leadgate.cli.output import emit_json, emit_table
+from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionEvent
 from models.enums import EventStatus
 
+# Long texts are cut so one event stays on one line; --json shows them whole.
+CELL_LIMIT = 80
 
-def _error_fields(errors: list[object]) -> str:
-    fields = [str(error.get("field")) for error in errors if isinstance(error, dict)]
-    return ",".join(fields) if fields else ""
+
+def _one_line(text: str) -> str:
+    """``text`` on one line, cut to ``CELL_LIMIT`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= CELL_LIMIT else flat[: CELL_LIMIT - 1] + "…"
+
+
+def first_error(errors: list[object]) -> str | None:
+    """The first error as ``field: message``, and how many more there are."""
+    described = [
+        f"{error.get('field')}: {error.get('message')}"
+        for error in errors
+        if isinstance(error, dict)
+    ]
+    if not described:
+        return None
+    more = f" (+{len(described) - 1} more)" if len(described) > 1 else ""
+    return _one_line(described[0]) + more
 
 
 def _event_as_dict(event: IngestionEvent) -> dict[str, Any]:
@@ -33,6 +52,7 @@ def _event_as_dict(event: IngestionEvent) -> dict[str, Any]:
         "attempts": event.attempts,
         "errors": event.errors,
         "warnings": event.warnings,
+        "last_error": event.last_error,
         "received_time": event.received_time.isoformat(),
         "processed_time": event.processed_time.isoformat() if event.processed_time else None,
     }
@@ -46,10 +66,22 @@ def events_group() -> None:
 @events_group.command("list")
 @click.option("--status", type=click.Choice([status.value for status in EventStatus]))
 @click.option("--config", "config_id", type=click.UUID, default=None, help="Only this config.")
+@click.option(
+    "--since",
+    metavar="TIME",
+    callback=since_option,
+    help=f"Only events received since then: {EXAMPLES}.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
-def events_list(status: str | None, config_id: uuid.UUID | None, limit: int, as_json: bool) -> None:
-    """List the most recent events."""
+def events_list(
+    status: str | None,
+    config_id: uuid.UUID | None,
+    since: dt.datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List the most recent events, with the first error and the last transient error."""
     with admin_session(read_only=True) as session:
         query = select(IngestionEvent).order_by(IngestionEvent.seq.desc()).limit(limit)
         if status is not None:
@@ -57,16 +89,20 @@ def events_list(status: str | None, config_id: uuid.UUID | None, limit: int, as_
         if config_id is not None:
             records.get_config(session, config_id)
             query = query.where(IngestionEvent.config_id == config_id)
+        if since is not None:
+            query = query.where(IngestionEvent.received_time >= since)
         events = list(session.scalars(query))
     if as_json:
         emit_json([_event_as_dict(event) for event in events])
         return
     rows = [
-        (event.id, event.received_time, event.endpoint.value, event.status.value,
+        (event.id, event.received_time, event.config_id, event.endpoint.value, event.status.value,
          event.action.value if event.action else None, event.lead_id, event.attempts,
-         _error_fields(event.errors) or None)
+         first_error(event.errors), _one_line(event.last_error) if event.last_error else None)
         for event in events
     ]  # fmt: skip
     emit_table(
-        ("ID", "RECEIVED", "ENDPOINT", "STATUS", "ACTION", "LEAD", "ATTEMPTS", "ERRORS"), rows
-    )
+        ("ID", "RECEIVED", "CONFIG", "ENDPOINT", "STATUS", "ACTION", "LEAD", "ATTEMPTS", "ERROR",
+         "LAST ERROR"),
+        rows,
+    )  # fmt: skip

@@ -62,18 +62,19 @@ def _worker_answers(broker_url: str, key_prefix: str) -> bool:
 def test_long_running_process_starts(services: ServiceUrls, tmp_path: Path, name: str) -> None:
     port = free_port()
     log = tmp_path / f"{name}.log"
-    # beat keeps its schedule file in the working directory; keep it out of the repository.
-    cwd = tmp_path if name == "beat" else REPO_ROOT
+    # Without LEADGATE_HOME beat keeps its schedule in the system's temporary directory (here
+    # tmp_path, through TMPDIR), never in the working directory, the checkout.
+    schedules_before = set(REPO_ROOT.glob("*celerybeat-schedule*"))
     with log.open("wb") as output:
         process = subprocess.Popen(
-            ["sh", "-c", f"exec {procfile()[name]}"], cwd=cwd,
-            env=minimal_env(services, PORT=str(port)), stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            ["sh", "-c", f"exec {procfile()[name]}"], cwd=REPO_ROOT,
+            env=minimal_env(services, PORT=str(port), TMPDIR=str(tmp_path)), stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     ready = {
         "web": lambda: _healthz(port),
         "worker": lambda: _worker_answers(services.redis_url, services.broker_key_prefix),
-        "beat": lambda: any(tmp_path.glob("celerybeat-schedule*")),
+        "beat": lambda: any(tmp_path.glob("*celerybeat-schedule*")),
     }[name]
     try:
         deadline = time.monotonic() + 60
@@ -90,3 +91,4 @@ def test_long_running_process_starts(services: ServiceUrls, tmp_path: Path, name
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     assert process.returncode in (0, -signal.SIGTERM), log.read_text(errors="replace")
+    assert set(REPO_ROOT.glob("*celerybeat-schedule*")) == schedules_before

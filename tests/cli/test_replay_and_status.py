@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -37,13 +36,13 @@ def test_replay_by_status_and_config_prints_each_id(
     done = _event(committed_session, tenant, EventStatus.done, {})
     elsewhere = _event(committed_session, other, EventStatus.failed, {})
     committed_session.commit()
-    result = invoke("replay", "--status", "failed", "--config", str(tenant.config_id))
+    result = invoke("replay", "--status", "failed", "--config", str(tenant.config_id), "--no-wait")
     assert result.stdout.split() == [str(failed.id)]
     assert _status(committed_session, failed.id) == EventStatus.queued
     assert _status(committed_session, dead.id) == EventStatus.dead
     assert _status(committed_session, done.id) == EventStatus.done
     assert _status(committed_session, elsewhere.id) == EventStatus.failed
-    again = invoke("replay", str(dead.id))
+    again = invoke("replay", str(dead.id), "--no-wait")
     assert again.stdout.split() == [str(dead.id)]
     committed_session.expire_all()
     refreshed = committed_session.get(IngestionEvent, dead.id)
@@ -65,6 +64,79 @@ def test_replay_refuses_a_done_event_and_unknown_ids(
     assert "not both" in mixed.stderr
 
 
+def test_replay_without_ids_or_a_filter_refuses(invoke: Invoke, committed_session: Session) -> None:
+    tenant = make_tenant(committed_session)
+    failed = _event(committed_session, tenant, EventStatus.failed, {})
+    committed_session.commit()
+
+    refused = invoke("replay", exit_code=2)
+
+    assert "--all replays every failed and dead event of every config" in refused.stderr
+    assert refused.stdout == ""
+    assert _status(committed_session, failed.id) == EventStatus.failed
+    assert "--all" in invoke("replay", "--help").stdout
+    both = invoke("replay", "--all", "--config", str(tenant.config_id), exit_code=2)
+    assert "give it no filters" in both.stderr
+
+
+def test_replay_all_replays_every_config(invoke: Invoke, committed_session: Session) -> None:
+    tenant, other = make_tenant(committed_session), make_tenant(committed_session)
+    failed = _event(committed_session, tenant, EventStatus.failed, {})
+    dead = _event(committed_session, other, EventStatus.dead, {})
+    committed_session.commit()
+
+    replayed = invoke("replay", "--all", "--no-wait").stdout.split()
+
+    assert {str(failed.id), str(dead.id)} <= set(replayed)
+    assert _status(committed_session, failed.id) == EventStatus.queued
+    assert _status(committed_session, dead.id) == EventStatus.queued
+
+
+def test_replay_since_takes_a_span(invoke: Invoke, committed_session: Session) -> None:
+    tenant = make_tenant(committed_session)
+    failed = _event(committed_session, tenant, EventStatus.failed, {})
+    committed_session.commit()
+
+    config = ("--config", str(tenant.config_id), "--no-wait")
+    assert invoke("replay", "--since", "1h", *config).stdout.split() == [str(failed.id)]
+    assert "is not a span like 30m" in invoke("replay", "--since", "soon", exit_code=2).stderr
+
+
+def test_replay_reports_events_still_pending_when_the_wait_runs_out(
+    invoke: Invoke, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session)
+    failed = _event(committed_session, tenant, EventStatus.failed, {})
+    committed_session.commit()
+
+    # No time to wait: the event was only just queued, so it is still pending.
+    result = invoke("replay", str(failed.id), "--timeout", "0", exit_code=1)
+
+    assert result.stdout.split() == [str(failed.id)]
+    assert "pending    1" in result.stderr
+    assert "1 still pending after 0 s" in result.stderr
+
+
+@pytest.mark.integration
+def test_replay_waits_and_reports_outcomes_by_action_and_error(
+    invoke: Invoke, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    tenant = make_tenant(committed_session, {"fields": {"phone_number": "tel"}})
+    fixed = _event(committed_session, tenant, EventStatus.dead, {"tel": "(202) 456-1111"})
+    broken = [_event(committed_session, tenant, EventStatus.failed, {"tel": ""}) for _ in range(2)]
+    committed_session.commit()
+
+    result = invoke("replay", "--config", str(tenant.config_id), "--timeout", "30", exit_code=1)
+
+    assert set(result.stdout.split()) == {str(fixed.id), *(str(event.id) for event in broken)}
+    report = result.stderr
+    assert "created    1" in report
+    assert "failed     2" in report
+    assert "2  phone_number: a phone number is required to create a lead" in report
+    assert "2 of 3 replayed events failed again" in report
+    assert _status(committed_session, fixed.id) == EventStatus.done
+
+
 @pytest.mark.integration
 def test_replayed_event_is_processed_once_by_the_worker(
     invoke: Invoke, committed_session: Session, celery_worker: ServiceProcess
@@ -72,11 +144,9 @@ def test_replayed_event_is_processed_once_by_the_worker(
     tenant = make_tenant(committed_session, {"fields": {"phone_number": "tel"}})
     event = _event(committed_session, tenant, EventStatus.failed, {"tel": "(202) 456-1111"})
     committed_session.commit()
-    invoke("replay", str(event.id))
-    deadline = time.monotonic() + 30
-    while _status(committed_session, event.id) != EventStatus.done:
-        assert time.monotonic() < deadline, "replayed event not done in 30 s"
-        time.sleep(0.1)
+    result = invoke("replay", str(event.id), "--timeout", "30")
+    assert "created    1" in result.stderr
+    assert _status(committed_session, event.id) == EventStatus.done
     committed_session.expire_all()
     replayed = committed_session.get(IngestionEvent, event.id)
     assert replayed is not None and replayed.attempts == 1 and replayed.lead_id is not None

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from common.logs import JsonFormatter, MaskingFilter, mask_email, mask_phone, mask_text
+from common.logs import JsonFormatter, MaskingFilter, configure_logging, mask_text
 
 
 @pytest.mark.parametrize(
@@ -33,12 +33,6 @@ def test_ordinary_text_is_untouched(text: str) -> None:
     assert mask_text(text) == text
 
 
-def test_mask_helpers() -> None:
-    assert mask_phone("+14155552671") == "+1********71"
-    assert mask_email("jane@example.com") == "j***@example.com"
-    assert mask_phone(None) == mask_email(None) == "-"
-
-
 def test_json_formatter_carries_extra_fields_and_masks() -> None:
     record = logging.makeLogRecord(
         {
@@ -53,6 +47,23 @@ def test_json_formatter_carries_extra_fields_and_masks() -> None:
     )
     MaskingFilter().filter(record)
     line = json.loads(JsonFormatter().format(record))
-    assert line["message"] == "lead 7 for a***@example.com"
+    assert line["message"] == "lead 7 for email 'a•••@example.com' (masked)"
     assert line["event_id"] == "e-1" and line["attempt"] == 2
     assert line["level"] == "info" and line["logger"] == "worker"
+
+
+def test_configure_logging_uses_the_settings_it_is_handed(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    previous_level = root.level
+    monkeypatch.setattr(root, "handlers", [])  # restored afterwards, with whatever was there
+    # The environment is the settings' business: configure_logging must not read it.
+    monkeypatch.setenv("LEADGATE_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("LEADGATE_LOG_FORMAT", "json")
+    try:
+        configure_logging("WARNING", "text")
+        (handler,) = root.handlers
+        assert root.level == logging.WARNING
+        assert not isinstance(handler.formatter, JsonFormatter)
+        assert any(isinstance(f, MaskingFilter) for f in handler.filters)
+    finally:
+        root.setLevel(previous_level)

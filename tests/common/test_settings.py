@@ -1,11 +1,114 @@
-"""Settings for provider secrets: LEADGATE_SECRET_KEY and LEADGATE_SECRET_GRACE_HOURS."""
+"""Settings: read from the environment once, every malformed value a clear error naming it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from common.settings import SettingsError, load_settings
+from common.settings import SettingsError, load_settings, to_sqlalchemy_url
+
+
+def test_defaults_with_an_empty_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    settings = load_settings({})
+
+    assert settings.database_url is None and settings.redis_url is None
+    assert settings.home == tmp_path / ".leadgate"
+    assert settings.max_body_bytes == 256 * 1024
+    assert settings.task_max_attempts == 8
+    assert settings.log_level == "INFO"
+    assert settings.log_format == "json"
+    assert settings.metrics_token is None
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [("debug", "DEBUG"), (" Warning ", "WARNING"), ("ERROR", "ERROR"), ("", "INFO")],
+)
+def test_log_level_in_any_case(level: str, expected: str) -> None:
+    assert load_settings({"LEADGATE_LOG_LEVEL": level}).log_level == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("TEXT", "text"), ("json", "json"), (" ", "json")])
+def test_log_format_in_any_case(value: str, expected: str) -> None:
+    assert load_settings({"LEADGATE_LOG_FORMAT": value}).log_format == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("LEADGATE_LOG_LEVEL", "loud", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("LEADGATE_LOG_LEVEL", "10", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("LEADGATE_LOG_FORMAT", "yaml", "json, text"),
+    ],
+)
+def test_a_bad_log_setting_names_the_variable_and_the_choices(
+    name: str, value: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({name: value})
+
+    assert str(raised.value) == f"{name} must be one of {allowed}; got {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://db/x", "DATABASE_URL must use one of postgresql"),
+        ("REDIS_URL", "http://cache", "REDIS_URL must use one of redis"),
+        ("CELERY_BROKER_URL", "sqs://queue", "CELERY_BROKER_URL must use one of redis"),
+        ("LEADGATE_MAX_ATTEMPTS", "many", "LEADGATE_MAX_ATTEMPTS must be a number, got 'many'"),
+        ("LEADGATE_BATCH_SIZE", "0", "LEADGATE_BATCH_SIZE must be at least 1"),
+        ("LEADGATE_LOCK_TTL_SECONDS", "0.01", "LEADGATE_LOCK_TTL_SECONDS must be at least 0.05"),
+    ],
+)
+def test_malformed_values_are_refused_by_name(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({name: value})
+
+
+def test_numbers_and_urls_are_read() -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgres://app@db:5432/leads",
+            "REDIS_URL": "redis://cache:6379/0",
+            "LEADGATE_MAX_BODY_BYTES": "1024",
+            "LEADGATE_RETRY_BASE_SECONDS": "0.5",
+            "LEADGATE_METRICS_TOKEN": " secret ",
+        }
+    )
+
+    assert settings.sqlalchemy_url == "postgresql+psycopg://app@db:5432/leads"
+    assert settings.max_body_bytes == 1024
+    assert settings.retry_base_seconds == 0.5
+    assert settings.metrics_token == "secret"
+
+
+def test_the_broker_falls_back_to_redis() -> None:
+    assert load_settings({"REDIS_URL": "redis://a/0"}).celery_broker_url == "redis://a/0"
+    given = load_settings({"REDIS_URL": "redis://a/0", "CELERY_BROKER_URL": "amqp://mq//"})
+    assert given.celery_broker_url == "amqp://mq//"
+    with pytest.raises(SettingsError, match="neither CELERY_BROKER_URL nor REDIS_URL"):
+        _ = load_settings({}).celery_broker_url
+
+
+def test_missing_servers_are_named_when_asked_for() -> None:
+    settings = load_settings({})
+    with pytest.raises(SettingsError, match="DATABASE_URL is not set"):
+        _ = settings.sqlalchemy_url
+    with pytest.raises(SettingsError, match="REDIS_URL is not set"):
+        _ = settings.locks_redis_url
+
+
+def test_to_sqlalchemy_url_refuses_other_databases() -> None:
+    assert to_sqlalchemy_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    with pytest.raises(SettingsError, match="got sqlite:"):
+        to_sqlalchemy_url("sqlite:///x.db")
 
 
 def test_secret_keys_are_read_in_order_and_the_grace_period_defaults_to_a_day() -> None:

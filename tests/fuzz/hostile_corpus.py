@@ -338,7 +338,9 @@ CORPUS: list[Hostile] = [
     refused("query-wait-abc", _lead(), 400, query="wait=abc"),
     refused("query-wait-nan", _lead(), 400, query="wait=nan"),
     refused("query-wait-negative", _lead(), 400, query="wait=-1"),
-    accepted("query-wait-infinity-is-capped", _lead(), DONE, query="wait=inf"),
+    # ?wait above the documented maximum (30 s) is refused; only Prefer: wait is capped.
+    refused("query-wait-infinity", _lead(), 400, query="wait=inf"),
+    refused("query-wait-above-the-maximum", _lead(), 400, query="wait=30.001"),
     accepted("query-wait-and-invalid-payload", {"phone_number": "x"}, FAILED, query="wait=10"),
     accepted("idempotency-key-with-nul", _lead(), DONE, headers={"Idempotency-Key": "k\u0000"}),
     accepted("idempotency-key-too-long", _lead(), DONE, headers={"Idempotency-Key": "k" * 300}),

@@ -161,6 +161,99 @@ def test_run_stops_on_sigterm_and_restores_handlers() -> None:
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def graceful_child(tmp_path: Path, grace: float) -> tuple[ProcessSpec, Path, Path]:
+    """A child that takes ``grace`` seconds to stop on SIGTERM, leaving a file when it is done."""
+    ready, stopped = tmp_path / "ready", tmp_path / "stopped"
+    spec = ProcessSpec(
+        "slow",
+        (sys.executable, "-c", textwrap.dedent(f"""
+            import pathlib, signal, sys, time
+            def finish(*_):
+                time.sleep({grace})
+                pathlib.Path({str(stopped)!r}).touch()
+                sys.exit(0)
+            signal.signal(signal.SIGTERM, finish)
+            pathlib.Path({str(ready)!r}).touch()
+            time.sleep(60)
+        """)),
+    )  # fmt: skip
+    return spec, ready, stopped
+
+
+def run_and_signal(supervisor: Supervisor, signals: StopSignals, send: Callable[[], None]) -> None:
+    """Run the supervisor in this (the main) thread while ``send`` signals it from another."""
+    sender = threading.Thread(target=send)
+    sender.start()
+    with signals.installed():
+        supervisor.run(signals, tick=0.05)
+    sender.join()
+
+
+def test_signals_that_arrive_together_count_once() -> None:
+    signals = StopSignals()
+    with signals.installed():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    assert signals.requested
+    assert not signals.hurried
+
+
+def test_a_signal_well_after_the_first_hurries() -> None:
+    now = [100.0]
+    signals = StopSignals(burst_seconds=1.0, clock=lambda: now[0])
+    with signals.installed():
+        os.kill(os.getpid(), signal.SIGINT)
+        now[0] += 0.5
+        os.kill(os.getpid(), signal.SIGINT)
+        assert not signals.hurried
+        now[0] += 0.6
+        os.kill(os.getpid(), signal.SIGINT)
+
+    assert signals.hurried
+
+
+def test_a_doubled_sigterm_keeps_the_grace_period(tmp_path: Path) -> None:
+    # make passes the SIGTERM its process group got on to `leadgate run`, which got it too.
+    spec, ready, stopped = graceful_child(tmp_path, grace=1.0)
+    messages: list[str] = []
+    supervisor = make_supervisor(spec, messages=messages, stop_timeout=10)
+    signals = StopSignals()
+
+    def sigterm_twice() -> None:
+        wait_until(ready.exists)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    run_and_signal(supervisor, signals, sigterm_twice)
+
+    assert signals.received == [signal.SIGTERM, signal.SIGTERM]
+    assert stopped.exists(), "the child was killed before it finished stopping"
+    assert messages == []
+
+
+def test_asking_again_later_stops_at_once_without_blaming_the_children(tmp_path: Path) -> None:
+    spec, ready, stopped = graceful_child(tmp_path, grace=5.0)
+    messages: list[str] = []
+    supervisor = make_supervisor(spec, messages=messages, stop_timeout=10)
+    signals = StopSignals(burst_seconds=0.2)
+
+    def sigterm_then_again() -> None:
+        wait_until(ready.exists)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    started = time.monotonic()
+    run_and_signal(supervisor, signals, sigterm_then_again)
+
+    assert time.monotonic() - started < 4
+    assert not stopped.exists()
+    assert messages == ["leadgate: asked again to stop; killing slow now"]
+
+
 def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     script = textwrap.dedent("""
         import os, subprocess, sys, time

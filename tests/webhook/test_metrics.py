@@ -38,6 +38,13 @@ def test_metrics_count_requests_and_report_queue(
     assert "leadgate_oldest_pending_age_seconds" in text
 
 
+def test_metrics_name_one_content_type_and_one_charset(client: FlaskClient) -> None:
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    # Prometheus's own exposition type, stated once: a second charset is a malformed header.
+    assert answer.headers["Content-Type"] == "text/plain; version=1.0.0; charset=utf-8"
+
+
 def test_unknown_configs_share_one_label(client: FlaskClient) -> None:
     for _ in range(3):
         client.post("/api/lead-ingestion/00000000-0000-0000-0000-000000000000/upsert/", json={})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models.enums import EventStatus, LeadStatus
 from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.leads import days_ago, make_lead
+from webhook.openapi_document import openapi_document
 
 
 @pytest.fixture
@@ -89,6 +90,26 @@ def test_bad_filters_are_400(client: FlaskClient, tenant: Tenant, query: str) ->
     answer = client.get(f"/api/leads/?{query}", headers={"Authorization": f"Token {tenant.token}"})
     assert answer.status_code == 400
     assert answer.get_json()["errors"]
+
+
+@pytest.mark.parametrize("phone", ["(123) 456-7890", "not a phone", "12"])
+def test_a_phone_filter_that_is_no_number_is_the_documented_400(
+    client: FlaskClient, tenant: Tenant, phone: str
+) -> None:
+    answer = client.get("/api/leads/", query_string={"phone_number": phone}, headers=_auth(tenant))
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"] == {"phone_number": ["not valid"]}
+    # The answer does not quote the number back.
+    assert phone not in answer.get_data(as_text=True)
+    declared = openapi_document()["paths"]["/api/leads/"]["get"]["responses"]["400"]
+    assert "phone_number" in declared["description"]
+    assert declared["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+
+
+def _auth(tenant: Tenant) -> dict[str, str]:
+    return {"Authorization": f"Token {tenant.token}"}
 
 
 def test_reads_are_scoped_to_the_organization(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent, Lead
 from models.enums import MATCH_KEYS, Endpoint, EventStatus
+from tests.support.database import rolled_back_session
 from tests.support.factories import make_tenant
 from worker.dry_run import WOULD, WOULD_FAIL, dry_run_payload
 from worker.ingest.claims import claim_event, prepare_claim
@@ -76,18 +75,6 @@ _match_keys = st.permutations(list(MATCH_KEYS)).flatmap(
 )
 
 
-@contextmanager
-def _rolled_back(engine: Engine) -> Iterator[Session]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield session
-        finally:
-            session.close()
-            transaction.rollback()
-
-
 def _age_leads(session: Session, organization_id: int, days: int) -> None:
     shift = dt.timedelta(days=days)
     session.execute(
@@ -133,7 +120,7 @@ def _process(session: Session, config: IngestionConfig, endpoint: Endpoint, body
 def test_the_dry_run_predicts_each_recorded_action_and_lead(
     engine: Engine, match: list[str], config_days: int | None, steps: list[Any]
 ) -> None:
-    with _rolled_back(engine) as session:
+    with rolled_back_session(engine) as session:
         tenant = make_tenant(session, match=match, min_reengagement_days=config_days)
         config = session.get(IngestionConfig, tenant.config_id)
         assert config is not None

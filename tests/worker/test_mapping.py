@@ -116,7 +116,7 @@ def test_unmapped_modes(unmapped: str) -> None:
         ({"fields": {"status": {"value": "WON"}}}, "fields.status: 'WON' is not a lead status"),
         (
             {"fields": {"email": {"value": "nope"}}},
-            "fields.email: 'n***' is not a valid email",
+            "fields.email: email 'n•••' (masked) is not a valid email",
         ),
         (
             {"fields": {"metadata.n": {"value": "abc", "type": "number"}}},

@@ -21,7 +21,7 @@ from worker.observe import event_finished, event_replayed
 PHONE = "+12025550143"
 
 
-def _claim(received: dt.datetime | None = None) -> Claim:
+def _claim(received: dt.datetime | None = None, replayed: dt.datetime | None = None) -> Claim:
     return Claim(
         event_id=uuid.uuid4(),
         attempt=1,
@@ -30,6 +30,7 @@ def _claim(received: dt.datetime | None = None) -> Claim:
         organization_id=1,
         received_time=received or utcnow(),
         config=cast(Any, SimpleNamespace(id=uuid.uuid4())),
+        replayed_time=replayed,
     )
 
 
@@ -81,25 +82,42 @@ def _count(name: str) -> float:
     return value
 
 
-def test_a_replay_is_timed_from_its_replay_not_its_week_old_receipt(
-    services: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    claim = _claim(received=utcnow() - dt.timedelta(days=7))
-    fresh, replays = (
-        _count("leadgate_event_received_to_done_seconds"),
-        _count("leadgate_event_replayed_to_done_seconds"),
-    )
+def _bucket(name: str, upper: str) -> float:
+    value = REGISTRY.get_sample_value(f"{name}_bucket", {"le": upper})
+    assert value is not None
+    return value
+
+
+FRESH = "leadgate_event_received_to_done_seconds"
+REPLAYS = "leadgate_event_replayed_to_done_seconds"
+
+
+def test_a_replay_is_timed_from_its_replay_not_its_week_old_receipt(services: Any) -> None:
+    week_old = utcnow() - dt.timedelta(days=7)
+    claim = _claim(received=week_old, replayed=utcnow() - dt.timedelta(seconds=3))
+    fresh, replays, replays_within_10s = _count(FRESH), _count(REPLAYS), _bucket(REPLAYS, "10.0")
+
+    event_finished([(claim, Outcome(EventStatus.done, EventAction.created, lead_id=1))])
+
+    assert _count(FRESH) == fresh, "a replay must not be counted with first deliveries"
+    assert _count(REPLAYS) == replays + 1
+    # About 3 s from the replay; timed from the receipt it would be a week, past every bucket.
+    assert _bucket(REPLAYS, "10.0") == replays_within_10s + 1
+
+
+def test_a_first_delivery_is_timed_from_its_receipt(services: Any) -> None:
+    claim = _claim(received=utcnow() - dt.timedelta(seconds=3))
+    fresh, fresh_within_10s, replays = _count(FRESH), _bucket(FRESH, "10.0"), _count(REPLAYS)
+
+    event_finished([(claim, Outcome(EventStatus.done, EventAction.created, lead_id=1))])
+
+    assert (_count(FRESH), _bucket(FRESH, "10.0")) == (fresh + 1, fresh_within_10s + 1)
+    assert _count(REPLAYS) == replays
+
+
+def test_a_replay_logs_one_line_per_event(caplog: pytest.LogCaptureFixture) -> None:
+    ids = [uuid.uuid4(), uuid.uuid4()]
     with caplog.at_level(logging.INFO, logger="worker.events"):
-        event_replayed([claim.event_id])
-        event_finished([(claim, Outcome(EventStatus.done, EventAction.created, lead_id=1))])
-    assert _count("leadgate_event_received_to_done_seconds") == fresh
-    assert _count("leadgate_event_replayed_to_done_seconds") == replays + 1
-    slow = REGISTRY.get_sample_value(
-        "leadgate_event_replayed_to_done_seconds_bucket", {"le": "60.0"}
-    )
-    assert slow is not None and slow >= replays + 1  # timed in seconds, not in days
-    changes = [vars(r)["change"] for r in caplog.records]
-    assert changes == ["replayed", "done"]
-    # The mark is spent: a later first delivery of the same id counts as fresh again.
-    event_finished([(claim, Outcome(EventStatus.done, EventAction.unchanged, lead_id=1))])
-    assert _count("leadgate_event_received_to_done_seconds") == fresh + 1
+        event_replayed(ids)
+    fields = [(vars(r)["event_id"], vars(r)["change"], vars(r)["status"]) for r in caplog.records]
+    assert fields == [(str(event_id), "replayed", "queued") for event_id in ids]

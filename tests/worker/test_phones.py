@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.ingest.phones import masked, normalize_phone, parse_e164
+from common.masking import masked_phone
+from worker.ingest.phones import normalize_phone, parse_e164
 
 
 @pytest.mark.parametrize(
@@ -74,11 +75,14 @@ def test_normalize_phone_refuses_invalid_numbers_with_a_reason(raw: str, reason:
     with pytest.raises(ValueError, match="is not a valid US phone number") as raised:
         normalize_phone(raw)
     assert reason in str(raised.value)
-    assert masked(raw.strip()) in str(raised.value)
+    assert masked_phone(raw.strip()) in str(raised.value)
 
 
 def test_the_documented_example_message() -> None:
-    expected = "'(123) ***-**90' is not a valid US phone number: area code 123 does not exist"
+    expected = (
+        "phone '(•••) •••-••90' (masked) is not a valid US phone number:"
+        " area code 123 does not exist"
+    )
     with pytest.raises(ValueError, match=f"^{re.escape(expected)}"):
         normalize_phone("(123) 456-7890")
 
@@ -117,15 +121,18 @@ def test_normalize_phone_only_ever_raises_value_error(raw: object) -> None:
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [
-        ("(123) 456-7890", "'(123) ***-**90'"),
-        ("+1 (555) 234-5678", "'+1 (555) ***-**78'"),
-        ("1-212-055-0199", "'1-212-***-**99'"),
+        ("(123) 456-7890", "phone '(•••) •••-••90' (masked)"),
+        ("+1 (555) 234-5678", "phone '+• (•••) •••-••78' (masked)"),
+        ("1-212-055-0199", "phone '•-•••-•••-••99' (masked)"),
+        ("415-555-26", "phone '•••-•••-26' (masked)"),
+        ("jane@example.com", "phone '••••@•••••••.•••' (masked)"),
     ],
 )
 def test_error_messages_never_carry_the_whole_number(raw: str, shown: str) -> None:
-    with pytest.raises(ValueError, match="is not a valid") as raised:
+    with pytest.raises(ValueError, match="phone number") as raised:
         normalize_phone(raw)
     message = str(raised.value)
     assert message.startswith(shown)
     digits = "".join(char for char in raw if char.isdigit())
-    assert digits[-7:-2] not in "".join(char for char in message if char.isdigit())
+    assert raw not in message
+    assert not digits or digits[-7:-2] not in "".join(c for c in message if c.isdigit())

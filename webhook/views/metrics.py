@@ -77,4 +77,6 @@ def metrics() -> Response:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])  # type: ignore[no-untyped-call]
     registry.register(QueueCollector())
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and Flask adds
+    # one to a mimetype.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

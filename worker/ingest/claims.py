@@ -35,7 +35,7 @@ _RETURNED = tuple(
     IngestionEvent.__table__.c[name]
     for name in (
         "id", "attempts", "seq", "endpoint", "organization_id", "received_time", "config_id",
-        "raw_body", "content_type", "query_string",
+        "raw_body", "content_type", "query_string", "replayed_time",
     )
 )  # fmt: skip
 
@@ -97,6 +97,8 @@ class Claim:
     organization_id: int
     received_time: dt.datetime
     config: IngestionConfig
+    # Set when the event was replayed: its latency counts from then, not from receipt.
+    replayed_time: dt.datetime | None = None
     payload_error: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     # How the body was read (say, JSON labelled as a form), for the event's warnings.
@@ -154,6 +156,7 @@ def _claim_from(row: Any, config: IngestionConfig) -> Claim:
         organization_id=row.organization_id,
         received_time=row.received_time,
         config=config,
+        replayed_time=row.replayed_time,
     )
     try:
         body = read_body(row.raw_body, row.content_type)

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
-from worker.ingest.conversions import shown
-
-
-def masked(address: str) -> str:
-    """The address with the local part hidden but its first character: ``j***@example.com``.
-
-    Error messages go back to the provider and into the event; a full address never does.
-    """
-    local, at, domain = address.partition("@")
-    return shown(local[:1] + "***" + at + domain)
+from common.masking import masked_email
 
 
 def normalize_email(raw: object) -> str:
@@ -24,7 +15,10 @@ def normalize_email(raw: object) -> str:
     try:
         validated = validate_email(address, check_deliverability=False)
     except EmailNotValidError as error:
+        # Error messages go back to the provider and into the event: never the address itself.
         reason = str(error).replace(address, "the address")
-        raise ValueError(f"{masked(address)} is not a valid email address: {reason}") from None
+        raise ValueError(
+            f"{masked_email(address)} is not a valid email address: {reason}"
+        ) from None
     # The library's normal form (IDNA-checked domain, Unicode NFC) keeps equal addresses equal.
     return validated.normalized

@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 
-from worker.ingest.conversions import shown
+from common.masking import masked_phone
 
 DEFAULT_REGION = "US"
 _NANP_COUNTRY_CODE = 1
@@ -16,19 +16,6 @@ _LOCAL_ONLY = phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
 _PROBE_EXCHANGES = ("234", "456", "555", "789", "867", "975")
 
 
-def masked(text: str) -> str:
-    """The received text with its digits hidden but the first three and the last two.
-
-    Error messages go back to the provider and into the event; a full phone number never does,
-    while the area code (the usual culprit) and the format stay visible.
-    """
-    digits = [index for index, char in enumerate(text) if char.isdigit()]
-    # "+1 (415) ..." and "1-415-...": the country code comes before the area code.
-    keep = 4 if len(digits) == 11 and text[digits[0]] == "1" else 3
-    hidden = set(digits[keep:-2]) if len(digits) > keep + 2 else set(digits[1:])
-    return shown("".join("*" if index in hidden else char for index, char in enumerate(text)))
-
-
 def normalize_phone(raw: object) -> str:
     """The number in E.164 ("+14155552671"); ValueError saying why when it is not a valid number."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
@@ -37,10 +24,12 @@ def normalize_phone(raw: object) -> str:
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except NumberParseException:
-        raise ValueError(f"{masked(text)} is not a phone number") from None
+        # Error messages go back to the provider and into the event: never the number itself.
+        # The reasons below name the area code, the usual culprit, on their own.
+        raise ValueError(f"{masked_phone(text)} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError(
-            f"{masked(text)} is not a valid {_label(number)}: {_invalid_reason(number)}"
+            f"{masked_phone(text)} is not a valid {_label(number)}: {_invalid_reason(number)}"
         )
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 

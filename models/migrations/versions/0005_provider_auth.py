@@ -1,7 +1,7 @@
 """Provider authentication (payload-key and signature modes) and the multipart file setting.
 
 Revision ID: 0005_provider_auth
-Revises: 0003
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_provider_auth"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
