@@ -27,10 +27,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webhook import db
-    from webhook.views import events, health, ingest, leads, metrics, openapi
+    from webhook.views import (
+        events,
+        health,
+        ingest,
+        lead_types,
+        lead_writes,
+        leads,
+        metrics,
+        openapi,
+    )
 
     db.init_app(app)
-    for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp, metrics.bp):
+    blueprints = (
+        health.bp,
+        ingest.bp,
+        events.bp,
+        leads.bp,
+        lead_writes.bp,
+        lead_types.bp,
+        openapi.bp,
+        metrics.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.after_request(add_security_headers)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.enums import Endpoint, EventAction, EventStatus, LeadStatus, StatusOutcome, StatusReason
+from models.enums import (
+    CUSTOM_ENDPOINTS,
+    Endpoint,
+    EventAction,
+    EventStatus,
+    LeadStatus,
+    StatusOutcome,
+    StatusReason,
+)
+from worker.ingest.conversions import TYPE_NAMES
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -121,6 +130,28 @@ _LEAD = {
         "timezone": _NULLABLE_STRING,
     },
 }
+_METADATA_FIELD = {
+    "type": "object",
+    "required": ["key", "type"],
+    "properties": {
+        "key": _STRING,
+        "label": _STRING,
+        "helpText": _STRING,
+        "type": {"type": "string", "enum": list(TYPE_NAMES)},
+        "required": {"type": "boolean"},
+    },
+}
+_LEAD_TYPE = {
+    "type": "object",
+    "required": ["id", "name", "campaign", "lead_metadata_fields", "is_default"],
+    "properties": {
+        "id": _INT,
+        "name": _STRING,
+        "campaign": _INT,
+        "lead_metadata_fields": {"type": "array", "items": _METADATA_FIELD},
+        "is_default": {"type": "boolean"},
+    },
+}
 _FIELD_ERROR = {
     "type": "object",
     "required": ["field", "message"],
@@ -131,7 +162,7 @@ _EVENT = {
     "properties": {
         "id": {"type": "string", "format": "uuid"},
         "config": {"type": "string", "format": "uuid"},
-        "endpoint": {"type": "string", "enum": ["create", "upsert"]},
+        "endpoint": {"type": "string", "enum": [e.value for e in Endpoint]},
         "status": {"type": "string", "enum": [s.value for s in EventStatus]},
         "action": {"type": ["string", "null"], "enum": [*(a.value for a in EventAction), None]},
         "lead_id": _NULLABLE_INT,
@@ -242,6 +273,72 @@ def _ingest_operation(summary: str, operation_id: str) -> dict[str, Any]:
     }
 
 
+_LEAD_HEADERS = {
+    "Lead-Action": {
+        "description": "what the request did: created, updated, unchanged, reengaged, "
+        "duplicate or stale",
+        "schema": {"type": "string", "enum": [a.value for a in EventAction]},
+    },
+    "Ingestion-Event-Id": {
+        "description": "the event that recorded the request",
+        "schema": {"type": "string", "format": "uuid"},
+    },
+}
+_STANDARD_PARAMETERS = [
+    {
+        "name": "Prefer",
+        "in": "header",
+        "required": False,
+        "schema": _STRING,
+        "description": "respond-async: answer 202 at once; wait=N: wait at most N s (default 30)",
+    },
+    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _STRING},
+]
+
+
+def _with_headers(response: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "headers": headers}
+
+
+def _standard_operation(
+    operation_id: str, summary: str, description: str, ok: str, path_id: bool = False
+) -> dict[str, Any]:
+    """A write of the standard lead API: stored as an event, answered with its outcome."""
+    responses: dict[str, Any] = {
+        "200": _with_headers(_json(_ref("Lead"), ok), _LEAD_HEADERS),
+        "202": _json(_ref("Accepted"), "accepted; the outcome was not ready in time"),
+        "400": _error("the body or a field is invalid (errors by field)"),
+        "401": _error("missing or invalid token"),
+        "404": _error("no such lead" if path_id else "no lead matches"),
+        "409": _error("idempotency key reused with another body"),
+        "413": _error("body too large"),
+        "415": _error("unsupported content type"),
+        "503": _DATABASE_DOWN,
+    }
+    if operation_id == "createStandardLead":
+        responses["201"] = _with_headers(_json(_ref("Lead"), "created"), _LEAD_HEADERS)
+        del responses["404"]  # a create finds no lead to miss
+    parameters = [_path("lead_id", _INT)] if path_id else []
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "parameters": [*parameters, *_STANDARD_PARAMETERS],
+        "requestBody": _PAYLOAD_BODY,
+        "responses": responses,
+    }
+
+
+_CREATE_DESCRIPTION = (
+    "Sela's standard format: lead fields at the top level, other keys into metadata, a "
+    "metadata object merged. The lead goes to its lead_type's campaign, else to the "
+    "organization's default lead type's. A duplicate (same phone number and email, or same "
+    "external_id) is answered 200 with the existing lead and Lead-Action: duplicate; Sela "
+    "leaves this undocumented, and a 4xx would make senders retry a discarded duplicate. A "
+    "reengagement is 200 with Lead-Action: reengaged. Not found (404) is never answered here."
+)
+
+
 def _plain(
     operation_id: str, summary: str, description: str, not_ready: bool = False
 ) -> dict[str, Any]:
@@ -281,6 +378,8 @@ def openapi_document() -> dict[str, Any]:
                 "Error": _ERROR,
                 "DryRun": _DRY_RUN,
                 "LeadPage": _page("Lead"),
+                "LeadType": _LEAD_TYPE,
+                "LeadTypePage": _page("LeadType"),
                 "EventPage": _page("Event"),
             },
         },
@@ -302,7 +401,7 @@ def openapi_document() -> dict[str, Any]:
                         _INGEST_PARAMETERS[0],
                         _query(
                             "endpoint",
-                            {"type": "string", "enum": [e.value for e in Endpoint]},
+                            {"type": "string", "enum": [e.value for e in CUSTOM_ENDPOINTS]},
                             "the endpoint to answer for (default upsert)",
                         ),
                     ],
@@ -364,6 +463,12 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/api/leads/": {
+                "post": _standard_operation(
+                    "createStandardLead",
+                    "Create a lead from the standard format",
+                    _CREATE_DESCRIPTION,
+                    "reengaged, or a duplicate (the existing lead)",
+                ),
                 "get": {
                     "operationId": "listLeads",
                     "summary": "Leads of the token's organization",
@@ -389,14 +494,55 @@ def openapi_document() -> dict[str, Any]:
                         "400": _error("bad filter"),
                         **_AUTH_ERRORS,
                     },
-                }
+                },
+            },
+            "/api/leads/update/": {
+                "put": _standard_operation(
+                    "updateStandardLead",
+                    "Update the lead with this phone number and email",
+                    "phone_number is required; no email on either side counts as the same. "
+                    "404 when no lead matches; an external_id that differs from the lead's "
+                    "is a 400 on external_id.",
+                    "updated or unchanged",
+                )
             },
             "/api/leads/{lead_id}/": {
+                "patch": _standard_operation(
+                    "patchStandardLead",
+                    "Change some fields of one lead",
+                    "The owner's API may clear call_dnc / sms_dnc; status and status_reason "
+                    "may be set; campaign never changes.",
+                    "updated or unchanged",
+                    path_id=True,
+                ),
                 "get": {
                     "operationId": "getLead",
                     "summary": "One lead",
                     "parameters": [_path("lead_id", _INT)],
                     "responses": {"200": _json(_ref("Lead"), "the lead"), **_AUTH_ERRORS},
+                },
+            },
+            "/api/lead-types/": {
+                "get": {
+                    "operationId": "listLeadTypes",
+                    "summary": "Lead types of the token's organization",
+                    "parameters": [
+                        _query("search", _STRING, "part of the name, any case"),
+                        *_PAGING,
+                    ],
+                    "responses": {
+                        "200": _json(_ref("LeadTypePage"), "a page of lead types"),
+                        "400": _error("bad filter"),
+                        **_AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/lead-types/{lead_type_id}/": {
+                "get": {
+                    "operationId": "getLeadType",
+                    "summary": "One lead type",
+                    "parameters": [_path("lead_type_id", _INT)],
+                    "responses": {"200": _json(_ref("LeadType"), "the lead type"), **_AUTH_ERRORS},
                 }
             },
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
