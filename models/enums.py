@@ -58,6 +58,7 @@ class Endpoint(enum.StrEnum):
     upsert = "upsert"
     # The standard lead API (Sela's format): POST /api/leads/, PUT .../update/, PATCH .../{id}/
     leads_create = "leads.create"
+    leads_bulk = "leads.bulk"  # one event per item of POST /api/leads/bulk-create/
     leads_update = "leads.update"
     leads_patch = "leads.patch"
 

@@ -20,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         MAX_BODY_BYTES=settings.max_body_bytes,
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
+        BULK_MAX_ITEMS=settings.bulk_max_items,
     )
     if test_config:
         app.config.update(test_config)

@@ -339,6 +339,60 @@ _CREATE_DESCRIPTION = (
 )
 
 
+_BULK_RESULTS = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "action", "error", "event"],
+                "properties": {
+                    "id": _NULLABLE_INT,
+                    "action": {
+                        "type": ["string", "null"],
+                        "enum": [*(a.value for a in EventAction), "error", None],
+                    },
+                    "error": _NULLABLE_STRING,
+                    "event": {"type": ["string", "null"], "format": "uuid"},
+                },
+            },
+        }
+    },
+}
+_BULK_OPERATION = {
+    "operationId": "bulkCreateStandardLeads",
+    "summary": "Create many leads, one event each",
+    "description": "Items are answered in request order; one bad item never fails the others. "
+    "An item's idempotency key is the request's Idempotency-Key (else the body's digest) plus "
+    "its index, so a retried request applies no item twice. 202 when some items were still "
+    "running when the wait ran out (their action is null; follow their event).",
+    "parameters": _STANDARD_PARAMETERS,
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["leads"],
+                    "properties": {"leads": {"type": "array", "items": {"type": "object"}}},
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": _json(_ref("BulkResults"), "every item's outcome, in request order"),
+        "202": _json(_ref("BulkResults"), "some items still running"),
+        "400": _error("the body is not an object with a leads list"),
+        "401": _error("missing or invalid token"),
+        "413": _error("body too large, or more leads than allowed"),
+        "415": _error("unsupported content type"),
+        "503": _DATABASE_DOWN,
+    },
+}
+
+
 def _plain(
     operation_id: str, summary: str, description: str, not_ready: bool = False
 ) -> dict[str, Any]:
@@ -379,6 +433,7 @@ def openapi_document() -> dict[str, Any]:
                 "DryRun": _DRY_RUN,
                 "LeadPage": _page("Lead"),
                 "LeadType": _LEAD_TYPE,
+                "BulkResults": _BULK_RESULTS,
                 "LeadTypePage": _page("LeadType"),
                 "EventPage": _page("Event"),
             },
@@ -496,6 +551,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/leads/bulk-create/": {"post": _BULK_OPERATION},
             "/api/leads/update/": {
                 "put": _standard_operation(
                     "updateStandardLead",

@@ -7,12 +7,22 @@ processed by the worker like any other, then answered with the outcome (see
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+import time
+
+from flask import Blueprint, Response, current_app, jsonify
 
 from models import Lead
 from models.enums import Endpoint
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
+from webhook.bulk import (
+    BULK_BODY_FACTOR,
+    bulk_leads,
+    enqueue_in_order,
+    item_result,
+    store_items,
+    wait_for_items,
+)
 from webhook.db import request_session
 from webhook.errors import ApiError
 from webhook.idempotency import idempotency_key
@@ -80,3 +90,30 @@ def update_lead() -> Response:
 def patch_lead(lead_id: int) -> Response:
     """Change some fields of one lead; the owner may clear a DNC flag here."""
     return _write(Endpoint.leads_patch, lead_id)
+
+
+@bp.post("/bulk-create/")
+def bulk_create_leads() -> Response:
+    """Create up to BULK_MAX_ITEMS leads, one event each; every item's outcome in order."""
+    session = request_session(autocommit=True)
+    caller = authenticate(session)
+    assert caller.organization_id is not None
+    config = standard_config(session, caller.organization_id)
+    wait = standard_wait()
+    incoming = read_payload(current_app.config["MAX_BODY_BYTES"] * BULK_BODY_FACTOR)
+    leads = bulk_leads(incoming.payload, current_app.config["BULK_MAX_ITEMS"])
+    items = store_items(session, config, incoming.raw_body, leads)
+    session.commit()
+    deadline = time.monotonic() + wait
+    enqueue_in_order(session, items, wait)
+    event_ids = [item.event_id for item in items if item.event_id is not None]
+    remaining = max(deadline - time.monotonic(), 0.0)
+    events = wait_for_items(session, event_ids, remaining) if event_ids else {}
+    results = [
+        item_result(item, events.get(item.event_id) if item.event_id else None) for item in items
+    ]
+    pending = any(result["action"] is None for result in results)
+    response = jsonify({"results": results})
+    # Items still running when the wait ran out: follow each one's event.
+    response.status_code = 202 if pending else 200
+    return response

@@ -17,10 +17,9 @@ from worker.ingest.matching import LeadsInPlay, MatchResult
 from worker.ingest.types import FieldError
 
 # Endpoints with the create rules: a duplicate is discarded, a reengagement counted.
-CREATE_ENDPOINTS = frozenset({Endpoint.create, Endpoint.leads_create})
+CREATE_ENDPOINTS = frozenset({Endpoint.create, Endpoint.leads_create, Endpoint.leads_bulk})
 # Endpoints that change an existing lead and never create one.
 LOOKUP_ENDPOINTS = frozenset({Endpoint.leads_update, Endpoint.leads_patch})
-STANDARD_ENDPOINTS = frozenset({Endpoint.leads_create, Endpoint.leads_update, Endpoint.leads_patch})
 
 # The event's last_error when PUT /api/leads/update/ or PATCH finds no lead; the API answers 404.
 NO_MATCH = "no_match"

@@ -20,7 +20,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _OLD_ENDPOINTS = "endpoint IN ('create', 'upsert')"
-_NEW_ENDPOINTS = "endpoint IN ('create', 'upsert', 'leads.create', 'leads.update', 'leads.patch')"
+_NEW_ENDPOINTS = (
+    "endpoint IN ('create', 'upsert', 'leads.create', 'leads.bulk', 'leads.update', 'leads.patch')"
+)
 
 
 def upgrade() -> None:
