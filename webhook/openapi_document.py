@@ -376,7 +376,14 @@ _BULK_OPERATION = {
                 "schema": {
                     "type": "object",
                     "required": ["leads"],
-                    "properties": {"leads": {"type": "array", "items": {"type": "object"}}},
+                    "properties": {
+                        "leads": {
+                            "type": "array",
+                            # Not only objects: any other item is answered as that item's error,
+                            # and the others are still created.
+                            "items": {"description": "a lead in the standard format"},
+                        }
+                    },
                 }
             }
         },
