@@ -248,6 +248,11 @@ def create_config(session: Session, campaign_id: int, options: ConfigOptions) ->
 
 def update_config(config: IngestionConfig, options: ConfigOptions) -> list[str]:
     """Apply the options to the config and bump its version; returns the names that changed."""
+    if config.standard_api:
+        # Its mapping must stay empty (it reads Sela's format) and it routes by lead type.
+        raise AdminError(
+            f"config {config.id} is the standard lead API's own; change lead types instead"
+        )
     session = object_session(config)
     if options.lead_type is not None and session is not None:
         check_lead_type(session, config.organization_id, options.lead_type)

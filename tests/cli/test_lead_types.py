@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from models import LeadType
+from models import IngestionConfig, LeadType
 from tests.cli.conftest import Invoke, only_line
 
 FIELDS = [{"key": "loan", "label": "Loan", "helpText": "USD", "type": "number", "required": True}]
@@ -102,3 +102,17 @@ def test_a_config_default_lead_type_must_be_the_organizations(
     mine = _create(invoke, organization_id, campaign_id, "Mine")
     invoke("config", "update", config_id, "--lead-type", str(mine))
     assert json.loads(invoke("config", "show", config_id).stdout)["lead_type"] == mine
+
+
+def test_the_standard_api_config_cannot_be_changed(
+    invoke: Invoke, organization_id: int, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        config = IngestionConfig(
+            organization_id=organization_id, name="standard lead API", standard_api=True
+        )
+        session.add(config)
+        session.commit()
+        config_id = str(config.id)
+    refused = invoke("config", "update", config_id, "--name", "mine now", exit_code=1)
+    assert "standard lead API's own" in refused.stderr
