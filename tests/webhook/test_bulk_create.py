@@ -4,6 +4,7 @@ in request order; one bad item never fails the others; retries apply no item twi
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -123,3 +124,35 @@ def test_respond_async_is_202_with_each_items_event(client: FlaskClient, typed: 
     assert answer.status_code == 202
     [result] = answer.get_json()["results"]
     assert result["action"] is None and result["event"]
+
+
+def test_two_clients_bulk_creating_overlapping_persons_make_one_lead_each(
+    app: Flask, typed: Tenant
+) -> None:
+    phones = [f"20245611{n:02d}" for n in range(20)]
+    # Both requests name persons 5..14; each sends them in its own order.
+    first = [{"phone_number": phone} for phone in phones[:15]]
+    second = [{"phone_number": phone} for phone in reversed(phones[5:])]
+    answers: dict[str, list[dict[str, Any]]] = {}
+
+    def send(name: str, leads: list[dict[str, Any]]) -> None:
+        answer = _bulk(app.test_client(), typed, leads)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        answers[name] = answer.get_json()["results"]
+
+    threads = [
+        threading.Thread(target=send, args=("first", first)),
+        threading.Thread(target=send, args=("second", second)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    lead_of: dict[str, set[int]] = {}
+    for name, leads in (("first", first), ("second", second)):
+        for lead, result in zip(leads, answers[name], strict=True):
+            assert result["action"] in {"created", "duplicate"}, result
+            lead_of.setdefault(lead["phone_number"], set()).add(result["id"])
+    assert all(len(ids) == 1 for ids in lead_of.values()), lead_of
+    assert lead_count(app.test_client(), typed.token) == len(phones)
