@@ -34,6 +34,8 @@ class Settings:
     retry_max_seconds: float
     lock_ttl_seconds: float
     batch_size: int
+    # Most items one POST /api/leads/bulk-create/ may carry; more is a 413.
+    bulk_max_items: int
     sweep_interval_seconds: float
     stuck_after_seconds: float
     auth_cache_seconds: float
@@ -150,6 +152,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retry_max_seconds=_number(env, "LEADGATE_RETRY_MAX_SECONDS", 300.0, 0.0),
         lock_ttl_seconds=_number(env, "LEADGATE_LOCK_TTL_SECONDS", 30.0, 0.05),
         batch_size=int(_number(env, "LEADGATE_BATCH_SIZE", 32, 1)),
+        bulk_max_items=int(_number(env, "LEADGATE_BULK_MAX_ITEMS", 1000, 1)),
         sweep_interval_seconds=_number(env, "LEADGATE_SWEEP_INTERVAL_SECONDS", 15.0, 0.5),
         stuck_after_seconds=_number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0),
         auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),

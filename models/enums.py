@@ -57,10 +57,19 @@ class AuthMode(enum.StrEnum):
 
 
 class Endpoint(enum.StrEnum):
-    """Which ingestion endpoint received an event."""
+    """Which endpoint received an event: a custom-payload door or the standard lead API."""
 
     create = "create"
     upsert = "upsert"
+    # The standard lead API (Sela's format): POST /api/leads/, PUT .../update/, PATCH .../{id}/
+    leads_create = "leads.create"
+    leads_bulk = "leads.bulk"  # one event per item of POST /api/leads/bulk-create/
+    leads_update = "leads.update"
+    leads_patch = "leads.patch"
+
+
+# The custom-payload doors of an ingestion config (the dry run answers for these).
+CUSTOM_ENDPOINTS: tuple[Endpoint, ...] = (Endpoint.create, Endpoint.upsert)
 
 
 class EventStatus(enum.StrEnum):

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, false
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,11 +52,21 @@ class IngestionConfig(Base):
             "signature_encoding IS NULL OR signature_encoding IN ('base64', 'hex')",
             name="signature_encoding_known",
         ),
+        # A custom-payload config routes new leads to its campaign; the standard API's config
+        # routes them by lead type.
+        CheckConstraint("standard_api OR campaign_id IS NOT NULL", name="campaign_required"),
+        # One standard-API config per organization.
+        Index(
+            "uq_ingestion_configs_organization_id_standard_api",
+            "organization_id",
+            unique=True,
+            postgresql_where=text("standard_api"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     name: Mapped[str] = mapped_column(String(255))
     # The field mapping (SPEC section 4): {"fields": {"phone_number": "contact.phone"}, ...}
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -94,6 +104,10 @@ class IngestionConfig(Base):
     # multipart/form-data: True drops file parts; False (the default) refuses them with a 415.
     ignore_file_parts: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
+    # The organization's internal config behind the standard lead API (/api/leads/): its events
+    # go through the same inbox, claims, sweeper and replay as any other. It has no URL of its
+    # own: the custom-payload doors answer 404 for it.
+    standard_api: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)
     created_time: Mapped[dt.datetime] = mapped_column(default=utcnow)

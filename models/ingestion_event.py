@@ -37,7 +37,16 @@ DEAD_EVENTS = "status = 'dead'"
 
 
 def _enum(cls: type, name: str) -> Enum:
-    return Enum(cls, native_enum=False, create_constraint=True, length=16, name=name)
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        name=name,
+        # Stored as the values ("leads.create"), which the API shows too; for the other enums
+        # names and values are the same.
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class IngestionEvent(Base):
@@ -111,3 +120,5 @@ class IngestionEvent(Base):
     # When it was last replayed; null for an event never replayed. A replay is timed from here,
     # not from received_time, which may be days old by then.
     replayed_time: Mapped[dt.datetime | None]
+    # The lead a PATCH /api/leads/{id}/ names; None for every other endpoint.
+    target_lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))

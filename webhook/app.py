@@ -21,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_BODY_BYTES=settings.max_body_bytes,
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
         SECRET_KEYS=settings.secret_keys,
+        BULK_MAX_ITEMS=settings.bulk_max_items,
     )
     if test_config:
         app.config.update(test_config)
@@ -28,10 +29,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webhook import db
-    from webhook.views import events, health, ingest, leads, metrics, openapi, templates
+    from webhook.views import (
+        events,
+        health,
+        ingest,
+        lead_types,
+        lead_writes,
+        leads,
+        metrics,
+        openapi,
+        templates,
+    )
 
     db.init_app(app)
-    blueprints = (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp, metrics.bp, templates.bp)
+    blueprints = (
+        health.bp,
+        ingest.bp,
+        events.bp,
+        leads.bp,
+        lead_writes.bp,
+        lead_types.bp,
+        openapi.bp,
+        metrics.bp,
+        templates.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_error_handlers(app)

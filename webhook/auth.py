@@ -128,7 +128,8 @@ def authenticate(session: Session) -> Caller:
 
 def _load_config(session: Session, config_id: uuid.UUID) -> EndpointConfig | None:
     config = session.get(IngestionConfig, config_id)
-    if config is None or not config.active:
+    # The standard API's config has no door of its own: its events come through /api/leads/.
+    if config is None or not config.active or config.standard_api:
         return None
     return EndpointConfig(
         id=config.id,

@@ -68,6 +68,7 @@ def store_event(
     content_type: str,
     query_string: str,
     idempotency_key: str | None,
+    target_lead_id: int | None = None,
 ) -> StoredEvent:
     """Insert the event (committed by the caller), or return the first one with the same key.
 
@@ -95,6 +96,9 @@ def store_event(
         "errors": [],
         "warnings": [],
     }
+    if target_lead_id is not None:
+        # Only a PATCH of the standard API names its lead; the other inserts keep their shape.
+        values["target_lead_id"] = target_lead_id
     for _ in range(3):
         inserted = _insert(session, values, idempotent=idempotency_key is not None)
         if inserted is not None:

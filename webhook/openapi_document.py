@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import (
+    CUSTOM_ENDPOINTS,
     AuthMode,
     Endpoint,
     EventAction,
@@ -140,7 +141,7 @@ _EVENT = {
     "properties": {
         "id": {"type": "string", "format": "uuid"},
         "config": {"type": "string", "format": "uuid"},
-        "endpoint": {"type": "string", "enum": ["create", "upsert"]},
+        "endpoint": {"type": "string", "enum": [e.value for e in Endpoint]},
         "status": {"type": "string", "enum": [s.value for s in EventStatus]},
         "action": {"type": ["string", "null"], "enum": [*(a.value for a in EventAction), None]},
         "lead_id": _NULLABLE_INT,
@@ -382,6 +383,16 @@ def _plain(
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every endpoint."""
+    from webhook.openapi_standard import standard_paths, standard_schemas
+
+    document = _document()
+    document["components"]["schemas"].update(standard_schemas())
+    for path, operations in standard_paths().items():
+        document["paths"].setdefault(path, {}).update(operations)
+    return document
+
+
+def _document() -> dict[str, Any]:
     event_id = _path("event_id", {"type": "string", "format": "uuid"})
     return {
         "openapi": "3.1.0",
@@ -429,7 +440,7 @@ def openapi_document() -> dict[str, Any]:
                         _PAYLOAD_QUERY,
                         _query(
                             "endpoint",
-                            {"type": "string", "enum": [e.value for e in Endpoint]},
+                            {"type": "string", "enum": [e.value for e in CUSTOM_ENDPOINTS]},
                             "the endpoint to answer for (default upsert)",
                         ),
                     ],
@@ -533,7 +544,7 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         **_AUTH_ERRORS,
                     },
-                }
+                },
             },
             "/api/leads/{lead_id}/": {
                 "get": {
@@ -541,7 +552,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "One lead",
                     "parameters": [_path("lead_id", _INT)],
                     "responses": {"200": _json(_ref("Lead"), "the lead"), **_AUTH_ERRORS},
-                }
+                },
             },
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
             "/readyz": _plain(

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import url_for
 
-from models import IngestionEvent, Lead
+from models import IngestionEvent, Lead, LeadType
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -47,6 +47,17 @@ def lead_json(lead: Lead) -> dict[str, Any]:
         "next_call_time_reason": lead.next_call_time_reason,
         "call_schedule_start_time": iso(lead.call_schedule_start_time),
         "timezone": lead.timezone,
+    }
+
+
+def lead_type_json(lead_type: LeadType) -> dict[str, Any]:
+    """A lead type as the API returns it (Sela's names, ``helpText`` included)."""
+    return {
+        "id": lead_type.id,
+        "name": lead_type.name,
+        "campaign": lead_type.campaign_id,
+        "lead_metadata_fields": list(lead_type.lead_metadata_fields or []),
+        "is_default": lead_type.is_default,
     }
 
 

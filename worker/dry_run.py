@@ -13,6 +13,7 @@ from models.enums import Endpoint, EventAction
 from worker.ingest.apply import LeadValues
 from worker.ingest.decision import Decision, EventOrder, decide
 from worker.ingest.lead_fields import METADATA
+from worker.ingest.lead_types import load_lead_types
 from worker.ingest.mapping import compile_mapping, compiled_mapping_for
 from worker.ingest.matching import load_leads
 from worker.ingest.prepare import decode_payload, prepare_lead
@@ -82,7 +83,17 @@ def dry_run_payload(
     leads = load_leads(
         session, config.organization_id, [] if prepared.errors else [prepared.values]
     )
-    decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest())
+    lead_types = load_lead_types(
+        session,
+        config.organization_id,
+        [
+            prepared.values.get("lead_type"),
+            config.default_lead_type,
+            *(lead.lead_type for lead in leads),
+        ],
+        with_default=config.standard_api,
+    )
+    decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest(), lead_types)
     answer = _answer(decision, prepared)
     if compiled.decode:
         # What the rules saw: each decoded key's value as parsed (a bad one is in the errors).

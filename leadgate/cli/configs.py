@@ -19,7 +19,7 @@ from leadgate.cli.context import admin_session
 from leadgate.cli.credentials import CredentialOptions
 from leadgate.cli.output import emit, emit_json, emit_table, say
 from models import IngestionConfig
-from models.enums import MATCH_KEYS, AuthMode, Endpoint
+from models.enums import CUSTOM_ENDPOINTS, MATCH_KEYS, AuthMode, Endpoint
 from worker.dry_run import WOULD_FAIL, dry_run_payload
 from worker.ingest.mapping import MappingConfigError
 from worker.ingest.templates import TemplateNotFound, get_template, template_summaries
@@ -405,7 +405,7 @@ def read_payload_file(path: str, kind: str) -> dict[str, Any]:
 @click.argument("payload_file")
 @click.option(
     "--endpoint",
-    type=click.Choice([member.value for member in Endpoint]),
+    type=click.Choice([member.value for member in CUSTOM_ENDPOINTS]),
     default=Endpoint.upsert.value,
     show_default=True,
     help="Answer as this endpoint would: upsert/ or the create endpoint.",

@@ -16,6 +16,7 @@ from leadgate.cli.configs import config_group
 from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
+from leadgate.cli.lead_types import lead_type_group
 from leadgate.cli.records import AdminError
 from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
@@ -65,6 +66,7 @@ for group in (
     campaign_group,
     representative_group,
     config_group,
+    lead_type_group,
     events_group,
 ):
     cli.add_command(group)

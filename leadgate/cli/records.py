@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from common.tokens import TOKEN_PREFIX, generate_token, hash_token, visible_prefix
 from leadgate.cli.credentials import (
@@ -24,7 +24,7 @@ from leadgate.cli.credentials import (
     apply_credentials,
     credential_summary,
 )
-from models import ApiToken, Campaign, IngestionConfig, Organization, Representative
+from models import ApiToken, Campaign, IngestionConfig, LeadType, Organization, Representative
 from models.base import utcnow
 from models.enums import MATCH_KEYS, AuthMode
 
@@ -190,6 +190,16 @@ def parse_match_keys(text: str) -> list[str]:
     return keys
 
 
+def check_lead_type(session: Session, organization_id: int, lead_type_id: int) -> None:
+    """Refuse a lead type id that is not one of the organization's."""
+    lead_type = session.get(LeadType, lead_type_id)
+    if lead_type is None or lead_type.organization_id != organization_id:
+        raise AdminError(
+            f"no lead type with id {lead_type_id} in organization {organization_id}; "
+            "create one with `leadgate lead-type create`"
+        )
+
+
 def get_config(session: Session, config_id: uuid.UUID) -> IngestionConfig:
     """The ingestion config with this UUID, or an error naming it."""
     config = session.get(IngestionConfig, config_id)
@@ -233,6 +243,8 @@ def create_config(session: Session, campaign_id: int, options: ConfigOptions) ->
         raise AdminError(f"no campaign with id {campaign_id}")
     mapping = options.mapping if options.mapping is not None else {}
     validate_mapping(mapping)
+    if options.lead_type is not None:
+        check_lead_type(session, campaign.organization_id, options.lead_type)
     config = IngestionConfig(
         organization_id=campaign.organization_id,
         campaign_id=campaign.id,
@@ -254,6 +266,14 @@ def create_config(session: Session, campaign_id: int, options: ConfigOptions) ->
 
 def update_config(config: IngestionConfig, options: ConfigOptions) -> list[str]:
     """Apply the options to the config and bump its version; returns the names that changed."""
+    if config.standard_api:
+        # Its mapping must stay empty (it reads Sela's format) and it routes by lead type.
+        raise AdminError(
+            f"config {config.id} is the standard lead API's own; change lead types instead"
+        )
+    session = object_session(config)
+    if options.lead_type is not None and session is not None:
+        check_lead_type(session, config.organization_id, options.lead_type)
     wanted: dict[str, Any] = {}
     if options.name is not None:
         wanted["name"] = check_name(options.name, "config")

@@ -32,6 +32,13 @@ def write_json(directory: Path, name: str, value: Any) -> str:
     return str(path)
 
 
+def _lead_type(invoke: Invoke, organization_id: int, campaign_id: int) -> str:
+    return only_line(
+        invoke("lead-type", "create", "--org", str(organization_id), "--campaign",
+               str(campaign_id), "Mortgage")
+    )  # fmt: skip
+
+
 def configs_in_campaign(engine: Engine, campaign_id: int) -> list[IngestionConfig]:
     with Session(engine) as session:
         query = select(IngestionConfig).where(IngestionConfig.campaign_id == campaign_id)
@@ -42,10 +49,11 @@ def test_config_create_prints_only_the_uuid_and_stores_the_options(
     invoke: Invoke, campaign_id: int, organization_id: int, engine: Engine, tmp_path: Path
 ) -> None:
     mapping_file = write_json(tmp_path, "acme.json", NESTED_MAPPING)
+    lead_type = _lead_type(invoke, organization_id, campaign_id)
 
     result = invoke(
         "config", "create", "--campaign", str(campaign_id), "--mapping", mapping_file,
-        "--open", "--lead-type", "7", "--match", "email,phone_number",
+        "--open", "--lead-type", lead_type, "--match", "email,phone_number",
         "--min-reengagement-days", "30",
     )  # fmt: skip
 
@@ -58,7 +66,7 @@ def test_config_create_prints_only_the_uuid_and_stores_the_options(
         assert config.name == "acme"
         assert config.mapping == NESTED_MAPPING
         assert config.auth_mode is AuthMode.open
-        assert config.default_lead_type == 7
+        assert config.default_lead_type == int(lead_type)
         assert config.match_keys == ["email", "phone_number"]
         assert config.min_reengagement_days == 30
         assert config.active and config.version == 1
@@ -184,13 +192,16 @@ def _create(
     )
 
 
-def test_config_update_bumps_the_version(invoke: Invoke, campaign_id: int, tmp_path: Path) -> None:
+def test_config_update_bumps_the_version(
+    invoke: Invoke, campaign_id: int, organization_id: int, tmp_path: Path
+) -> None:
     config_id = _create(invoke, campaign_id, tmp_path)
     new_mapping = write_json(tmp_path, "new.json", {"fields": {"phone_number": "tel"}})
+    lead_type = _lead_type(invoke, organization_id, campaign_id)
 
     result = invoke(
         "config", "update", config_id, "--mapping", new_mapping, "--inactive", "--open",
-        "--lead-type", "3", "--match", "phone_number", "--min-reengagement-days", "14",
+        "--lead-type", lead_type, "--match", "phone_number", "--min-reengagement-days", "14",
     )  # fmt: skip
 
     assert result.stdout == ""
@@ -199,7 +210,7 @@ def test_config_update_bumps_the_version(invoke: Invoke, campaign_id: int, tmp_p
     assert shown["mapping"] == {"fields": {"phone_number": "tel"}}
     assert shown["active"] is False
     assert shown["auth"] == "open"
-    assert shown["lead_type"] == 3
+    assert shown["lead_type"] == int(lead_type)
     assert shown["match"] == ["phone_number"]
     assert shown["min_reengagement_days"] == 14
 

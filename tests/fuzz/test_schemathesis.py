@@ -30,7 +30,7 @@ from schemathesis.config import SchemathesisConfig
 from sqlalchemy.orm import Session
 
 from models.enums import EventStatus
-from tests.support.factories import make_config, make_event, make_tenant
+from tests.support.factories import make_config, make_event, make_lead_type, make_tenant
 from tests.support.leads import make_lead
 from tests.support.processes import VENV_BIN, ServiceProcess, start_web
 from tests.support.services import ServiceUrls
@@ -104,6 +104,8 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
     )
     lead = make_lead(committed_session, tenant)
     event = make_event(committed_session, tenant, status=EventStatus.failed)
+    # The default lead type lets generated standard creates reach the worker's decision.
+    lead_type = make_lead_type(committed_session, tenant, is_default=True)
     committed_session.commit()
     return {
         "token": tenant.token,
@@ -112,6 +114,7 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
             "config_uuid": str(tenant.config_id),
             "event_id": str(event.id),
             "lead_id": lead.id,
+            "lead_type_id": lead_type.id,
         },
     }
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.support.api import assert_subset, get_lead, lead_count, post_payload, wait_for_event
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_lead_type, make_tenant
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO_ROOT.parent / "shared" / "payloads" / "cases"
@@ -29,8 +29,31 @@ def tenant_for_case(session: Session, case: dict[str, Any]) -> Tenant:
         if key in config:
             options[key] = config[key]
     tenant = make_tenant(session, config["mapping"], **options)
+    _give_lead_types(session, tenant, case)
     session.commit()
     return tenant
+
+
+def _give_lead_types(session: Session, tenant: Tenant, case: dict[str, Any]) -> None:
+    """Make each ``lead_type`` number a step's body names a lead type of the case's organization.
+
+    A payload's lead_type must be one of its organization's. Lead type ids are the database's,
+    so a case's number is a name: it is replaced, in the body and the expected lead, by the id
+    of a lead type made for it. (A config's default lead type is left as it is: a config saved
+    before lead types existed keeps working with the number it has.)
+    """
+    made: dict[int, int] = {}
+    for step in case["steps"]:
+        body = step.get("body")
+        number = body.get("lead_type") if isinstance(body, dict) else None
+        if not isinstance(number, int) or isinstance(number, bool):
+            continue
+        if number not in made:
+            made[number] = make_lead_type(session, tenant, name=f"case type {number}").id
+        body["lead_type"] = made[number]
+        expected = step["expect"].get("lead", {})
+        if expected.get("lead_type") == number:
+            expected["lead_type"] = made[number]
 
 
 def run_case(client: FlaskClient, case: dict[str, Any], own: Tenant, other: Tenant) -> None:

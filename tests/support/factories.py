@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common.tokens import generate_token, hash_token, visible_prefix
-from models import ApiToken, Campaign, IngestionConfig, IngestionEvent, Organization
+from models import ApiToken, Campaign, IngestionConfig, IngestionEvent, LeadType, Organization
 from models.enums import MATCH_KEYS, AuthMode, Endpoint, EventStatus
 
 
@@ -73,6 +73,20 @@ def make_tenant(session: Session, mapping: dict[str, Any] | None = None, **optio
     token = make_token(session, organization.id)
     config = make_config(session, organization.id, campaign.id, mapping, **options)
     return Tenant(organization.id, campaign.id, config.id, token)
+
+
+def make_lead_type(session: Session, tenant: Tenant, **values: Any) -> LeadType:
+    """Add a lead type of the tenant (its campaign, no fields, not the default unless asked)."""
+    lead_type = LeadType(
+        organization_id=tenant.organization_id,
+        campaign_id=values.pop("campaign_id", tenant.campaign_id),
+        name=values.pop("name", "Mortgage"),
+        lead_metadata_fields=values.pop("fields", []),
+        is_default=values.pop("is_default", False),
+    )
+    session.add(lead_type)
+    session.flush()
+    return lead_type
 
 
 def make_event(

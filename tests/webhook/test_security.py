@@ -17,10 +17,17 @@ from models.base import utcnow
 from models.enums import EventStatus
 from tests.support.api import post_payload
 from tests.support.clock import ManualClock
-from tests.support.factories import Tenant, make_event, make_tenant
+from tests.support.factories import Tenant, make_event, make_lead_type, make_tenant
 from tests.support.leads import make_lead
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/metrics"}
+# The standard API's writes without an id act in the caller's own organization: another
+# organization's token writes there (or is refused), never reaching this one's leads.
+OWN_ORGANIZATION_WRITES = {
+    ("POST", "/api/leads/"),
+    ("PUT", "/api/leads/update/"),
+    ("POST", "/api/leads/bulk-create/"),
+}
 INGESTION = re.compile(r"^/api/lead-ingestion/")
 # The service's own catalogue, the same for every organization: no rows to leak.
 CATALOGUES = frozenset({"/api/mapping-templates/"})
@@ -32,8 +39,15 @@ def world(committed_session: Session) -> dict[str, Any]:
     theirs = make_tenant(committed_session)
     lead = make_lead(committed_session, mine)
     event = make_event(committed_session, mine, status=EventStatus.failed)
+    lead_type = make_lead_type(committed_session, mine)
     committed_session.commit()
-    return {"mine": mine, "theirs": theirs, "lead_id": lead.id, "event_id": str(event.id)}
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "lead_id": lead.id,
+        "event_id": str(event.id),
+        "lead_type_id": lead_type.id,
+    }
 
 
 def _routes(app: Flask) -> list[tuple[str, str]]:
@@ -52,6 +66,7 @@ def _url(rule: str, world: dict[str, Any]) -> str:
         rule.replace("<config_id>", str(mine.config_id))
         .replace("<event_id>", world["event_id"])
         .replace("<int:lead_id>", str(world["lead_id"]))
+        .replace("<int:lead_type_id>", str(world["lead_type_id"]))
     )
 
 
@@ -112,10 +127,25 @@ def test_routes_refuse_a_revoked_token(
 
 
 def test_routes_refuse_another_organization(
-    app: Flask, client: FlaskClient, world: dict[str, Any]
+    app: Flask, client: FlaskClient, world: dict[str, Any], committed_session: Session
 ) -> None:
     theirs: Tenant = world["theirs"]
     for method, rule in _routes(app):
+        if (method, rule) in OWN_ORGANIZATION_WRITES:
+            # Stored in their own organization: answered at once, no worker needed.
+            answer = client.open(
+                _url(rule, world),
+                method=method,
+                headers={"Authorization": f"Token {theirs.token}", "Prefer": "respond-async"},
+                json={"phone_number": "2024561111", "leads": [{"phone_number": "2024561111"}]},
+            )
+            assert answer.status_code == 202, f"{method} {rule} → {answer.status_code}"
+            body = answer.get_json()
+            ids = [body.get("id")] if "id" in body else [r["event"] for r in body["results"]]
+            for event_id in ids:
+                event = committed_session.get(IngestionEvent, uuid.UUID(event_id))
+                assert event is not None and event.organization_id == theirs.organization_id
+            continue
         answer = _call(client, method, _url(rule, world), f"Token {theirs.token}")
         if INGESTION.match(rule):
             assert answer.status_code == 403, f"{method} {rule} → {answer.status_code}"

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from common.metrics import INGEST_REQUESTS
 from common.payloads import CONTROL_PARAMETERS
 from models import IngestionConfig
-from models.enums import Endpoint
+from models.enums import CUSTOM_ENDPOINTS, Endpoint
 from webhook.auth import (
     Caller,
     EndpointConfig,
@@ -139,7 +139,7 @@ def _dry_run_endpoint() -> str:
     given = [value for value in request.args.getlist(_DRY_RUN_ENDPOINT) if value]
     if not given:
         return Endpoint.upsert.value
-    if len(given) > 1 or given[0] not in {member.value for member in Endpoint}:
+    if len(given) > 1 or given[0] not in {member.value for member in CUSTOM_ENDPOINTS}:
         raise ApiError(
             400,
             "endpoint must be create or upsert.",

@@ -120,17 +120,20 @@ def _ignored_on_create(field_name: str, given: Any, kept: Any) -> dict[str, Any]
     }
 
 
-def merged_values(current: LeadValues, prepared: PreparedLead, fill_only: bool) -> LeadValues:
+def merged_values(
+    current: LeadValues, prepared: PreparedLead, fill_only: bool, sticky_dnc: bool = True
+) -> LeadValues:
     """The lead's values after the update rules merge ``prepared`` into ``current``.
 
     Present fields overwrite (or, with ``fill_only``, only fill empty ones); DNC flags can be
-    set but never cleared; metadata merges key by key; a status change by ingestion records
-    WEBHOOK as its reason unless the payload names one.
+    set but never cleared by ingestion (``sticky_dnc``; the owner's PATCH may clear them);
+    metadata merges key by key; a status change by ingestion records WEBHOOK as its reason
+    unless the payload names one.
     """
     values = dict(current)
     for field_name, value in prepared.values.items():
         attribute = attribute_for(field_name)
-        if field_name in _STICKY_FLAGS:
+        if field_name in _STICKY_FLAGS and sticky_dnc:
             if value is True:
                 values[attribute] = True
             continue

@@ -27,6 +27,7 @@ from models.enums import Endpoint, EventStatus
 from models.ingestion_event import FRESH_EVENTS
 from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
+from worker.ingest.standard import without_read_only
 from worker.ingest.types import FieldError, PreparedLead
 
 _CLAIMABLE = (EventStatus.queued, EventStatus.retrying)
@@ -35,7 +36,7 @@ _RETURNED = tuple(
     IngestionEvent.__table__.c[name]
     for name in (
         "id", "attempts", "seq", "endpoint", "organization_id", "received_time", "config_id",
-        "raw_body", "content_type", "query_string", "replayed_time",
+        "raw_body", "content_type", "query_string", "replayed_time", "target_lead_id",
     )
 )  # fmt: skip
 
@@ -103,6 +104,8 @@ class Claim:
     payload: dict[str, Any] = field(default_factory=dict)
     # How the body was read (say, JSON labelled as a form), for the event's warnings.
     body_warnings: list[dict[str, Any]] = field(default_factory=list)
+    # The lead a PATCH of the standard API names.
+    target_lead_id: int | None = None
 
 
 def claim_events(
@@ -157,6 +160,7 @@ def _claim_from(row: Any, config: IngestionConfig) -> Claim:
         received_time=row.received_time,
         config=config,
         replayed_time=row.replayed_time,
+        target_lead_id=row.target_lead_id,
     )
     try:
         body = read_body(row.raw_body, row.content_type)
@@ -192,6 +196,9 @@ def prepare_claim(claim: Claim) -> PreparedLead:
         return PreparedLead(errors=[FieldError("body", claim.payload_error)])
     config = claim.config
     mapping = compiled_mapping_for(config.id, config.version, config.mapping)
-    prepared = prepare_lead(mapping, claim.payload)
-    prepared.warnings[:0] = claim.body_warnings
+    payload, dropped = claim.payload, list[dict[str, Any]]()
+    if config.standard_api:
+        payload, dropped = without_read_only(payload)
+    prepared = prepare_lead(mapping, payload)
+    prepared.warnings[:0] = [*claim.body_warnings, *dropped]
     return prepared

@@ -7,6 +7,7 @@ records it on the event; the dry run reports it. Both therefore say the same thi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,24 @@ from worker.ingest.apply import (
     new_lead_values,
     reengaged_values,
 )
+from worker.ingest.lead_types import (
+    LeadTypeRules,
+    LeadTypesInPlay,
+    checked_metadata,
+    unknown_lead_type,
+)
 from worker.ingest.matching import LeadsInPlay, MatchResult, find_duplicate, match_for_upsert
 from worker.ingest.metadata_cap import metadata_size_error
+from worker.ingest.standard import (
+    CREATE_ENDPOINTS,
+    LOOKUP_ENDPOINTS,
+    NO_MATCH,
+    cleared_flags,
+    external_id_mismatch,
+    match_by_id,
+    match_for_update,
+    no_match_error,
+)
 from worker.ingest.types import FieldError, PreparedLead
 
 # Actions after which the event counts as the lead's last applied one (I3).
@@ -58,6 +75,8 @@ class Decision:
     values: LeadValues = field(default_factory=dict)
     errors: list[FieldError] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # Why a failed event failed, when it is not a field's fault: NO_MATCH (nothing to change).
+    reason: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -79,7 +98,7 @@ def reengagement_days(
     An upsert reengages only when its own payload asks: a CRM's update must never be turned
     into a reengagement by a default meant for providers resending leads.
     """
-    if prepared.min_reengagement_days is not None or endpoint == Endpoint.upsert:
+    if prepared.min_reengagement_days is not None or endpoint not in CREATE_ENDPOINTS:
         return prepared.min_reengagement_days
     return config.min_reengagement_days
 
@@ -90,21 +109,40 @@ def decide(
     config: IngestionConfig,
     endpoint: Endpoint,
     order: EventOrder,
+    lead_types: LeadTypesInPlay | None = None,
+    target_lead_id: int | None = None,
 ) -> Decision:
-    """What the event does to which lead, by the matching, update and reengagement rules."""
+    """What the event does to which lead, by the matching, update and reengagement rules.
+
+    ``lead_types`` are the organization's lead types in play (see ``load_lead_types``);
+    ``target_lead_id`` is the lead a PATCH names.
+    """
     warnings = list(prepared.warnings)
     if prepared.errors:
         return Decision(None, errors=list(prepared.errors), warnings=warnings)
+    types = lead_types or LeadTypesInPlay()
+    given_type = prepared.values.get("lead_type")
+    if given_type is not None and types.get(given_type) is None:
+        return Decision(None, errors=[unknown_lead_type(given_type)], warnings=warnings)
     organization_id = config.organization_id
-    if endpoint == Endpoint.create:
+    if endpoint == Endpoint.leads_update and prepared.values.get("phone_number") is None:
+        error = FieldError("phone_number", "a phone number is required to find the lead")
+        return Decision(None, errors=[error], warnings=warnings)
+    if endpoint in CREATE_ENDPOINTS:
         match = find_duplicate(leads, organization_id, prepared.values)
+    elif endpoint == Endpoint.leads_update:
+        match = match_for_update(leads, organization_id, prepared.values)
+    elif endpoint == Endpoint.leads_patch:
+        match = match_by_id(leads, organization_id, target_lead_id)
     else:
         match = match_for_upsert(leads, organization_id, prepared.values, config.match_keys)
     warnings += match.warnings
+    if match.lead is None and endpoint in LOOKUP_ENDPOINTS:
+        return Decision(None, errors=[no_match_error(endpoint)], warnings=warnings, reason=NO_MATCH)
     if match.lead is None:
-        decision = _create(prepared, config, order, warnings)
+        decision = _create(prepared, config, order, warnings, types)
     else:
-        decision = _to_match(prepared, config, endpoint, order, match, match.lead, warnings)
+        decision = _to_match(prepared, config, endpoint, order, match, match.lead, warnings, types)
     return _checked(decision, leads, organization_id)
 
 
@@ -113,12 +151,39 @@ def _create(
     config: IngestionConfig,
     order: EventOrder,
     warnings: list[dict[str, Any]],
+    lead_types: LeadTypesInPlay,
 ) -> Decision:
     if prepared.values.get("phone_number") is None:
         error = FieldError("phone_number", "a phone number is required to create a lead")
         return Decision(None, errors=[error], warnings=warnings)
     values, ignored = new_lead_values(config, prepared, order.received_time)
+    lead_type = lead_types.get(values["lead_type"])
+    if config.standard_api:
+        # The standard API routes a new lead by its lead type: the one given, else the
+        # organization's default; a custom config routes by its own campaign.
+        lead_type = lead_type or lead_types.default
+        if lead_type is None:
+            error = FieldError(
+                "lead_type",
+                "required: give a lead_type; the organization has no default lead type",
+            )
+            return Decision(None, errors=[error], warnings=warnings)
+        values.update(campaign_id=lead_type.campaign_id, lead_type=lead_type.id)
+    errors = _convert_metadata(values, lead_type, creating=True)
+    if errors:
+        return Decision(None, errors=errors, warnings=warnings)
     return Decision(EventAction.created, values=values, warnings=[*warnings, *ignored])
+
+
+def _convert_metadata(
+    values: LeadValues, lead_type: LeadTypeRules | None, creating: bool
+) -> list[FieldError]:
+    """Convert ``values["lead_metadata"]`` in place to the lead type's declared field types."""
+    if lead_type is None or not lead_type.fields:
+        return []
+    converted, errors = checked_metadata(values["lead_metadata"], lead_type, creating)
+    values["lead_metadata"] = converted
+    return errors
 
 
 def _to_match(
@@ -129,9 +194,22 @@ def _to_match(
     match: MatchResult,
     lead: Lead,
     warnings: list[dict[str, Any]],
+    lead_types: LeadTypesInPlay,
 ) -> Decision:
+    if endpoint == Endpoint.leads_update:
+        mismatch = external_id_mismatch(lead, prepared.values)
+        if mismatch is not None:
+            return Decision(None, errors=[mismatch], warnings=warnings)
+    lead_type = lead_types.get(prepared.values.get("lead_type") or lead.lead_type)
+    given = {"lead_metadata": prepared.metadata}
+    errors = _convert_metadata(given, lead_type, creating=False)
+    if errors:
+        return Decision(None, errors=errors, warnings=warnings)
+    prepared = dataclasses.replace(prepared, metadata=given["lead_metadata"])
     current = lead_values(lead)
     days = reengagement_days(prepared, config, endpoint)
+    # The owner's own PATCH may clear a DNC flag; ingestion never does.
+    sticky_dnc = endpoint != Endpoint.leads_patch
     if order.seq is not None and order.seq < (lead.last_event_seq or 0):
         # I3: a late event only fills what is still empty.
         action, after = EventAction.stale, merged_values(current, prepared, fill_only=True)
@@ -140,12 +218,13 @@ def _to_match(
             EventAction.reengaged,
             reengaged_values(current, prepared, order.received_time),
         )
-    elif endpoint == Endpoint.create:
+    elif endpoint in CREATE_ENDPOINTS:
         action, after = EventAction.duplicate, current
     else:
-        after = merged_values(current, prepared, fill_only=False)
+        after = merged_values(current, prepared, fill_only=False, sticky_dnc=sticky_dnc)
         action = EventAction.updated if after != current else EventAction.unchanged
     changes = changed_values(current, after)
+    warnings = [*warnings, *cleared_flags(current, after)]
     return Decision(action, lead, match.matched_by, changes, warnings=warnings)
 
 

@@ -45,6 +45,17 @@ class LeadsInPlay:
     def __iter__(self) -> Iterator[Lead]:
         return iter(self._leads)
 
+    def by_id(self, organization_id: int, lead_id: int | None) -> Lead | None:
+        """The lead with this id, if it is in play and the organization's."""
+        for lead in self._leads:
+            if (
+                lead.id is not None
+                and lead.id == lead_id
+                and lead.organization_id == organization_id
+            ):
+                return lead
+        return None
+
     def with_value(self, organization_id: int, key: str, value: Any) -> list[Lead]:
         """Leads whose ``key`` is ``value``, the most recently modified (then highest id) first."""
         found = [
@@ -77,6 +88,20 @@ def load_leads(
         select(Lead).where(Lead.organization_id == organization_id, or_(*conditions))
     ).all()
     return LeadsInPlay(leads)
+
+
+def add_target_leads(
+    session: Session, leads: LeadsInPlay, organization_id: int, lead_ids: Iterable[int | None]
+) -> None:
+    """Put the leads that events name by id (a PATCH) in play, if the organization has them."""
+    wanted = sorted({lead_id for lead_id in lead_ids if lead_id is not None})
+    missing = [lead_id for lead_id in wanted if leads.by_id(organization_id, lead_id) is None]
+    if not missing:
+        return
+    for lead in session.scalars(
+        select(Lead).where(Lead.organization_id == organization_id, Lead.id.in_(missing))
+    ):
+        leads.add(lead)
 
 
 def _passed_over(lead: Lead, key: str, payload_external_id: str) -> dict[str, Any]:

@@ -28,6 +28,8 @@ class Outcome:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # The lead written, whose id a new lead only gets at the flush.
     lead: Lead | None = field(default=None, repr=False, compare=False)
+    # Why a failed event failed beyond its field errors (``no_match``), kept as its last_error.
+    reason: str | None = None
 
 
 def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
@@ -37,6 +39,7 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
             EventStatus.failed,
             errors=[error.as_dict() for error in decision.errors],
             warnings=decision.warnings,
+            reason=decision.reason,
         )
     return Outcome(
         EventStatus.done,
@@ -71,6 +74,12 @@ def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> Non
             for event_id, outcome in outcomes.items()
         ],
     )
+    reasons = [(event_id, o.reason) for event_id, o in outcomes.items() if o.reason is not None]
+    if reasons:
+        session.execute(
+            update(IngestionEvent),
+            [{"id": event_id, "last_error": reason} for event_id, reason in reasons],
+        )
 
 
 def record_transient_error(

@@ -22,7 +22,8 @@ from worker.ingest.apply import build_lead, write_values
 from worker.ingest.claims import Claim
 from worker.ingest.decision import ADVANCING_ACTIONS, Decision, EventOrder, decide
 from worker.ingest.event_rows import lock_event_rows
-from worker.ingest.matching import LeadsInPlay, load_leads
+from worker.ingest.lead_types import load_lead_types
+from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
@@ -68,9 +69,30 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
         mine = [item for item in valid if item[0].organization_id == organization_id]
         checked = with_reference_errors(session, organization_id, [p for _, p in mine])
         leads = load_leads(session, organization_id, [p.values for p in checked if not p.errors])
+        add_target_leads(
+            session, leads, organization_id, [claim.target_lead_id for claim, _ in mine]
+        )
+        lead_types = load_lead_types(
+            session,
+            organization_id,
+            [
+                *(p.values.get("lead_type") for p in checked),
+                *(claim.config.default_lead_type for claim, _ in mine),
+                *(lead.lead_type for lead in leads),
+            ],
+            with_default=any(claim.config.standard_api for claim, _ in mine),
+        )
         for (claim, _), prepared in zip(mine, checked, strict=True):
             order = EventOrder(claim.received_time, claim.seq)
-            decision = decide(prepared, leads, claim.config, claim.endpoint, order)
+            decision = decide(
+                prepared,
+                leads,
+                claim.config,
+                claim.endpoint,
+                order,
+                lead_types,
+                claim.target_lead_id,
+            )
             outcomes[claim.event_id] = outcome_of(
                 decision, apply_decision(session, decision, claim, leads)
             )
