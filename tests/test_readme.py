@@ -23,7 +23,10 @@ def _generic(path: str) -> str:
 )
 def test_every_api_path_is_in_the_readme(path: str) -> None:
     methods = [method.upper() for method in DOCUMENT["paths"][path]]
-    mentioned = {_generic(found) for found in re.findall(r"`(?:GET|POST) (/api/[^`?]*)`", README)}
+    mentioned = {
+        _generic(found)
+        for found in re.findall(r"`(?:GET|POST|PUT|PATCH|DELETE) (/api/[^`?]*)`", README)
+    }
     assert _generic(path) in mentioned, f"README names no {methods} {path}"
 
 

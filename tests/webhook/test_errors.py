@@ -11,8 +11,8 @@ from tests.support.factories import Tenant
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/api/leads/", {"GET", "HEAD", "OPTIONS"}),
-        ("DELETE", "/api/leads/1/", {"GET", "HEAD", "OPTIONS"}),
+        ("PUT", "/api/leads/", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("DELETE", "/api/leads/1/", {"GET", "HEAD", "OPTIONS", "PATCH"}),
         ("GET", "/api/lead-ingestion/{config}/upsert/", {"POST", "OPTIONS"}),
         ("TRACE", "/api/ingestion-events/", {"GET", "HEAD", "OPTIONS"}),
         ("POST", "/healthz", {"GET", "HEAD", "OPTIONS"}),
