@@ -89,17 +89,20 @@ def test_a_task_binds_its_event_id_to_every_line_it_logs(
 
 def test_the_worker_log_handler_carries_the_event_context(monkeypatch: pytest.MonkeyPatch) -> None:
     root = logging.getLogger()
-    before = list(root.handlers)
+    # Start from a root logger without leadgate's handler: an earlier test in this process may
+    # have installed one (configure_logging installs it once per process).
+    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not _is_leadgate(h)])
     level = root.level
     try:
         worker.logging_setup._use_leadgate_logging()
-        added = [handler for handler in root.handlers if handler not in before]
-        assert added, "the worker's logging setup installed no handler"
+        installed = [handler for handler in root.handlers if _is_leadgate(handler)]
+        assert installed, "the worker's logging setup installed no handler"
         assert all(
-            any(isinstance(f, EventContextFilter) for f in handler.filters) for handler in added
+            any(isinstance(f, EventContextFilter) for f in handler.filters) for handler in installed
         )
     finally:
-        for handler in root.handlers[:]:
-            if handler not in before:
-                root.removeHandler(handler)
         root.setLevel(level)
+
+
+def _is_leadgate(handler: logging.Handler) -> bool:
+    return bool(getattr(handler, "_leadgate", False))
