@@ -5,6 +5,7 @@ from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
 from models.tenancy import ApiToken, Campaign, Organization, Representative
+from models.webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -15,4 +16,6 @@ __all__ = [
     "Lead",
     "Organization",
     "Representative",
+    "Webhook",
+    "WebhookDelivery",
 ]
