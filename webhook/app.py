@@ -20,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         MAX_BODY_BYTES=settings.max_body_bytes,
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
+        WEBHOOK_ALLOW_PRIVATE=settings.webhook_allow_private,
     )
     if test_config:
         app.config.update(test_config)
@@ -27,10 +28,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webhook import db
-    from webhook.views import events, health, ingest, leads, metrics, openapi
+    from webhook.views import events, health, ingest, leads, metrics, openapi, webhooks
 
     db.init_app(app)
-    for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp, metrics.bp):
+    blueprints = (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp, metrics.bp, webhooks.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.after_request(add_security_headers)
