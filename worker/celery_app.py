@@ -45,7 +45,9 @@ def create_celery_app() -> Celery:
     """Build the Celery app from ``celeryconfig`` and register the tasks."""
     # Tasks are imported when the worker starts (``include``), not here, so the tasks module
     # can import this app without a cycle.
-    app = Celery("leadgate", task_cls=LeadgateTask, include=["worker.tasks"])
+    app = Celery(
+        "leadgate", task_cls=LeadgateTask, include=["worker.tasks", "worker.outbound.tasks"]
+    )
     app.config_from_object("celeryconfig")
     return app
 

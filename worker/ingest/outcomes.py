@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent, Lead
 from models.base import utcnow
 from models.enums import EventAction, EventStatus
+from models.webhook import WebhookTrigger
 from worker.ingest.decision import Decision
+from worker.lead_payload import lead_json
+from worker.outbound.triggers import fired_triggers
 
 
 @dataclass
@@ -28,6 +31,11 @@ class Outcome:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # The lead written, whose id a new lead only gets at the flush.
     lead: Lead | None = field(default=None, repr=False, compare=False)
+    # The lead webhook triggers the event fired; the lead as this event left it (a later event
+    # of the batch may change it again before the deliveries are queued); and their ids.
+    triggers: list[WebhookTrigger] = field(default_factory=list, compare=False)
+    snapshot: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    delivery_ids: list[int] = field(default_factory=list, compare=False)
 
 
 def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
@@ -38,6 +46,7 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
             errors=[error.as_dict() for error in decision.errors],
             warnings=decision.warnings,
         )
+    triggers = fired_triggers(decision.action, decision.values)
     return Outcome(
         EventStatus.done,
         decision.action,
@@ -46,6 +55,8 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
         [],
         decision.warnings,
         lead,
+        triggers,
+        lead_json(lead) if triggers and lead is not None else None,
     )
 
 
