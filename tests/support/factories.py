@@ -105,9 +105,7 @@ def make_event(
     return event
 
 
-def make_webhook(
-    session: Session, organization_id: int, url: str, **values: Any
-) -> Webhook:
+def make_webhook(session: Session, organization_id: int, url: str, **values: Any) -> Webhook:
     """Add a LEAD_CREATED webhook in Sela's format; ``values`` override any column."""
     from worker.outbound.signing import generate_secret
 
