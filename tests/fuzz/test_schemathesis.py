@@ -22,7 +22,14 @@ from schemathesis.config import SchemathesisConfig
 from sqlalchemy.orm import Session
 
 from models.enums import EventStatus
-from tests.support.factories import make_config, make_event, make_tenant
+from models.webhook import DeliveryStatus
+from tests.support.factories import (
+    make_config,
+    make_delivery,
+    make_event,
+    make_tenant,
+    make_webhook,
+)
 from tests.support.leads import make_lead
 from tests.support.processes import ServiceProcess
 from webhook.openapi_document import openapi_document
@@ -88,6 +95,9 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
     )
     lead = make_lead(committed_session, tenant)
     event = make_event(committed_session, tenant, status=EventStatus.failed)
+    # A lead webhook with a failed delivery: the first redelivery is taken, later ones are 409.
+    hook = make_webhook(committed_session, tenant.organization_id, "http://127.0.0.1:9/hook")
+    delivery = make_delivery(committed_session, hook, lead.id, status=DeliveryStatus.failed)
     committed_session.commit()
     return {
         "token": tenant.token,
@@ -96,6 +106,8 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
             "config_uuid": str(tenant.config_id),
             "event_id": str(event.id),
             "lead_id": lead.id,
+            "webhook_id": hook.id,
+            "delivery_id": delivery.id,
         },
     }
 
