@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -128,8 +129,8 @@ def _seconds_list(
         raise SettingsError(
             f"{name} must be a comma-separated list of seconds, got {raw!r}"
         ) from None
-    if any(value < 0 for value in values):
-        raise SettingsError(f"{name} must not hold negative seconds, got {raw!r}")
+    if not all(math.isfinite(value) and value >= 0 for value in values):
+        raise SettingsError(f"{name} must hold seconds of 0 or more, got {raw!r}")
     return values
 
 
