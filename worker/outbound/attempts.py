@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from common.settings import get_settings
 from worker.database import task_session
 from worker.outbound.delivery import claim_delivery, record_attempt, record_skipped
-from worker.outbound.sending import TIMEOUT_SECONDS, send
+from worker.outbound.sending import send
 from worker.retry import describe, is_transient
 
 log = logging.getLogger(__name__)
 
-# How long an attempt holds its delivery: the send's timeout (connect and read can each take
-# it) and room to record the answer. A sender that dies is replaced by the sweeper after this.
-LEASE_SECONDS = 4 * TIMEOUT_SECONDS
+# How long an attempt holds its delivery before the sweeper hands it to another worker. Longer
+# than the task's hard time limit (celeryconfig: 90 s), as for ingestion events: a slow but live
+# attempt is killed before its delivery is sent twice. Each phase of a send may take up to
+# TIMEOUT_SECONDS (connect, write, each read), so it can outlast a shorter lease.
+LEASE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
