@@ -86,7 +86,7 @@ def send(request: Request, allow_private: bool, timeout: float = TIMEOUT_SECONDS
         "X-Leadgate-Trigger": request.trigger,
     }
     try:
-        # No proxy from the environment: the address checked above is the one connected to.
+        # No proxy from the environment: the connection goes to the host checked above.
         client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
         with (
             client,
