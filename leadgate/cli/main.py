@@ -18,6 +18,7 @@ from leadgate.cli.records import AdminError
 from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
 from leadgate.cli.status import status_command
+from leadgate.cli.webhooks import webhooks_group
 from leadgate.embedded import EmbeddedStackError
 
 
@@ -64,6 +65,7 @@ for group in (
     representative_group,
     config_group,
     events_group,
+    webhooks_group,
 ):
     cli.add_command(group)
 cli.add_command(run_command)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -18,6 +18,7 @@ from webhook.errors import ApiError
 from webhook.pagination import paginate
 from webhook.query_args import DATABASE_INT_MAX, enum_arg
 from worker.lead_payload import iso
+from worker.outbound.redelivery import redeliver
 from worker.outbound.signing import ROTATION_OVERLAP, generate_secret
 from worker.outbound.validation import webhook_values
 
@@ -193,40 +194,21 @@ def list_deliveries(webhook_id: int) -> Response:
 
 
 @bp.post("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver/")
-def redeliver(webhook_id: int, delivery_id: int) -> Response:
+def redeliver_delivery(webhook_id: int, delivery_id: int) -> Response:
     """Send a finished delivery again: the same message, a fresh round of the schedule."""
     session = request_session()
     hook = _own_webhook(session, webhook_id)
-    if delivery_id > BIGINT_MAX:
+    found = session.get(WebhookDelivery, delivery_id) if delivery_id <= BIGINT_MAX else None
+    if found is None or found.webhook_id != hook.id:
         raise ApiError(404, "No such delivery.")
     if hook.disabled:
         raise ApiError(409, "The webhook is disabled; enable it before redelivering.")
-    done = (DeliveryStatus.delivered, DeliveryStatus.failed)
-    updated = session.scalar(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.webhook_id == hook.id,
-            WebhookDelivery.status.in_(done),
-        )
-        .values(
-            status=DeliveryStatus.pending,
-            attempt_count=0,
-            next_attempt_time=utcnow(),
-            finished_time=None,
-        )
-        .returning(WebhookDelivery.id)
-    )
-    if updated is None:
-        found = session.get(WebhookDelivery, delivery_id)
-        if found is None or found.webhook_id != hook.id:
-            raise ApiError(404, "No such delivery.")
+    if not redeliver(session, [delivery_id]):
         raise ApiError(409, "The delivery is still being sent; only a finished one is redelivered.")
     session.commit()
     # A lost message is published again by the sweeper.
-    enqueue_delivery(updated)
-    delivery = session.get(WebhookDelivery, updated)
-    assert delivery is not None
-    response = jsonify(delivery_json(delivery))
+    enqueue_delivery(delivery_id)
+    session.refresh(found)
+    response = jsonify(delivery_json(found))
     response.status_code = 202
     return response
