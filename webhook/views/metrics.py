@@ -17,6 +17,7 @@ import common.metrics  # noqa: F401 - sets the multiprocess directory before use
 from common.settings import get_settings
 from webhook.db import engine
 from webhook.errors import ApiError
+from webhook.outbound_metrics import OutboundCollector
 
 bp = Blueprint("metrics", __name__)
 
@@ -77,4 +78,5 @@ def metrics() -> Response:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])  # type: ignore[no-untyped-call]
     registry.register(QueueCollector())
+    registry.register(OutboundCollector())
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from common.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS
 from common.settings import get_settings
 from worker.database import task_session
 from worker.outbound.delivery import claim_delivery, record_attempt, record_skipped
@@ -59,6 +60,9 @@ def attempt_delivery(delivery_id: int) -> DeliveryVerdict:
     if recorded is None:
         log.info("delivery %s: attempt %d was taken over", delivery_id, claimed.attempt)
         return DeliveryVerdict()
+    trigger = claimed.request.trigger
+    WEBHOOK_ATTEMPTS.labels(trigger, recorded.status.value).inc()
+    WEBHOOK_ATTEMPT_SECONDS.labels(trigger).observe(attempt.duration_ms / 1000)
     log.info(
         "delivery %s attempt %d: %s (%s)",
         delivery_id,

@@ -106,6 +106,10 @@ def test_a_new_lead_is_delivered_signed_as_the_lead_api_shows_it(
     assert delivery.message_id == got.message_id
     log = client.get(f"/api/webhooks/{hook['id']}/deliveries/", headers=_auth(tenant)).get_json()
     assert log["results"][0]["attempts"][0]["status_code"] == 200
+    # The worker counted the attempt where this host's /metrics reads it.
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'leadgate_webhook_attempts_total{outcome="delivered",trigger="LEAD_CREATED"}' in metrics
+    assert 'leadgate_webhook_attempt_seconds_count{trigger="LEAD_CREATED"}' in metrics
 
 
 def test_a_failing_receiver_gets_the_same_message_until_it_succeeds(
