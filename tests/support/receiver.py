@@ -70,6 +70,8 @@ class Receiver:
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.url = ""
+        # Until this time.monotonic(), every request is answered 500 (an outage).
+        self.down_until = 0.0
 
     def script(self, path: str, *answers: Answer) -> None:
         """Answer the next requests to ``path`` with ``answers`` in turn, then 200."""
@@ -77,6 +79,8 @@ class Receiver:
             self.scripts[path].extend(answers)
 
     def next_answer(self, path: str) -> Answer:
+        if time.monotonic() < self.down_until:
+            return FAIL
         with self.lock:
             queue = self.scripts.get(path)
             return queue.popleft() if queue else OK

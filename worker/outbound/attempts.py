@@ -14,11 +14,6 @@ from worker.retry import describe, is_transient
 
 log = logging.getLogger(__name__)
 
-# How long an attempt holds its delivery before the sweeper hands it to another worker. Longer
-# than the task's hard time limit (celeryconfig: 90 s), as for ingestion events: a slow but live
-# attempt is killed before its delivery is sent twice. Each phase of a send may take up to
-# TIMEOUT_SECONDS (connect, write, each read), so it can outlast a shorter lease.
-LEASE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +29,11 @@ def attempt_delivery(delivery_id: int) -> DeliveryVerdict:
     settings = get_settings()
     try:
         with task_session() as session:
-            claimed = claim_delivery(session, delivery_id, LEASE_SECONDS)
+            # The lease of an ingestion event, for the same reason: longer than the task's hard
+            # time limit (celeryconfig), so a slow but live attempt is killed before the sweeper
+            # hands its delivery to another worker. (Each phase of a send may take the 15 s
+            # timeout: connect, write, each read.)
+            claimed = claim_delivery(session, delivery_id, settings.stuck_after_seconds)
     except Exception as error:
         if not is_transient(error):
             raise
