@@ -162,6 +162,13 @@ def test_patch_disables_with_a_reason_and_enables_again(
     assert on["url"] == PUBLIC_URL
     bad = client.patch(path, json={"url": "http://169.254.169.254/"}, headers=_auth(tenant))
     assert bad.status_code == 400
+    # A reason belongs to a disabled webhook; one given with disabling is kept.
+    reason_only = client.patch(path, json={"disabled_reason": "x"}, headers=_auth(tenant))
+    assert reason_only.get_json()["disabled_reason"] is None
+    off = client.patch(
+        path, json={"disabled": True, "disabled_reason": "CRM migration"}, headers=_auth(tenant)
+    ).get_json()
+    assert off["disabled_reason"] == "CRM migration"
 
 
 def test_delete_removes_the_webhook(client: FlaskClient, tenant: Tenant) -> None:

@@ -101,13 +101,13 @@ def _own_webhook(session: Session, webhook_id: int) -> Webhook:
 def _apply(hook: Webhook, values: dict[str, Any]) -> None:
     for name, value in values.items():
         setattr(hook, name, value)
-    if "disabled" in values:
-        if hook.disabled:
-            hook.disabled_reason = values.get("disabled_reason") or DEFAULT_DISABLED_REASON
-        else:
-            # Enabled again: its failures so far no longer count towards disabling it.
-            hook.disabled_reason = None
-            hook.failing_since = None
+    if "disabled" in values and not hook.disabled:
+        # Enabled again: its failures so far no longer count towards disabling it.
+        hook.failing_since = None
+    if not hook.disabled:
+        hook.disabled_reason = None  # a reason belongs to a disabled webhook only
+    elif not hook.disabled_reason:
+        hook.disabled_reason = DEFAULT_DISABLED_REASON
 
 
 @bp.post("/")

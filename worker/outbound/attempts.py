@@ -15,7 +15,6 @@ from worker.retry import describe, is_transient
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class DeliveryVerdict:
     """What to publish after an attempt: this delivery again, and the next one in its line."""
@@ -67,6 +66,7 @@ def attempt_delivery(delivery_id: int) -> DeliveryVerdict:
         delivery_id,
         claimed.attempt,
         recorded.status.value,
-        attempt.status_code if attempt.status_code is not None else attempt.error,
+        # Not the error's text: a refusal names the host, which a template may fill from the lead.
+        attempt.status_code if attempt.status_code is not None else "no answer",
     )
     return DeliveryVerdict(recorded.retry_in, recorded.next_in_line)
