@@ -232,11 +232,11 @@ _WEBHOOK_WITH_SECRET = {
 }
 _DELIVERY = {
     "type": "object",
-    "required": ["id", "webhook", "webhook_id", "status", "attempts"],
+    "required": ["id", "webhook", "message_id", "status", "attempts"],
     "properties": {
         "id": _INT,
         "webhook": _INT,
-        "webhook_id": {"type": "string", "description": "the webhook-id header (msg_...)"},
+        "message_id": {"type": "string", "description": "the webhook-id header (msg_...)"},
         "lead_id": _NULLABLE_INT,
         "trigger": _TRIGGER,
         "url": _STRING,

@@ -82,7 +82,7 @@ def webhooks_deliveries(webhook_id: int, status: str | None, limit: int, as_json
             [
                 {
                     "id": d.id,
-                    "webhook_id": d.message_id,
+                    "message_id": d.message_id,
                     "lead_id": d.lead_id,
                     "trigger": d.trigger.value,
                     "status": d.status.value,

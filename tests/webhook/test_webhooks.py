@@ -218,14 +218,14 @@ def test_the_delivery_log_and_redelivery(
     log = client.get(base, headers=_auth(tenant)).get_json()
     assert [item["id"] for item in log["results"]] == [pending.id, failed.id]
     assert log["results"][1]["attempts"] == [attempt]
-    assert log["results"][1]["webhook_id"] == failed.message_id
+    assert log["results"][1]["message_id"] == failed.message_id
     only_failed = client.get(base + "?status=failed", headers=_auth(tenant)).get_json()
     assert [item["id"] for item in only_failed["results"]] == [failed.id]
 
     again = client.post(f"{base}{failed.id}/redeliver/", headers=_auth(tenant))
     assert again.status_code == 202
     assert again.get_json()["status"] == "pending"
-    assert again.get_json()["webhook_id"] == failed.message_id
+    assert again.get_json()["message_id"] == failed.message_id
     committed_session.expire_all()
     row = committed_session.get(WebhookDelivery, failed.id)
     assert row is not None and (row.status, row.attempt_count) == (DeliveryStatus.pending, 0)

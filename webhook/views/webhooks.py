@@ -55,7 +55,7 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
     return {
         "id": delivery.id,
         "webhook": delivery.webhook_id,
-        "webhook_id": delivery.message_id,
+        "message_id": delivery.message_id,
         "lead_id": delivery.lead_id,
         "trigger": delivery.trigger.value,
         "url": delivery.url,
