@@ -84,6 +84,10 @@ task_default_queue = "ingest"
 task_routes = {
     "leadgate.process_event": {"queue": "ingest"},
     "leadgate.sweep": {"queue": "maintenance"},
+    # Lead webhooks wait on other people's servers (up to 15 s each): a queue of their own keeps
+    # a slow receiver from holding up ingestion.
+    "leadgate.deliver_webhook": {"queue": "outbound"},
+    "leadgate.sweep_deliveries": {"queue": "maintenance"},
 }
 
 beat_schedule = {
@@ -91,6 +95,11 @@ beat_schedule = {
         "task": "leadgate.sweep",
         "schedule": _settings.sweep_interval_seconds,
         # A sweep that waited longer than one interval is superseded by the next one.
+        "options": {"expires": _settings.sweep_interval_seconds},
+    },
+    "sweep-due-webhook-deliveries": {
+        "task": "leadgate.sweep_deliveries",
+        "schedule": _settings.sweep_interval_seconds,
         "options": {"expires": _settings.sweep_interval_seconds},
     },
 }

@@ -49,3 +49,15 @@ LOCK_WAIT = Histogram(
     "Time spent waiting for the per-lead Redis locks.",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10),
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "leadgate_webhook_attempts_total",
+    "Lead webhook delivery attempts, by trigger and what became of the delivery "
+    "(delivered, pending: to be retried, failed).",
+    ["trigger", "outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "leadgate_webhook_attempt_seconds",
+    "Time of one lead webhook delivery attempt on the wire, by trigger.",
+    ["trigger"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30),
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+
+# Standard Webhooks' schedule: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    0.0,
+    5.0,
+    300.0,
+    1800.0,
+    7200.0,
+    18000.0,
+    36000.0,
+    50400.0,
+    72000.0,
+    86400.0,
+)
 
 
 class SettingsError(ValueError):
@@ -51,6 +66,11 @@ class Settings:
     # Whether LEADGATE_HOME was set, rather than ``home`` being the default ./.leadgate: a
     # process started from a checkout (the Procfile's beat) keeps its state elsewhere then.
     home_given: bool = False
+    # Outbound webhooks: whether loopback and private addresses may be sent to (closed networks,
+    # tests), the seconds between attempts, and how long a webhook may fail before it is disabled.
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    webhook_disable_after_seconds: float = 5 * 86400.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -134,6 +154,32 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _seconds_list(
+    env: Mapping[str, str], name: str, default: tuple[float, ...]
+) -> tuple[float, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a comma-separated list of seconds, got {raw!r}"
+        ) from None
+    if not all(math.isfinite(value) and value >= 0 for value in values):
+        raise SettingsError(f"{name} must hold seconds of 0 or more, got {raw!r}")
+    return values
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -163,6 +209,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=_choice(env, "LEADGATE_LOG_LEVEL", LOG_LEVELS, "INFO"),
         log_format=_choice(env, "LEADGATE_LOG_FORMAT", LOG_FORMATS, "json"),
         home_given=bool(given_home),
+        webhook_allow_private=_flag(env, "LEADGATE_WEBHOOK_ALLOW_PRIVATE"),
+        webhook_retry_schedule=_seconds_list(
+            env, "LEADGATE_WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_RETRY_SCHEDULE
+        ),
+        webhook_disable_after_seconds=_number(
+            env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
+        ),
     )
 
 

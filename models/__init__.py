@@ -6,6 +6,7 @@ from models.ingestion_event import IngestionEvent
 from models.lead import Lead
 from models.lead_type import LeadType
 from models.tenancy import ApiToken, Campaign, Organization, Representative
+from models.webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -17,4 +18,6 @@ __all__ = [
     "LeadType",
     "Organization",
     "Representative",
+    "Webhook",
+    "WebhookDelivery",
 ]

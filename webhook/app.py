@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
         SECRET_KEYS=settings.secret_keys,
         BULK_MAX_ITEMS=settings.bulk_max_items,
+        WEBHOOK_ALLOW_PRIVATE=settings.webhook_allow_private,
     )
     if test_config:
         app.config.update(test_config)
@@ -39,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         metrics,
         openapi,
         templates,
+        webhooks,
     )
 
     db.init_app(app)
@@ -52,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         openapi.bp,
         metrics.bp,
         templates.bp,
+        webhooks.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

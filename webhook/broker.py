@@ -139,3 +139,23 @@ def broker_reachable() -> bool:
     except Exception:  # unreachable for whatever reason
         return False
     return True
+
+
+DELIVER_WEBHOOK_TASK = "leadgate.deliver_webhook"
+
+
+def enqueue_delivery(delivery_id: int) -> bool:
+    """Publish one lead webhook delivery; False when the broker could not take it.
+
+    The delivery is committed as pending, so the sweeper publishes it when this could not.
+    """
+    if time.monotonic() < _pause.until:
+        return False
+    try:
+        _client().send_task(DELIVER_WEBHOOK_TASK, args=(delivery_id,), retry=False)
+    except Exception as error:  # any broker failure: the sweeper publishes it later
+        log.warning(
+            "broker unavailable, delivery %s left pending: %s", delivery_id, type(error).__name__
+        )
+        return False
+    return True

@@ -14,6 +14,7 @@ from models.enums import (
     StatusOutcome,
     StatusReason,
 )
+from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
@@ -229,6 +230,193 @@ _MAPPING_TEMPLATE = {
     },
 }
 
+_TRIGGER = {"type": "string", "enum": [t.value for t in WebhookTrigger]}
+_FORMAT = {"type": "string", "enum": [f.value for f in PayloadFormat]}
+_WEBHOOK_FIELDS: dict[str, Any] = {
+    "url": {
+        "type": "string",
+        "maxLength": 2048,
+        "description": "http(s) URL; {{field}} placeholders are filled from the lead "
+        "(dot notation)",
+    },
+    "trigger": _TRIGGER,
+    "filter_condition": {
+        "type": ["string", "null"],
+        "description": "JMESPath over the lead; the webhook fires when it is truthy",
+    },
+    "payload_format": _FORMAT,
+    "disabled": {"type": "boolean"},
+    "disabled_reason": _NULLABLE_STRING,
+}
+_WEBHOOK = {
+    "type": "object",
+    "required": ["id", "url", "trigger", "payload_format", "disabled"],
+    "properties": {
+        "id": _INT,
+        **_WEBHOOK_FIELDS,
+        "previous_secret_expires_time": _DATETIME,
+        "created_time": _DATETIME,
+        "modified_time": _DATETIME,
+    },
+}
+_WEBHOOK_WITH_SECRET = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Webhook"},
+        {
+            "type": "object",
+            "required": ["secret"],
+            "properties": {
+                "secret": {"type": "string", "description": "whsec_...; shown only here"}
+            },
+        },
+    ]
+}
+_DELIVERY = {
+    "type": "object",
+    "required": ["id", "webhook", "message_id", "status", "attempts"],
+    "properties": {
+        "id": _INT,
+        "webhook": _INT,
+        "message_id": {"type": "string", "description": "the webhook-id header (msg_...)"},
+        "lead_id": _NULLABLE_INT,
+        "trigger": _TRIGGER,
+        "url": _STRING,
+        "status": {"type": "string", "enum": [s.value for s in DeliveryStatus]},
+        "attempt_count": _INT,
+        "attempts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "time": _DATETIME,
+                    "status_code": _NULLABLE_INT,
+                    "duration_ms": _INT,
+                    "body": {"type": "string", "description": "the first 1 KiB of the answer"},
+                    "error": _NULLABLE_STRING,
+                },
+            },
+        },
+        "next_attempt_time": _DATETIME,
+        "created_time": _DATETIME,
+        "finished_time": _DATETIME,
+    },
+}
+
+
+def _webhook_body(required: list[str]) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": _WEBHOOK_FIELDS,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_WEBHOOK_ID = _path("webhook_id", _ID)
+_DELIVERY_ID = _path("delivery_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+_BODY_ERRORS = {
+    "400": _error("the body is not JSON, or a field is not valid (errors names each)"),
+    "413": _error("body too large"),
+}
+
+
+def _webhook_paths() -> dict[str, Any]:
+    return {
+        "/api/webhooks/": {
+            "post": {
+                "operationId": "createWebhook",
+                "summary": "Create a lead webhook; the answer carries its secret, once",
+                "requestBody": _webhook_body(["url", "trigger"]),
+                "responses": {
+                    "201": _json(_ref("WebhookWithSecret"), "created"),
+                    **_BODY_ERRORS,
+                    **_AUTH_ERRORS,
+                },
+            },
+            "get": {
+                "operationId": "listWebhooks",
+                "summary": "Lead webhooks of the token's organization",
+                "parameters": _PAGING,
+                "responses": {
+                    "200": _json(_ref("WebhookPage"), "a page of webhooks"),
+                    "400": _error("bad paging"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/api/webhooks/{webhook_id}/": {
+            "get": {
+                "operationId": "getWebhook",
+                "summary": "One webhook",
+                "parameters": [_WEBHOOK_ID],
+                "responses": {"200": _json(_ref("Webhook"), "the webhook"), **_AUTH_ERRORS},
+            },
+            "patch": {
+                "operationId": "updateWebhook",
+                "summary": "Change a webhook; disabled: false enables it again",
+                "parameters": [_WEBHOOK_ID],
+                "requestBody": _webhook_body([]),
+                "responses": {
+                    "200": _json(_ref("Webhook"), "the webhook"),
+                    **_BODY_ERRORS,
+                    **_AUTH_ERRORS,
+                },
+            },
+            "delete": {
+                "operationId": "deleteWebhook",
+                "summary": "Delete a webhook and its delivery log",
+                "parameters": [_WEBHOOK_ID],
+                "responses": {"204": {"description": "deleted"}, **_AUTH_ERRORS},
+            },
+        },
+        "/api/webhooks/{webhook_id}/rotate-secret/": {
+            "post": {
+                "operationId": "rotateWebhookSecret",
+                "summary": "A new secret, shown once; the old one signs beside it for 24 h",
+                "parameters": [_WEBHOOK_ID],
+                "responses": {
+                    "200": _json(_ref("WebhookWithSecret"), "the webhook and its new secret"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/webhooks/{webhook_id}/deliveries/": {
+            "get": {
+                "operationId": "listWebhookDeliveries",
+                "summary": "The webhook's deliveries, newest first, with their attempts",
+                "parameters": [
+                    _WEBHOOK_ID,
+                    _query(
+                        "status",
+                        {"type": "string", "enum": [s.value for s in DeliveryStatus]},
+                        "status",
+                    ),
+                    *_PAGING,
+                ],
+                "responses": {
+                    "200": _json(_ref("DeliveryPage"), "a page of deliveries"),
+                    "400": _error("bad filter"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver/": {
+            "post": {
+                "operationId": "redeliverWebhookDelivery",
+                "summary": "Send a delivered or failed delivery again (same webhook-id)",
+                "parameters": [_WEBHOOK_ID, _DELIVERY_ID],
+                "responses": {
+                    "202": _json(_ref("Delivery"), "queued again"),
+                    "409": _error("still being sent, or the webhook is disabled"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+    }
+
+
 _PAYLOAD_BODY = {
     "required": True,
     "content": {
@@ -417,6 +605,11 @@ def _document() -> dict[str, Any]:
                 "MappingTemplate": _MAPPING_TEMPLATE,
                 "LeadPage": _page("Lead"),
                 "EventPage": _page("Event"),
+                "Webhook": _WEBHOOK,
+                "WebhookWithSecret": _WEBHOOK_WITH_SECRET,
+                "Delivery": _DELIVERY,
+                "WebhookPage": _page("Webhook"),
+                "DeliveryPage": _page("Delivery"),
             },
         },
         "security": [{"token": []}],
@@ -554,6 +747,7 @@ def _document() -> dict[str, Any]:
                     "responses": {"200": _json(_ref("Lead"), "the lead"), **_AUTH_ERRORS},
                 },
             },
+            **_webhook_paths(),
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
             "/readyz": _plain(
                 "readyz", "Readiness: database and broker reachable", "ready", not_ready=True

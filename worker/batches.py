@@ -7,12 +7,16 @@ from collections.abc import Sequence
 from worker.database import task_session
 from worker.ingest.pipeline import ClaimedEvent, Outcome, batch_identity_keys, process_claims
 from worker.locks import identity_locks
+from worker.outbound.publish import publish_deliveries
 
 
 def process_batch(batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
     """Hold the batch's identity locks in Redis and process it in one transaction.
 
-    Outcomes come in the batch's order, None for events another worker took over.
+    Outcomes come in the batch's order, None for events another worker took over. The lead
+    webhook deliveries the batch queued are published once it has committed.
     """
     with identity_locks(batch_identity_keys(batch)), task_session() as session:
-        return process_claims(session, batch)
+        outcomes = process_claims(session, batch)
+    publish_deliveries(i for outcome in outcomes if outcome for i in outcome.delivery_ids)
+    return outcomes

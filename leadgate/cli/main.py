@@ -21,6 +21,7 @@ from leadgate.cli.records import AdminError
 from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
 from leadgate.cli.status import status_command
+from leadgate.cli.webhooks import webhooks_group
 from leadgate.embedded import EmbeddedStackError
 
 
@@ -68,6 +69,7 @@ for group in (
     config_group,
     lead_type_group,
     events_group,
+    webhooks_group,
 ):
     cli.add_command(group)
 cli.add_command(run_command)

@@ -52,7 +52,7 @@ def service_processes(host: str, port: int, home: Path) -> list[ProcessSpec]:
         ProcessSpec(
             "worker",
             (celery, "-A", "worker.celery_app", "worker", "--concurrency", "2",
-             "-Q", "ingest,maintenance", "--loglevel", "INFO",
+             "-Q", "ingest,maintenance,outbound", "--loglevel", "INFO",
              "--hostname", f"leadgate-{os.getpid()}@%h"),
         ),
         ProcessSpec(

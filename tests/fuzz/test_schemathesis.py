@@ -30,7 +30,15 @@ from schemathesis.config import SchemathesisConfig
 from sqlalchemy.orm import Session
 
 from models.enums import EventStatus
-from tests.support.factories import make_config, make_event, make_lead_type, make_tenant
+from models.webhook import DeliveryStatus
+from tests.support.factories import (
+    make_config,
+    make_delivery,
+    make_event,
+    make_lead_type,
+    make_tenant,
+    make_webhook,
+)
 from tests.support.leads import make_lead
 from tests.support.processes import VENV_BIN, ServiceProcess, start_web
 from tests.support.services import ServiceUrls
@@ -106,6 +114,9 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
     event = make_event(committed_session, tenant, status=EventStatus.failed)
     # The default lead type lets generated standard creates reach the worker's decision.
     lead_type = make_lead_type(committed_session, tenant, is_default=True)
+    # A lead webhook with a failed delivery: the first redelivery is taken, later ones are 409.
+    hook = make_webhook(committed_session, tenant.organization_id, "http://127.0.0.1:9/hook")
+    delivery = make_delivery(committed_session, hook, lead.id, status=DeliveryStatus.failed)
     committed_session.commit()
     return {
         "token": tenant.token,
@@ -115,6 +126,8 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
             "event_id": str(event.id),
             "lead_id": lead.id,
             "lead_type_id": lead_type.id,
+            "webhook_id": hook.id,
+            "delivery_id": delivery.id,
         },
     }
 

@@ -10,8 +10,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common.tokens import generate_token, hash_token, visible_prefix
-from models import ApiToken, Campaign, IngestionConfig, IngestionEvent, LeadType, Organization
+from models import (
+    ApiToken,
+    Campaign,
+    IngestionConfig,
+    IngestionEvent,
+    LeadType,
+    Organization,
+    Webhook,
+    WebhookDelivery,
+)
 from models.enums import MATCH_KEYS, AuthMode, Endpoint, EventStatus
+from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 
 
 @dataclass
@@ -108,3 +118,40 @@ def make_event(
     session.add(event)
     session.flush()
     return event
+
+
+def make_webhook(session: Session, organization_id: int, url: str, **values: Any) -> Webhook:
+    """Add a LEAD_CREATED webhook in Sela's format; ``values`` override any column."""
+    from worker.outbound.signing import generate_secret
+
+    columns: dict[str, Any] = {
+        "organization_id": organization_id,
+        "url": url,
+        "trigger": WebhookTrigger.LEAD_CREATED,
+        "payload_format": PayloadFormat.sela,
+        "secret": generate_secret(),
+    }
+    webhook = Webhook(**(columns | values))
+    session.add(webhook)
+    session.flush()
+    return webhook
+
+
+def make_delivery(
+    session: Session, webhook: Webhook, lead_id: int | None, **values: Any
+) -> WebhookDelivery:
+    """Add a pending delivery of ``webhook`` for a lead; ``values`` override any column."""
+    columns: dict[str, Any] = {
+        "message_id": "msg_" + uuid.uuid4().hex,
+        "webhook_id": webhook.id,
+        "organization_id": webhook.organization_id,
+        "lead_id": lead_id,
+        "trigger": webhook.trigger,
+        "url": webhook.url,
+        "body": json.dumps({"id": lead_id}).encode(),
+        "status": DeliveryStatus.pending,
+    }
+    delivery = WebhookDelivery(**(columns | values))
+    session.add(delivery)
+    session.flush()
+    return delivery

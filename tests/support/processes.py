@@ -80,7 +80,7 @@ def start_worker(
     env: dict[str, str],
     concurrency: int = 2,
     node_name: str = "test-worker",
-    queues: str = "ingest,maintenance",
+    queues: str = "ingest,maintenance,outbound",
     timeout: float = 60,
     app: str = "worker.celery_app",
 ) -> ServiceProcess:

@@ -38,6 +38,9 @@ class ServiceUrls:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "LEADGATE_BROKER_KEY_PREFIX": self.broker_key_prefix,
+            # The tests' webhook receivers listen on loopback, and retry in seconds, not hours.
+            "LEADGATE_WEBHOOK_ALLOW_PRIVATE": "true",
+            "LEADGATE_WEBHOOK_RETRY_SCHEDULE": "0,1,2",
         }
 
     def stop(self) -> None:

@@ -15,9 +15,17 @@ from sqlalchemy.orm import Session
 from models import ApiToken, IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
+from models.webhook import DeliveryStatus
 from tests.support.api import post_payload
 from tests.support.clock import ManualClock
-from tests.support.factories import Tenant, make_event, make_lead_type, make_tenant
+from tests.support.factories import (
+    Tenant,
+    make_delivery,
+    make_event,
+    make_lead_type,
+    make_tenant,
+    make_webhook,
+)
 from tests.support.leads import make_lead
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/metrics"}
@@ -40,6 +48,8 @@ def world(committed_session: Session) -> dict[str, Any]:
     lead = make_lead(committed_session, mine)
     event = make_event(committed_session, mine, status=EventStatus.failed)
     lead_type = make_lead_type(committed_session, mine)
+    hook = make_webhook(committed_session, mine.organization_id, "http://127.0.0.1:9/hook")
+    delivery = make_delivery(committed_session, hook, lead.id, status=DeliveryStatus.failed)
     committed_session.commit()
     return {
         "mine": mine,
@@ -47,6 +57,8 @@ def world(committed_session: Session) -> dict[str, Any]:
         "lead_id": lead.id,
         "event_id": str(event.id),
         "lead_type_id": lead_type.id,
+        "webhook_id": hook.id,
+        "delivery_id": delivery.id,
     }
 
 
@@ -67,6 +79,8 @@ def _url(rule: str, world: dict[str, Any]) -> str:
         .replace("<event_id>", world["event_id"])
         .replace("<int:lead_id>", str(world["lead_id"]))
         .replace("<int:lead_type_id>", str(world["lead_type_id"]))
+        .replace("<int:webhook_id>", str(world["webhook_id"]))
+        .replace("<int:delivery_id>", str(world["delivery_id"]))
     )
 
 
@@ -153,6 +167,9 @@ def test_routes_refuse_another_organization(
             assert answer.status_code == 404, f"{method} {rule} → {answer.status_code}"
         elif rule in CATALOGUES:
             assert answer.status_code == 200, f"{method} {rule} → {answer.status_code}"
+        elif (method, rule) == ("POST", "/api/webhooks/"):
+            # Creates a webhook of the caller's own organization; this body is not one.
+            assert answer.status_code == 400, f"{method} {rule} → {answer.status_code}"
         else:  # lists: answered, but with nothing of the other organization
             assert answer.status_code == 200
             assert answer.get_json()["count"] == 0, f"{method} {rule} leaked rows"

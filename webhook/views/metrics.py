@@ -17,6 +17,7 @@ import common.metrics  # noqa: F401 - sets the multiprocess directory before use
 from common.settings import get_settings
 from webhook.db import engine
 from webhook.errors import ApiError
+from webhook.outbound_metrics import OutboundCollector
 
 bp = Blueprint("metrics", __name__)
 
@@ -77,6 +78,7 @@ def metrics() -> Response:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])  # type: ignore[no-untyped-call]
     registry.register(QueueCollector())
+    registry.register(OutboundCollector())
     # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and Flask adds
     # one to a mimetype.
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent, Lead
 from models.base import utcnow
 from models.enums import EventAction, EventStatus
+from models.webhook import WebhookTrigger
 from worker.ingest.decision import Decision
+from worker.lead_payload import lead_json
+from worker.outbound.triggers import fired_triggers
 
 
 @dataclass
@@ -30,6 +33,11 @@ class Outcome:
     lead: Lead | None = field(default=None, repr=False, compare=False)
     # Why a failed event failed beyond its field errors (``no_match``), kept as its last_error.
     reason: str | None = None
+    # The lead webhook triggers the event fired; the lead as this event left it (a later event
+    # of the batch may change it again before the deliveries are queued); and their ids.
+    triggers: list[WebhookTrigger] = field(default_factory=list, compare=False)
+    snapshot: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    delivery_ids: list[int] = field(default_factory=list, compare=False)
 
 
 def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
@@ -41,6 +49,7 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
             warnings=decision.warnings,
             reason=decision.reason,
         )
+    triggers = fired_triggers(decision.action, decision.values)
     return Outcome(
         EventStatus.done,
         decision.action,
@@ -49,6 +58,8 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
         [],
         decision.warnings,
         lead,
+        triggers=triggers,
+        snapshot=lead_json(lead) if triggers and lead is not None else None,
     )
 
 

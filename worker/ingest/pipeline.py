@@ -27,6 +27,7 @@ from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
+from worker.outbound.outbox import queue_deliveries
 
 # Names other modules (tasks, batches, observe, the fault-injecting test worker) reach here.
 __all__ = [
@@ -146,6 +147,8 @@ def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outc
         if outcome.lead is not None:
             outcome.lead_id = outcome.lead.id
     record_outcomes(session, outcomes)
+    # The lead webhooks' deliveries commit with the changes that fired them (the outbox).
+    queue_deliveries(session, outcomes.values())
     return [outcomes.get(claim.event_id) for claim, _ in batch]
 
 

@@ -5,7 +5,7 @@ every config that is not a standard-API one), and their ``default_lead_type`` is
 new table (a value saved before lead types existed names no row, and new events still take it).
 
 Revision ID: 0008_lead_types
-Revises: 0005_provider_auth
+Revises: 0006_outbound_webhooks
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008_lead_types"
-down_revision: str | None = "0005_provider_auth"
+down_revision: str | None = "0006_outbound_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,145 @@
+"""``leadgate webhooks``: lead webhooks, their delivery log, and sending deliveries again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from sqlalchemy import select
+
+from leadgate.cli.context import admin_session
+from leadgate.cli.output import CliError, emit, emit_json, emit_table, say
+from models import Webhook, WebhookDelivery
+from models.webhook import DeliveryStatus
+from worker.outbound.redelivery import failed_since, redeliver
+
+
+def _since(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time", param_hint="--failed-since"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@click.group("webhooks")
+def webhooks_group() -> None:
+    """Lead webhooks: what is subscribed, what was delivered, and delivering again."""
+
+
+@webhooks_group.command("list")
+@click.option("--org", "organization_id", type=int, default=None, help="Only this organization.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+def webhooks_list(organization_id: int | None, as_json: bool) -> None:
+    """List webhooks (never their secrets)."""
+    with admin_session(read_only=True) as session:
+        query = select(Webhook).order_by(Webhook.id)
+        if organization_id is not None:
+            query = query.where(Webhook.organization_id == organization_id)
+        hooks = list(session.scalars(query))
+    rows = [
+        {
+            "id": hook.id,
+            "org": hook.organization_id,
+            "trigger": hook.trigger.value,
+            "format": hook.payload_format.value,
+            "disabled": hook.disabled_reason if hook.disabled else "",
+            "url": hook.url,
+        }
+        for hook in hooks
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(
+        ["ID", "ORG", "TRIGGER", "FORMAT", "DISABLED", "URL"], [list(r.values()) for r in rows]
+    )
+
+
+@webhooks_group.command("deliveries")
+@click.argument("webhook_id", type=int)
+@click.option("--status", type=click.Choice([status.value for status in DeliveryStatus]))
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, attempts included.")
+def webhooks_deliveries(webhook_id: int, status: str | None, limit: int, as_json: bool) -> None:
+    """A webhook's most recent deliveries, newest first."""
+    with admin_session(read_only=True) as session:
+        if session.get(Webhook, webhook_id) is None:
+            raise CliError(f"no webhook {webhook_id}")
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(WebhookDelivery.status == DeliveryStatus(status))
+        deliveries = list(session.scalars(query))
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": d.id,
+                    "message_id": d.message_id,
+                    "lead_id": d.lead_id,
+                    "trigger": d.trigger.value,
+                    "status": d.status.value,
+                    "attempts": d.attempts,
+                    "created_time": d.created_time.isoformat(),
+                }
+                for d in deliveries
+            ]
+        )
+        return
+    rows = []
+    for d in deliveries:
+        last = d.attempts[-1] if d.attempts else {}
+        answer = last.get("status_code") or last.get("error") or ""
+        rows.append([d.id, d.created_time.isoformat(timespec="seconds"), d.lead_id,
+                     d.trigger.value, d.status.value, len(d.attempts), answer])  # fmt: skip
+    emit_table(["ID", "CREATED", "LEAD", "TRIGGER", "STATUS", "ATTEMPTS", "LAST"], rows)
+
+
+@webhooks_group.command("redeliver")
+@click.argument("delivery_ids", nargs=-1, type=int)
+@click.option("--failed-since", "since_text", metavar="TIME", help="Every failed delivery since.")
+@click.option("--webhook", "webhook_id", type=int, default=None, help="Only this webhook's.")
+@click.option("--yes", is_flag=True, help="Do not ask before sending them again.")
+def webhooks_redeliver(
+    delivery_ids: tuple[int, ...], since_text: str | None, webhook_id: int | None, yes: bool
+) -> None:
+    """Send finished deliveries again; prints each one queued on stdout.
+
+    Name deliveries, or recover every failed one since a time (--failed-since, optionally of one
+    --webhook): the count is shown first, and the workers send them in the background.
+    """
+    from webhook.broker import enqueue_delivery
+
+    if bool(delivery_ids) == bool(since_text):
+        raise click.UsageError("give delivery ids or --failed-since, one of the two")
+    if since_text is not None:
+        with admin_session(read_only=True) as session:
+            candidates = failed_since(session, _since(since_text), webhook_id)
+        if not candidates:
+            say("nothing to redeliver")
+            return
+        say(f"{len(candidates)} failed deliveries since {since_text}")
+        if not yes:
+            click.confirm("send them again?", abort=True, err=True)
+    else:
+        candidates = list(delivery_ids)
+    with admin_session() as session:
+        queued = redeliver(session, candidates)
+    unsent = 0
+    for delivery_id in queued:
+        if not enqueue_delivery(delivery_id):
+            unsent += 1
+        emit(delivery_id)
+    say(f"queued {len(queued)} of {len(candidates)} deliveries")
+    skipped = len(candidates) - len(queued)
+    if skipped:
+        say(f"{skipped} were left: unknown, not finished yet, or of a disabled webhook")
+    if unsent:
+        say(f"{unsent} could not reach the broker; the sweeper sends them once it is reachable")

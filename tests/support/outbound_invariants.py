@@ -1,0 +1,101 @@
+"""The reliability checker's outbound part: after any fault, every lead change was delivered.
+
+Checked against the database and what a receiver got: each change that fires a subscribed
+trigger has exactly one delivery (none lost, none queued twice); every delivery was answered 2xx
+at least once on the wire; each ``webhook-id`` always carried the same body; and for one webhook
+and one lead, no delivery was sent before the one queued before it had succeeded.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent, WebhookDelivery
+from models.enums import EventAction
+from models.webhook import DeliveryStatus, WebhookTrigger
+from tests.support.invariants import Verdict, engine_for
+from tests.support.receiver import Received
+
+# The trigger each action fires (a scenario subscribes a webhook to each).
+ACTION_TRIGGERS = {
+    EventAction.created: WebhookTrigger.LEAD_CREATED,
+    EventAction.updated: WebhookTrigger.LEAD_UPDATED,
+    EventAction.reengaged: WebhookTrigger.LEAD_REENGAGEMENT,
+}
+
+
+def check_deliveries(database_url: str, organization_id: int, received: list[Received]) -> Verdict:
+    """The outbound invariants for one organization, given everything its receiver got."""
+    verdict = Verdict()
+    engine = engine_for(database_url)
+    try:
+        with Session(engine) as session:
+            actions = dict(
+                session.execute(
+                    select(IngestionEvent.action, func.count())
+                    .where(IngestionEvent.organization_id == organization_id)
+                    .group_by(IngestionEvent.action)
+                ).all()
+            )
+            deliveries = list(
+                session.scalars(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.organization_id == organization_id)
+                    .order_by(WebhookDelivery.id)
+                )
+            )
+    finally:
+        engine.dispose()
+    queued = Counter(delivery.trigger for delivery in deliveries)
+    for action, trigger in ACTION_TRIGGERS.items():
+        if queued[trigger] != actions.get(action, 0):
+            verdict.violations.append(
+                f"lost or doubled: {actions.get(action, 0)} {action.value} events, "
+                f"{queued[trigger]} {trigger.value} deliveries"
+            )
+    by_message: dict[str, list[int]] = defaultdict(list)
+    for index, request in enumerate(received):
+        by_message[request.message_id].append(index)
+    for delivery in deliveries:
+        arrivals = [received[i] for i in by_message.get(delivery.message_id, [])]
+        if delivery.status != DeliveryStatus.delivered:
+            verdict.violations.append(f"delivery {delivery.id} ended {delivery.status.value}")
+        if not any(200 <= r.answered < 300 for r in arrivals):
+            verdict.violations.append(f"delivery {delivery.id} never answered 2xx")
+        if any(r.body != delivery.body for r in arrivals):
+            verdict.violations.append(f"{delivery.message_id} arrived with another body")
+        if any(not r.verified_by for r in arrivals):
+            verdict.violations.append(f"{delivery.message_id} arrived without a valid signature")
+    _check_order(deliveries, by_message, received, verdict)
+    verdict.counts.update(
+        deliveries=len(deliveries),
+        requests_received=len(received),
+        resent=len(received) - len(by_message),
+    )
+    return verdict
+
+
+def _check_order(
+    deliveries: list[WebhookDelivery],
+    by_message: dict[str, list[int]],
+    received: list[Received],
+    verdict: Verdict,
+) -> None:
+    """Per webhook and lead: a delivery's first arrival follows its predecessor's first 2xx."""
+    lines: dict[tuple[int, int | None], list[WebhookDelivery]] = defaultdict(list)
+    for delivery in deliveries:
+        lines[(delivery.webhook_id, delivery.lead_id)].append(delivery)
+    for line in lines.values():
+        for before, after in itertools.pairwise(line):
+            succeeded = [
+                i for i in by_message.get(before.message_id, []) if received[i].answered < 300
+            ]
+            arrived = by_message.get(after.message_id, [])
+            if succeeded and arrived and min(arrived) < min(succeeded):
+                verdict.violations.append(
+                    f"order: delivery {after.id} went out before {before.id} had succeeded"
+                )

@@ -1,0 +1,1 @@
+"""Outbound lead webhooks: who subscribes, what a change sends, and sending it signed."""
