@@ -30,9 +30,15 @@ HOUSE_DEFAULTS = [
 @pytest.fixture
 def tasks(services: Any) -> list[Task]:
     """The leadgate tasks as a worker runs them: bound to the finalized app."""
+    app.loader.import_default_modules()  # the app's `include`, as a worker imports it at start
     app.finalize()
     found = [task for name, task in app.tasks.items() if name.startswith("leadgate.")]
-    assert sorted(task.name for task in found) == ["leadgate.process_event", "leadgate.sweep"]
+    assert sorted(task.name for task in found) == [
+        "leadgate.deliver_webhook",
+        "leadgate.process_event",
+        "leadgate.sweep",
+        "leadgate.sweep_deliveries",
+    ]
     return found
 
 
