@@ -4,6 +4,7 @@ from models.base import Base
 from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
+from models.mapping_version import MappingVersion
 from models.tenancy import ApiToken, Campaign, Organization, Representative
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "IngestionConfig",
     "IngestionEvent",
     "Lead",
+    "MappingVersion",
     "Organization",
     "Representative",
 ]

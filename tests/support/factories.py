@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from common.tokens import generate_token, hash_token, visible_prefix
-from models import ApiToken, Campaign, IngestionConfig, IngestionEvent, Organization
+from models import (
+    ApiToken,
+    Campaign,
+    IngestionConfig,
+    IngestionEvent,
+    MappingVersion,
+    Organization,
+)
 from models.enums import MATCH_KEYS, AuthMode, Endpoint, EventStatus
 
 
@@ -58,6 +65,14 @@ def make_config(
         **options,
     )
     session.add(config)
+    session.flush()
+    # As the config service saves one: the mapping it starts with is its version 1.
+    session.add(
+        MappingVersion(
+            config_id=config.id, number=config.mapping_version, mapping=config.mapping,
+            saved_by="test",
+        )
+    )  # fmt: skip
     session.flush()
     return config
 
