@@ -27,10 +27,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webhook import db
-    from webhook.views import events, health, ingest, leads, metrics, openapi
+    from webhook.views import configs, events, health, ingest, leads, metrics, openapi
 
     db.init_app(app)
-    for blueprint in (health.bp, ingest.bp, events.bp, leads.bp, openapi.bp, metrics.bp):
+    for blueprint in (
+        health.bp,
+        ingest.bp,
+        events.bp,
+        leads.bp,
+        configs.bp,
+        openapi.bp,
+        metrics.bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.after_request(add_security_headers)

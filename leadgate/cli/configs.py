@@ -17,8 +17,10 @@ from leadgate.cli.context import admin_session
 from leadgate.cli.output import emit, emit_json, emit_table, say
 from models import IngestionConfig
 from models.enums import MATCH_KEYS, AuthMode, Endpoint
+from worker.configs import Author, ConfigError, check_limits, get_config
 from worker.dry_run import WOULD_FAIL, dry_run_payload
 from worker.ingest.mapping import MappingConfigError
+from worker.mapping_versions import get_version, restore_version, version_as_dict, versions_of
 
 CLEAR = "none"
 
@@ -48,7 +50,7 @@ def _match_keys(
         return None
     try:
         return records.parse_match_keys(value)
-    except records.AdminError as error:
+    except records.ConfigError as error:
         raise click.BadParameter(str(error)) from None
 
 
@@ -87,20 +89,19 @@ def limit_options(
 ) -> dict[str, int | float | None]:
     """The endpoint-limit columns the options name; ``none`` clears one."""
     given = {
-        "max_body_bytes": (max_body_bytes, int),
-        "rate_limit_per_second": (rate_limit, float),
-        "rate_limit_burst": (rate_burst, int),
+        "max_body_bytes": max_body_bytes,
+        "rate_limit_per_second": rate_limit,
+        "rate_limit_burst": rate_burst,
     }
-    limits: dict[str, int | float | None] = {}
-    for column, (value, kind) in given.items():
-        if value == CLEAR:
-            limits[column] = None
-        elif value is not None:
-            number = kind(value)
-            if kind is int and (number < 1 or number != value):
-                raise click.BadParameter(f"{column.replace('_', '-')} must be a whole number >= 1")
-            limits[column] = number
-    return limits
+    limits = {
+        column: None if value == CLEAR else float(value)
+        for column, value in given.items()
+        if value is not None
+    }
+    try:
+        return check_limits(limits)
+    except ConfigError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _limit_decorators(command: Callable[..., None]) -> Callable[..., None]:
@@ -216,9 +217,11 @@ def config_list(organization_id: int | None) -> None:
 @click.option(
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
+@click.option("--message", default=None, help="Why the mapping changed, kept with its version.")
 @_limit_decorators
 def config_update(
     config_id: uuid.UUID,
+    message: str | None,
     mapping_file: str | None,
     name: str | None,
     open_auth: bool | None,
@@ -245,11 +248,14 @@ def config_update(
         min_reengagement_days=days_value,
         clear_min_reengagement_days=clear_days,
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
+        message=message,
     )
     with admin_session() as session:
-        config = records.get_config(session, config_id)
+        config = get_config(session, config_id, for_update=True)
         changed = records.update_config(config, options)
-        version = config.version
+        version, mapping_version = config.version, config.mapping_version
+    if "mapping" in changed:
+        say(f"saved the mapping of config {config_id} as mapping version {mapping_version}")
     if changed:
         say(f"updated {', '.join(changed)} of config {config_id}; now version {version}")
     else:
@@ -325,3 +331,34 @@ def config_test(
     emit_json(answer)
     if answer["would"] == WOULD_FAIL:
         raise SystemExit(EXIT_WOULD_FAIL)
+
+
+@config_group.command("versions")
+@click.argument("config_id", type=click.UUID)
+@click.argument("number", type=click.IntRange(min=1), required=False)
+def config_versions(config_id: uuid.UUID, number: int | None) -> None:
+    """List a config's mapping versions, newest first; with NUMBER, print that one as JSON."""
+    with admin_session(read_only=True) as session:
+        config = records.get_config(session, config_id)
+        if number is not None:
+            emit_json(version_as_dict(get_version(session, config, number)))
+            return
+        rows = [
+            (v.number, v.saved_time, v.saved_by, v.message)
+            for v in session.scalars(versions_of(config))
+        ]
+    emit_table(("VERSION", "SAVED", "BY", "MESSAGE"), rows)
+
+
+@config_group.command("restore")
+@click.argument("config_id", type=click.UUID)
+@click.argument("number", type=click.IntRange(min=1))
+@click.option("--message", default=None, help="Why (default: restored version N).")
+def config_restore(config_id: uuid.UUID, number: int, message: str | None) -> None:
+    """Save mapping version NUMBER again as the config's next version; prints its number."""
+    with admin_session() as session:
+        config = get_config(session, config_id, for_update=True)
+        saved = restore_version(session, config, number, Author.cli_user(), message)
+        new_number = saved.number
+    say(f"restored mapping version {number} of config {config_id} as version {new_number}")
+    emit(new_number)

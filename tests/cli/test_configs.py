@@ -361,3 +361,29 @@ def test_nothing_is_saved_for_a_refused_config(
 
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(IngestionConfig)) == before
+
+
+def test_mapping_versions_are_listed_shown_and_restored(
+    invoke: Invoke, campaign_id: int, tmp_path: Path
+) -> None:
+    config_id = _create(invoke, campaign_id, tmp_path)
+    new_mapping = write_json(tmp_path, "new.json", {"fields": {"phone_number": "tel"}})
+    saved = invoke(
+        "config", "update", config_id, "--mapping", new_mapping, "--message", "provider renamed"
+    )
+    assert "mapping version 2" in saved.stderr
+
+    listing = invoke("config", "versions", config_id).stdout.splitlines()
+    assert [line.split()[0] for line in listing] == ["VERSION", "2", "1"]
+    assert "provider renamed" in listing[1] and " cli" in listing[1]
+    first = json.loads(invoke("config", "versions", config_id, "1").stdout)
+    assert first["mapping"] == NESTED_MAPPING
+
+    assert only_line(invoke("config", "restore", config_id, "1")) == "3"
+    shown = json.loads(invoke("config", "show", config_id).stdout)
+    assert shown["mapping"] == NESTED_MAPPING and shown["mapping_version"] == 3
+    refused = invoke("config", "restore", config_id, "3", exit_code=1)
+    assert "nothing to restore" in refused.stderr
+    assert (
+        "no mapping version 8" in invoke("config", "versions", config_id, "8", exit_code=1).stderr
+    )

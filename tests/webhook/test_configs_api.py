@@ -1,0 +1,141 @@
+"""Configs over HTTP: the CLI's rules and messages, the token's organization only, versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from tests.support.factories import Tenant, make_tenant
+
+PHONE = {"fields": {"phone_number": "contact.phone"}}
+MOBILE = {"fields": {"phone_number": "contact.mobile"}}
+BASE = "/api/ingestion-configs/"
+
+
+def _auth(tenant: Tenant) -> dict[str, str]:
+    return {"Authorization": f"Token {tenant.token}"}
+
+
+def _create(client: FlaskClient, tenant: Tenant, **body: Any) -> Any:
+    return client.post(BASE, json={"campaign": tenant.campaign_id, **body}, headers=_auth(tenant))
+
+
+def test_create_read_list_and_change_a_config(client: FlaskClient, tenant: Tenant) -> None:
+    created = _create(
+        client, tenant, name="provider A", mapping=PHONE, match=["phone_number"], lead_type=3
+    )
+    assert created.status_code == 201, created.get_json()
+    config = created.get_json()
+    assert created.headers["Location"].endswith(f"{BASE}{config['id']}/")
+    assert (config["name"], config["mapping"], config["match"]) == (
+        "provider A", PHONE, ["phone_number"],
+    )  # fmt: skip
+    assert config["organization"] == tenant.organization_id and config["mapping_version"] == 1
+    url = f"{BASE}{config['id']}/"
+    assert client.get(url, headers=_auth(tenant)).get_json() == config
+    listed = client.get(BASE, headers=_auth(tenant)).get_json()
+    assert {c["id"] for c in listed["results"]} == {str(tenant.config_id), config["id"]}
+
+    changed = client.patch(
+        url,
+        json={"mapping": MOBILE, "lead_type": None, "message": "renamed"},
+        headers=_auth(tenant),
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["lead_type"] is None
+    assert changed.get_json()["mapping_version"] == 2
+    assert changed.get_json()["version"] == config["version"] + 1
+
+
+def test_another_organizations_config_is_not_found(
+    client: FlaskClient, tenant: Tenant, committed_session: Session
+) -> None:
+    other = make_tenant(committed_session)
+    committed_session.commit()
+    url = f"{BASE}{other.config_id}/"
+    assert client.get(url, headers=_auth(tenant)).status_code == 404
+    assert client.patch(url, json={"name": "x"}, headers=_auth(tenant)).status_code == 404
+    assert client.get(f"{url}versions/", headers=_auth(tenant)).status_code == 404
+    # Nor may a config be made in another organization's campaign.
+    refused = client.post(BASE, json={"campaign": other.campaign_id}, headers=_auth(tenant))
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"] == {
+        "campaign": [f"no campaign with id {other.campaign_id}"]
+    }
+    listed = client.get(BASE, headers=_auth(tenant)).get_json()["results"]
+    assert str(other.config_id) not in {c["id"] for c in listed}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"match": ["email", "zip"]}, "match", "unknown match key zip"),
+        ({"name": ""}, "name", "must not be empty"),
+        ({"max_body_bytes": 0}, "max_body_bytes", "positive"),
+        ({"lead_type": 2**40}, "lead_type", "whole number from 0"),
+        ({"lead_type": "3"}, "lead_type", "expected integer or null, got string"),
+        ({"auth": "hmac-ish"}, "auth", "expected one of"),
+        ({"version": 9}, "version", "unknown or read-only"),
+        ({"name": "a\u0000b"}, "name", "without NUL"),
+    ],
+)
+def test_refusals_are_400s_naming_the_field(
+    client: FlaskClient, tenant: Tenant, body: dict[str, Any], field: str, words: str
+) -> None:
+    answer = client.patch(f"{BASE}{tenant.config_id}/", json=body, headers=_auth(tenant))
+    assert answer.status_code == 400, answer.get_json()
+    messages = answer.get_json()["errors"][field]
+    assert any(words in message for message in messages), messages
+
+
+def test_a_bad_mapping_lists_every_problem_as_the_cli_does(
+    client: FlaskClient, tenant: Tenant
+) -> None:
+    bad = {"fields": {"phone_number": {"from": "a", "value": "b"}, "nope": "x"}, "extra": 1}
+    answer = _create(client, tenant, mapping=bad)
+    assert answer.status_code == 400
+    problems = answer.get_json()["errors"]["mapping"]
+    for where in (
+        "mapping: unknown key 'extra'",
+        "fields.phone_number: needs exactly one of",
+        "fields.nope: ",
+    ):
+        assert any(p.startswith(where) for p in problems), problems  # fmt: skip
+
+
+def test_versions_list_show_and_restore(client: FlaskClient, tenant: Tenant) -> None:
+    config = _create(client, tenant, mapping=PHONE).get_json()
+    url = f"{BASE}{config['id']}/"
+    client.patch(
+        url, json={"mapping": MOBILE, "message": "provider renamed"}, headers=_auth(tenant)
+    )
+    versions = client.get(f"{url}versions/", headers=_auth(tenant)).get_json()
+    assert [(v["number"], v["mapping"]) for v in versions["results"]] == [(2, MOBILE), (1, PHONE)]
+    assert versions["results"][0]["message"] == "provider renamed"
+    assert versions["results"][0]["saved_by"].startswith("token ")
+    one = client.get(f"{url}versions/1/", headers=_auth(tenant)).get_json()
+    assert one["mapping"] == PHONE
+    assert client.get(f"{url}versions/7/", headers=_auth(tenant)).status_code == 404
+
+    restored = client.post(f"{url}versions/1/restore/", headers=_auth(tenant))
+    assert restored.status_code == 201, restored.get_json()
+    assert (restored.get_json()["number"], restored.get_json()["mapping"]) == (3, PHONE)
+    assert client.get(url, headers=_auth(tenant)).get_json()["mapping"] == PHONE
+    again = client.post(f"{url}versions/3/restore/", headers=_auth(tenant))
+    assert again.status_code == 409
+    assert "nothing to restore" in again.get_json()["detail"]
+
+
+def test_a_body_that_is_not_json_is_refused(client: FlaskClient, tenant: Tenant) -> None:
+    answer = client.post(BASE, data="campaign=1", headers=_auth(tenant) | {
+        "Content-Type": "application/x-www-form-urlencoded"
+    })  # fmt: skip
+    assert answer.status_code == 415
+    answer = client.post(BASE, data="[1]", headers=_auth(tenant) | {
+        "Content-Type": "application/json"
+    })  # fmt: skip
+    assert answer.status_code == 400
+    assert client.get(BASE).status_code == 401

@@ -1,0 +1,171 @@
+"""The OpenAPI pieces of the config and mapping-version operations (webhook.views.configs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.enums import MATCH_KEYS, AuthMode
+
+_INT_MAX = 2**31 - 1
+_NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0, "maximum": _INT_MAX}
+_NULLABLE_LIMIT = {"type": ["integer", "null"], "minimum": 1, "maximum": _INT_MAX}
+
+# What a client may send; the service refuses what breaks a rule (400 naming the field).
+_WRITABLE: dict[str, Any] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 255},
+    "mapping": {"type": "object", "description": "the field mapping (SPEC section 4)"},
+    "auth": {"type": "string", "enum": [mode.value for mode in AuthMode]},
+    "active": {"type": "boolean"},
+    "lead_type": _NULLABLE_COUNT,
+    "match": {
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(MATCH_KEYS)},
+    },
+    "min_reengagement_days": _NULLABLE_COUNT,
+    "max_body_bytes": _NULLABLE_LIMIT,
+    "rate_limit_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    "rate_limit_burst": _NULLABLE_LIMIT,
+    "message": {
+        "type": ["string", "null"],
+        "maxLength": 1000,
+        "description": "kept with the mapping version a new mapping makes",
+    },
+}
+
+CONFIG_SCHEMAS: dict[str, Any] = {
+    "Config": {
+        "type": "object",
+        "required": ["id", "organization", "campaign", "name", "auth", "mapping", "version"],
+        "properties": {
+            **{key: value for key, value in _WRITABLE.items() if key != "message"},
+            "id": {"type": "string", "format": "uuid"},
+            "organization": {"type": "integer"},
+            "campaign": {"type": "integer"},
+            "version": {"type": "integer"},
+            "mapping_version": {"type": "integer"},
+            "created_time": {"type": "string", "format": "date-time"},
+            "modified_time": {"type": "string", "format": "date-time"},
+        },
+    },
+    "ConfigCreate": {
+        "type": "object",
+        "required": ["campaign"],
+        "additionalProperties": False,
+        "properties": {
+            "campaign": {"type": "integer", "minimum": 1, "maximum": _INT_MAX},
+            **_WRITABLE,
+        },
+    },
+    "ConfigChange": {"type": "object", "additionalProperties": False, "properties": _WRITABLE},
+    "MappingVersion": {
+        "type": "object",
+        "required": ["number", "mapping", "saved_time", "saved_by", "message"],
+        "properties": {
+            "number": {"type": "integer"},
+            "mapping": {"type": "object"},
+            "saved_time": {"type": "string", "format": "date-time"},
+            "saved_by": {"type": "string"},
+            "message": {"type": ["string", "null"]},
+        },
+    },
+}
+
+
+def config_paths(
+    ref: Any,
+    json: Any,
+    error: Any,
+    page: Any,
+    path: Any,
+    query: Any,
+    paging: list[Any],
+    auth_errors: dict[str, Any],
+) -> dict[str, Any]:
+    """The operations under /api/ingestion-configs/; the helpers are openapi_document's own."""
+    config_uuid = path("config_uuid", {"type": "string", "format": "uuid"})
+    version = path("version", {"type": "integer", "minimum": 1, "maximum": _INT_MAX})
+    auth = {code: answer for code, answer in auth_errors.items() if code != "404"}
+    found = {**auth, "404": error("no such config (or version) in the organization")}
+    body_errors = {
+        "400": error("a field breaks a rule; errors names it"),
+        "413": error("body too large"),
+        "415": error("not application/json"),
+    }
+
+    def body(schema: str) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
+
+    return {
+        "/api/ingestion-configs/": {
+            "get": {
+                "operationId": "listConfigs",
+                "summary": "Ingestion configs of the token's organization",
+                "parameters": paging,
+                "responses": {"200": json(page("Config"), "a page of configs"), **auth},
+            },
+            "post": {
+                "operationId": "createConfig",
+                "summary": "Create a config for one of the organization's campaigns",
+                "requestBody": body("ConfigCreate"),
+                "responses": {
+                    "201": json(ref("Config"), "created; its mapping is version 1"),
+                    **body_errors,
+                    **auth,
+                },
+            },
+        },
+        "/api/ingestion-configs/{config_uuid}/": {
+            "get": {
+                "operationId": "getConfig",
+                "summary": "One config",
+                "parameters": [config_uuid],
+                "responses": {"200": json(ref("Config"), "the config"), **found},
+            },
+            "patch": {
+                "operationId": "changeConfig",
+                "summary": "Change a config; a new mapping is saved as its next mapping version",
+                "parameters": [config_uuid],
+                "requestBody": body("ConfigChange"),
+                "responses": {
+                    "200": json(ref("Config"), "the config as saved"),
+                    **body_errors,
+                    **found,
+                },
+            },
+        },
+        "/api/ingestion-configs/{config_uuid}/versions/": {
+            "get": {
+                "operationId": "listMappingVersions",
+                "summary": "The config's mapping versions, newest first",
+                "parameters": [config_uuid, *paging],
+                "responses": {"200": json(page("MappingVersion"), "a page of versions"), **found},
+            }
+        },
+        "/api/ingestion-configs/{config_uuid}/versions/{version}/": {
+            "get": {
+                "operationId": "getMappingVersion",
+                "summary": "One mapping version",
+                "parameters": [config_uuid, version],
+                "responses": {"200": json(ref("MappingVersion"), "the version"), **found},
+            }
+        },
+        "/api/ingestion-configs/{config_uuid}/versions/{version}/restore/": {
+            "post": {
+                "operationId": "restoreMappingVersion",
+                "summary": "Save an earlier version's mapping again, as the next version",
+                "parameters": [
+                    config_uuid,
+                    version,
+                    query("message", {"type": "string", "maxLength": 1000}, "why, for the log"),
+                ],
+                "responses": {
+                    "201": json(ref("MappingVersion"), "the new version"),
+                    "400": error("the message breaks a rule"),
+                    "409": error("the config has this mapping already"),
+                    **found,
+                },
+            }
+        },
+    }
