@@ -28,6 +28,10 @@ class Outcome:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # The lead written, whose id a new lead only gets at the flush.
     lead: Lead | None = field(default=None, repr=False, compare=False)
+    # The parsed body, kept on the event for payload_contains (None: unreadable or unstorable).
+    payload: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # The config's mapping version the event was processed with.
+    mapping_version: int | None = None
 
 
 def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
@@ -67,6 +71,8 @@ def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> Non
                 "warnings": outcome.warnings,
                 "next_attempt_time": None,
                 "processed_time": now,
+                "payload": outcome.payload,
+                "mapping_version": outcome.mapping_version,
             }
             for event_id, outcome in outcomes.items()
         ],
@@ -80,6 +86,7 @@ def record_transient_error(
     error: str,
     max_attempts: int,
     retry_in_seconds: float,
+    payload: dict[str, Any] | None = None,
 ) -> EventStatus | None:
     """Mark the event retrying (due in ``retry_in_seconds``) or, out of attempts, dead.
 
@@ -102,6 +109,8 @@ def record_transient_error(
             if status == EventStatus.dead
             else now + dt.timedelta(seconds=retry_in_seconds),
             processed_time=now if status == EventStatus.dead else None,
+            # A dead letter is what an operator searches for first; keep its payload findable.
+            payload=payload,
         )
         .returning(IngestionEvent.id)
     )
