@@ -96,6 +96,7 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
             "config_uuid": str(tenant.config_id),
             "event_id": str(event.id),
             "lead_id": lead.id,
+            "version": 1,  # every config's first mapping version
         },
     }
 
