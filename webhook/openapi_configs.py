@@ -103,7 +103,11 @@ def config_paths(
                 "operationId": "listConfigs",
                 "summary": "Ingestion configs of the token's organization",
                 "parameters": paging,
-                "responses": {"200": json(page("Config"), "a page of configs"), **auth},
+                "responses": {
+                    "200": json(page("Config"), "a page of configs"),
+                    "400": error("bad page or page_size"),
+                    **auth,
+                },
             },
             "post": {
                 "operationId": "createConfig",
@@ -140,7 +144,11 @@ def config_paths(
                 "operationId": "listMappingVersions",
                 "summary": "The config's mapping versions, newest first",
                 "parameters": [config_uuid, *paging],
-                "responses": {"200": json(page("MappingVersion"), "a page of versions"), **found},
+                "responses": {
+                    "200": json(page("MappingVersion"), "a page of versions"),
+                    "400": error("bad page or page_size"),
+                    **found,
+                },
             }
         },
         "/api/ingestion-configs/{config_uuid}/versions/{version}/": {
