@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import MATCH_KEYS, AuthMode
+from worker.mapping_impact import DEFAULT_SAMPLE, MAX_SAMPLE
 
 _INT_MAX = 2**31 - 1
 _NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0, "maximum": _INT_MAX}
@@ -45,6 +46,10 @@ CONFIG_SCHEMAS: dict[str, Any] = {
             "campaign": {"type": "integer"},
             "version": {"type": "integer"},
             "mapping_version": {"type": "integer"},
+            "impact": {
+                "$ref": "#/components/schemas/MappingImpact",
+                "description": "on PATCH with a new mapping: the report it was saved with",
+            },
             "created_time": {"type": "string", "format": "date-time"},
             "modified_time": {"type": "string", "format": "date-time"},
         },
@@ -59,6 +64,38 @@ CONFIG_SCHEMAS: dict[str, Any] = {
         },
     },
     "ConfigChange": {"type": "object", "additionalProperties": False, "properties": _WRITABLE},
+    "MappingImpact": {
+        "type": "object",
+        "required": ["version", "sample", "changed_outcomes", "new_failures", "summary"],
+        "properties": {
+            "version": {"type": "integer", "description": "the number the mapping would get"},
+            "sample": {"type": "integer", "description": "events compared"},
+            "unreadable": {"type": "integer"},
+            "changed_outcomes": {"type": "integer"},
+            "new_failures": {"type": "integer", "description": "succeeded, would now fail"},
+            "fixed": {"type": "integer", "description": "failed, would now succeed"},
+            "other_lead": {"type": "integer", "description": "would write another lead"},
+            "failed_fields": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "changed_fields": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "leads_with_changed_values": {"type": "integer"},
+            "events": {"type": "array", "items": {"type": "object"}},
+            "summary": {"type": "string"},
+        },
+    },
+    "MappingCandidate": {
+        "type": "object",
+        "required": ["mapping"],
+        "additionalProperties": False,
+        "properties": {"mapping": _WRITABLE["mapping"]},
+    },
+    "ImpactRefusal": {
+        "type": "object",
+        "required": ["detail", "impact"],
+        "properties": {
+            "detail": {"type": "string"},
+            "impact": {"$ref": "#/components/schemas/MappingImpact"},
+        },
+    },
     "MappingVersion": {
         "type": "object",
         "required": ["number", "mapping", "saved_time", "saved_by", "message"],
@@ -86,6 +123,12 @@ def config_paths(
     """The operations under /api/ingestion-configs/; the helpers are openapi_document's own."""
     config_uuid = path("config_uuid", {"type": "string", "format": "uuid"})
     version = path("version", {"type": "integer", "minimum": 1, "maximum": _INT_MAX})
+    confirm = query("confirm", {"type": "string", "enum": ["true", "false"]}, "save despite")
+    sample = query(
+        "sample",
+        {"type": "integer", "minimum": 1, "maximum": MAX_SAMPLE},
+        f"recent events to try the mapping on (default {DEFAULT_SAMPLE})",
+    )
     auth = {code: answer for code, answer in auth_errors.items() if code != "404"}
     found = {**auth, "404": error("no such config (or version) in the organization")}
     body_errors = {
@@ -130,14 +173,33 @@ def config_paths(
             "patch": {
                 "operationId": "changeConfig",
                 "summary": "Change a config; a new mapping is saved as its next mapping version",
-                "parameters": [config_uuid],
+                "description": (
+                    "A new mapping is first tried on the config's recent events; the answer "
+                    "carries that impact report. One that would fail events that succeeded is "
+                    "refused with 409 and the report, unsaved, unless confirm=true."
+                ),
+                "parameters": [config_uuid, confirm, sample],
                 "requestBody": body("ConfigChange"),
                 "responses": {
                     "200": json(ref("Config"), "the config as saved"),
+                    "409": json(ref("ImpactRefusal"), "new failures; nothing saved"),
                     **body_errors,
                     **found,
                 },
             },
+        },
+        "/api/ingestion-configs/{config_uuid}/mapping-impact/": {
+            "post": {
+                "operationId": "mappingImpact",
+                "summary": "What a candidate mapping would do to the config's recent events",
+                "parameters": [config_uuid, sample],
+                "requestBody": body("MappingCandidate"),
+                "responses": {
+                    "200": json(ref("MappingImpact"), "the report; nothing is saved"),
+                    **body_errors,
+                    **found,
+                },
+            }
         },
         "/api/ingestion-configs/{config_uuid}/versions/": {
             "get": {

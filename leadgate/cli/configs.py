@@ -17,9 +17,16 @@ from leadgate.cli.context import admin_session
 from leadgate.cli.output import emit, emit_json, emit_table, say
 from models import IngestionConfig
 from models.enums import MATCH_KEYS, AuthMode, Endpoint
-from worker.configs import Author, ConfigError, check_limits, get_config
+from worker.configs import Author, ConfigError, check_limits, get_config, validate_mapping
 from worker.dry_run import WOULD_FAIL, dry_run_payload
 from worker.ingest.mapping import MappingConfigError
+from worker.mapping_impact import (
+    DEFAULT_SAMPLE,
+    MAX_SAMPLE,
+    impact_of_save,
+    mapping_impact,
+    needs_confirmation,
+)
 from worker.mapping_versions import get_version, restore_version, version_as_dict, versions_of
 
 CLEAR = "none"
@@ -218,10 +225,15 @@ def config_list(organization_id: int | None) -> None:
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
 @click.option("--message", default=None, help="Why the mapping changed, kept with its version.")
+@click.option("--yes", is_flag=True, help="Save a mapping even when events would newly fail.")
+@click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
+              show_default=True, help="Recent events a new mapping is tried on.")  # fmt: skip
 @_limit_decorators
 def config_update(
     config_id: uuid.UUID,
     message: str | None,
+    yes: bool,
+    sample: int,
     mapping_file: str | None,
     name: str | None,
     open_auth: bool | None,
@@ -252,6 +264,14 @@ def config_update(
     )
     with admin_session() as session:
         config = get_config(session, config_id, for_update=True)
+        report = impact_of_save(session, config, mapping, sample) if mapping is not None else None
+        if report is not None:
+            say(report["summary"])
+        if needs_confirmation(report) and not yes:
+            raise records.AdminError(
+                "the new mapping would fail events that succeeded; nothing was saved "
+                "(see `leadgate config impact`; pass --yes to save it anyway)"
+            )
         changed = records.update_config(config, options)
         version, mapping_version = config.version, config.mapping_version
     if "mapping" in changed:
@@ -362,3 +382,19 @@ def config_restore(config_id: uuid.UUID, number: int, message: str | None) -> No
         new_number = saved.number
     say(f"restored mapping version {number} of config {config_id} as version {new_number}")
     emit(new_number)
+
+
+@config_group.command("impact")
+@click.argument("config_id", type=click.UUID)
+@click.option("--mapping", "mapping_file", required=True, metavar="FILE",
+              help="The candidate mapping (JSON); nothing is saved.")  # fmt: skip
+@click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
+              show_default=True, help="Recent events to try it on.")  # fmt: skip
+def config_impact(config_id: uuid.UUID, mapping_file: str, sample: int) -> None:
+    """What a candidate mapping would change on the config's recent events (JSON report)."""
+    mapping = records.load_json_object(mapping_file, "mapping")
+    validate_mapping(mapping)
+    with admin_session(read_only=True) as session:
+        report = mapping_impact(session, records.get_config(session, config_id), mapping, sample)
+    say(report["summary"])
+    emit_json(report)

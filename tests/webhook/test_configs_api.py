@@ -8,7 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.support.factories import Tenant, make_tenant
+from models.enums import EventAction, EventStatus
+from tests.support.factories import Tenant, make_event, make_tenant
+from tests.support.leads import make_lead
 
 PHONE = {"fields": {"phone_number": "contact.phone"}}
 MOBILE = {"fields": {"phone_number": "contact.mobile"}}
@@ -139,3 +141,59 @@ def test_a_body_that_is_not_json_is_refused(client: FlaskClient, tenant: Tenant)
     })  # fmt: skip
     assert answer.status_code == 400
     assert client.get(BASE).status_code == 401
+
+
+def _failed_and_done(committed_session: Session, tenant: Tenant) -> None:
+    """A done event whose phone sits at contact.phone (the saved mapping reads it)."""
+    lead = make_lead(committed_session, tenant, phone_number="+12024561111")
+    make_event(
+        committed_session, tenant, {"contact": {"phone": "2024561111"}},
+        status=EventStatus.done, action=EventAction.created, lead_id=lead.id, mapping_version=1,
+    )  # fmt: skip
+    committed_session.commit()
+
+
+def test_a_mapping_that_would_fail_events_needs_confirm(
+    client: FlaskClient, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session, PHONE)
+    _failed_and_done(committed_session, tenant)
+    url = f"{BASE}{tenant.config_id}/"
+
+    tried = client.post(f"{url}mapping-impact/", json={"mapping": MOBILE}, headers=_auth(tenant))
+    assert tried.status_code == 200, tried.get_json()
+    assert tried.get_json()["new_failures"] == 1
+    assert tried.get_json()["failed_fields"] == {"phone_number": 1}
+
+    refused = client.patch(url, json={"mapping": MOBILE}, headers=_auth(tenant))
+    assert refused.status_code == 409
+    assert refused.get_json()["impact"]["summary"].startswith("v2 changes 1 of 1 outcomes")
+    assert client.get(url, headers=_auth(tenant)).get_json()["mapping"] == PHONE
+
+    saved = client.patch(f"{url}?confirm=true", json={"mapping": MOBILE}, headers=_auth(tenant))
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["mapping"] == MOBILE
+    assert saved.get_json()["impact"]["new_failures"] == 1
+
+
+def test_a_harmless_mapping_saves_with_its_report(
+    client: FlaskClient, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session, PHONE)
+    _failed_and_done(committed_session, tenant)
+    either = {"fields": {"phone_number": {"from": ["contact.phone", "contact.mobile"]}}}
+    saved = client.patch(
+        f"{BASE}{tenant.config_id}/", json={"mapping": either}, headers=_auth(tenant)
+    )
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["impact"]["changed_outcomes"] == 0
+    # A change without a mapping carries no report.
+    renamed = client.patch(
+        f"{BASE}{tenant.config_id}/", json={"name": "renamed"}, headers=_auth(tenant)
+    )
+    assert "impact" not in renamed.get_json()
+    bad = client.post(
+        f"{BASE}{tenant.config_id}/mapping-impact/", json={"mapping": {"x": 1}},
+        headers=_auth(tenant),
+    )  # fmt: skip
+    assert bad.status_code == 400 and "mapping" in bad.get_json()["errors"]

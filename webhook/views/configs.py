@@ -7,6 +7,7 @@ refuse the same things with the same words.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from webhook.config_body import read_config_body
 from webhook.db import request_session
 from webhook.errors import ApiError
 from webhook.pagination import paginate
+from webhook.query_args import int_arg, text_arg
 from worker.configs import (
     Author,
     ConfigError,
@@ -27,6 +29,14 @@ from worker.configs import (
     create_config,
     get_config,
     update_config,
+    validate_mapping,
+)
+from worker.mapping_impact import (
+    DEFAULT_SAMPLE,
+    MAX_SAMPLE,
+    impact_of_save,
+    mapping_impact,
+    needs_confirmation,
 )
 from worker.mapping_versions import get_version, restore_version, version_as_dict, versions_of
 
@@ -102,19 +112,76 @@ def get_one(config_id: str) -> Response:
 
 @bp.patch("/<config_id>/")
 def change(config_id: str) -> Response:
-    """Change the keys the body names; a new mapping is saved as the next mapping version."""
+    """Change the keys the body names; a new mapping is saved as the next mapping version.
+
+    A new mapping is first run against the config's recent events: the answer carries that
+    impact report, and one that shows new failures is refused (409, nothing saved) unless
+    ``confirm=true``.
+    """
     session = request_session()
     caller = authenticate(session)
     _, options = read_config_body(creating=False)
+    confirm = _flag_arg("confirm")
     config = _own_config(session, caller, config_id, for_update=True)
     try:
+        report = None
+        if options.mapping is not None:
+            report = impact_of_save(session, config, options.mapping, _sample())
+        if needs_confirmation(report) and not confirm:
+            session.rollback()
+            return _refused_for_failures(report)
         update_config(config, options, _author(caller))
     except ConfigError as error:
         session.rollback()
         raise _refused(error) from None
-    answer = config_as_dict(config)
+    answer = config_as_dict(config) | ({"impact": report} if report is not None else {})
     session.commit()
     return jsonify(answer)
+
+
+@bp.post("/<config_id>/mapping-impact/")
+def impact(config_id: str) -> Response:
+    """What saving the body's ``mapping`` would do to the config's recent events; saves nothing."""
+    session = request_session()
+    caller = authenticate(session)
+    body, options = read_config_body(creating=False)
+    if options.mapping is None:
+        raise ApiError(400, "mapping: required.", {"mapping": ["required"]})
+    extra = sorted(body.keys() - {"mapping"})
+    if extra:
+        raise ApiError(400, "Only mapping is read here.", {key: ["not read here"] for key in extra})
+    config = _own_config(session, caller, config_id)
+    try:
+        validate_mapping(options.mapping)
+        report = mapping_impact(session, config, options.mapping, _sample())
+    except ConfigError as error:
+        raise _refused(error) from None
+    finally:
+        session.rollback()
+    return jsonify(report)
+
+
+def _refused_for_failures(report: dict[str, Any] | None) -> Response:
+    response = jsonify(
+        {
+            "detail": "The new mapping would fail events that succeeded; nothing was saved. "
+            "Send confirm=true to save it anyway.",
+            "impact": report,
+        }
+    )
+    response.status_code = 409
+    return response
+
+
+def _flag_arg(name: str) -> bool:
+    raw = (text_arg(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ApiError(400, f"{name} must be true or false.", {name: ["expected true or false"]})
+    return raw in ("true", "1")
+
+
+def _sample() -> int:
+    return int_arg("sample", maximum=MAX_SAMPLE) or DEFAULT_SAMPLE
 
 
 @bp.get("/<config_id>/versions/")
