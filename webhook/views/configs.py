@@ -121,12 +121,12 @@ def change(config_id: str) -> Response:
     session = request_session()
     caller = authenticate(session)
     _, options = read_config_body(creating=False)
-    confirm = _flag_arg("confirm")
+    confirm, sample = _flag_arg("confirm"), _sample()
     config = _own_config(session, caller, config_id, for_update=True)
     try:
         report = None
         if options.mapping is not None:
-            report = impact_of_save(session, config, options.mapping, _sample())
+            report = impact_of_save(session, config, options.mapping, sample)
         if needs_confirmation(report) and not confirm:
             session.rollback()
             return _refused_for_failures(report)
@@ -150,10 +150,11 @@ def impact(config_id: str) -> Response:
     extra = sorted(body.keys() - {"mapping"})
     if extra:
         raise ApiError(400, "Only mapping is read here.", {key: ["not read here"] for key in extra})
+    sample = _sample()
     config = _own_config(session, caller, config_id)
     try:
         validate_mapping(options.mapping)
-        report = mapping_impact(session, config, options.mapping, _sample())
+        report = mapping_impact(session, config, options.mapping, sample)
     except ConfigError as error:
         raise _refused(error) from None
     finally:
