@@ -26,7 +26,7 @@ from worker.dry_run import WOULD, WOULD_FAIL
 from worker.ingest.decision import EventOrder, decide
 from worker.ingest.lead_fields import METADATA_PREFIX
 from worker.ingest.mapping import CompiledMapping, compile_mapping
-from worker.ingest.matching import load_leads
+from worker.ingest.matching import LeadsInPlay, load_leads
 from worker.ingest.prepare import prepare_lead
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
@@ -100,21 +100,14 @@ def _other_lead(entry: dict[str, Any]) -> str:
 
 
 def _weigh(
-    session: Session,
     tally: _Tally,
     config: IngestionConfig,
     event: IngestionEvent,
-    old: CompiledMapping,
-    new: CompiledMapping,
+    was: PreparedLead,
+    now: PreparedLead,
+    leads: LeadsInPlay,
 ) -> None:
-    payload = _payload(event)
-    if payload is None:
-        tally.unreadable += 1
-        return
     tally.examined += 1
-    was = prepare_lead(old, payload)
-    [now] = with_reference_errors(session, config.organization_id, [prepare_lead(new, payload)])
-    leads = load_leads(session, config.organization_id, [] if now.errors else [now.values])
     decision = decide(now, leads, config, event.endpoint, EventOrder.newest())
     before = _before(event)
     after = WOULD_FAIL if decision.action is None else WOULD[decision.action]
@@ -198,8 +191,20 @@ def mapping_impact(
         .limit(max(1, min(sample, MAX_SAMPLE)))
     )
     tally = _Tally()
+    readable: list[tuple[IngestionEvent, PreparedLead, PreparedLead]] = []
     for event in events:
-        _weigh(session, tally, config, event, old_mapping(event.mapping_version), new)
+        payload = _payload(event)
+        if payload is None:
+            tally.unreadable += 1
+            continue
+        was = prepare_lead(old_mapping(event.mapping_version), payload)
+        readable.append((event, was, prepare_lead(new, payload)))
+    organization_id = config.organization_id
+    nows = with_reference_errors(session, organization_id, [now for _, _, now in readable])
+    # Every lead the sample names, in one query: deciding reads them and writes nothing.
+    leads = load_leads(session, organization_id, [now.values for now in nows if not now.errors])
+    for (event, was, _), now in zip(readable, nows, strict=True):
+        _weigh(tally, config, event, was, now, leads)
     version = config.mapping_version + 1
     return {
         "version": version,
