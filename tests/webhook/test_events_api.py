@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -11,8 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models.enums import Endpoint, EventAction, EventStatus
+from tests.support.api import post_payload
 from tests.support.factories import Tenant, make_config, make_event, make_tenant
 from tests.support.leads import make_lead
+from tests.support.processes import ServiceProcess
 from webhook import keyset
 
 BASE = "/api/ingestion-events/"
@@ -161,3 +165,47 @@ def test_past_the_threshold_the_count_is_an_estimate_and_says_so(
     answer = client.get(BASE, headers=_auth(tenant))
     assert answer.headers["Count-Is-Estimate"] == "true"
     assert answer.get_json()["count"] >= 4
+
+
+def _wait_done(client: FlaskClient, tenant: Tenant, event_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        event = client.get(f"{BASE}{event_id}/", headers=_auth(tenant)).get_json()
+        if event["status"] in ("done", "failed", "dead"):
+            return event
+        time.sleep(0.1)
+    raise AssertionError(f"event {event_id} did not finish: {event}")
+
+
+def test_the_fix_loop_through_http_with_a_real_worker(
+    client: FlaskClient, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    """A provider moved the phone: find the failed event by its payload, read it, save a fixed
+    mapping (its report says the event would now succeed), replay, and see it done with v2."""
+    tenant = make_tenant(committed_session, {"fields": {"phone_number": "contact.phone"}})
+    committed_session.commit()
+    body = {"contact": {"mobile": "2024561111", "email": "moved@example.com"}}
+    failed = post_payload(client, tenant.config_id, "upsert", body, tenant.token, query="wait=20")
+    assert failed.status_code == 422, failed.get_json()
+
+    found = client.get(
+        f"{BASE}?error_field=phone_number&payload_contains="
+        + quote('{"contact": {"email": "moved@example.com"}}'),
+        headers=_auth(tenant),
+    ).get_json()["results"]
+    assert [(e["status"], e["mapping_version"]) for e in found] == [("failed", 1)]
+    event_id = found[0]["id"]
+    raw = client.get(f"{BASE}{event_id}/payload/", headers=_auth(tenant))
+    assert json.loads(raw.data) == body
+
+    fixed = {"fields": {"phone_number": {"from": ["contact.phone", "contact.mobile"]}}}
+    saved = client.patch(
+        f"/api/ingestion-configs/{tenant.config_id}/", json={"mapping": fixed},
+        headers=_auth(tenant),
+    )  # fmt: skip
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["impact"]["fixed"] == 1
+
+    assert client.post(f"{BASE}{event_id}/replay/", headers=_auth(tenant)).status_code == 202
+    done = _wait_done(client, tenant, event_id)
+    assert (done["status"], done["action"], done["mapping_version"]) == ("done", "created", 2)
