@@ -50,6 +50,7 @@ def _url(rule: str, world: dict[str, Any]) -> str:
         rule.replace("<config_id>", str(mine.config_id))
         .replace("<event_id>", world["event_id"])
         .replace("<int:lead_id>", str(world["lead_id"]))
+        .replace("<int:version>", "1")
     )
 
 
@@ -119,9 +120,16 @@ def test_routes_refuse_another_organization(
             assert answer.status_code == 403, f"{method} {rule} → {answer.status_code}"
         elif "<" in rule:
             assert answer.status_code == 404, f"{method} {rule} → {answer.status_code}"
+        elif method == "POST":  # creating a config: the body names no campaign of theirs
+            assert answer.status_code == 400, f"{method} {rule} → {answer.status_code}"
         else:  # lists: answered, but with nothing of the other organization
             assert answer.status_code == 200
-            assert answer.get_json()["count"] == 0, f"{method} {rule} leaked rows"
+            page = answer.get_json()
+            if rule == "/api/ingestion-configs/":  # theirs has a config of its own
+                owners = {config["organization"] for config in page["results"]}
+                assert owners == {theirs.organization_id}, f"{method} {rule} leaked rows"
+            else:
+                assert page["count"] == 0, f"{method} {rule} leaked rows"
 
 
 def test_open_config_opens_ingestion_only(client: FlaskClient, committed_session: Session) -> None:

@@ -120,9 +120,10 @@ def change(config_id: str) -> Response:
     """
     session = request_session()
     caller = authenticate(session)
+    # Another organization's config is a 404 whatever the body holds.
+    config = _own_config(session, caller, config_id, for_update=True)
     _, options = read_config_body(creating=False)
     confirm, sample = _flag_arg("confirm"), _sample()
-    config = _own_config(session, caller, config_id, for_update=True)
     try:
         report = None
         if options.mapping is not None:
@@ -144,6 +145,7 @@ def impact(config_id: str) -> Response:
     """What saving the body's ``mapping`` would do to the config's recent events; saves nothing."""
     session = request_session()
     caller = authenticate(session)
+    config = _own_config(session, caller, config_id)
     body, options = read_config_body(creating=False)
     if options.mapping is None:
         raise ApiError(400, "mapping: required.", {"mapping": ["required"]})
@@ -151,7 +153,6 @@ def impact(config_id: str) -> Response:
     if extra:
         raise ApiError(400, "Only mapping is read here.", {key: ["not read here"] for key in extra})
     sample = _sample()
-    config = _own_config(session, caller, config_id)
     try:
         validate_mapping(options.mapping)
         report = mapping_impact(session, config, options.mapping, sample)
