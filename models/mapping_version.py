@@ -13,7 +13,10 @@ from models.base import Base, utcnow
 
 
 class MappingVersion(Base):
-    """One saved mapping of a config; never changed once written (a restore adds a new one)."""
+    """One saved mapping of a config; never changed once written (a restore adds a new one).
+
+    Migration 0007 adds a trigger that refuses any UPDATE or DELETE of a row.
+    """
 
     __tablename__ = "mapping_versions"
     __table_args__ = (UniqueConstraint("config_id", "number"),)

@@ -45,6 +45,16 @@ def upgrade() -> None:
             "config_id", "number", name=op.f("uq_mapping_versions_config_id_number")
         ),
     )
+    # A saved version is history: the database refuses to change or delete one.
+    op.execute(
+        "CREATE FUNCTION mapping_versions_are_immutable() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'mapping versions cannot be changed or deleted' "
+        "USING ERRCODE = 'restrict_violation'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER mapping_versions_immutable BEFORE UPDATE OR DELETE ON mapping_versions "
+        "FOR EACH ROW EXECUTE FUNCTION mapping_versions_are_immutable()"
+    )
     op.add_column(
         "ingestion_configs",
         sa.Column("mapping_version", sa.Integer(), nullable=False, server_default="1"),
@@ -85,4 +95,5 @@ def downgrade() -> None:
     op.drop_column("ingestion_events", "mapping_version")
     op.drop_column("ingestion_events", "payload")
     op.drop_column("ingestion_configs", "mapping_version")
-    op.drop_table("mapping_versions")
+    op.drop_table("mapping_versions")  # its trigger goes with it
+    op.execute("DROP FUNCTION mapping_versions_are_immutable()")
