@@ -99,6 +99,13 @@ def keyset_page(
 ) -> Page:
     """One page of ``statement`` in descending ``key`` order, at the request's ``cursor``."""
     size = min(int_arg("page_size") or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    # A client written for page numbers must not read page 1 again and again as page 2, 3...
+    if (int_arg("page") or 1) > 1:
+        raise ApiError(
+            400,
+            "This list is paged by cursor: follow next and previous.",
+            {"page": ["use the cursor in next and previous"]},
+        )
     cursor = _read_cursor()
     count, estimated = _count(session, statement)
     if cursor is not None and cursor[0] == _BACKWARD:

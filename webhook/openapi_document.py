@@ -85,6 +85,7 @@ _EVENT_FILTERS = [
         "a JSON object the parsed payload must contain",
     ),
     _query("cursor", _STRING, "where the page starts: from next or previous"),
+    _query("page", {"type": "integer", "minimum": 1, "maximum": 1}, "1 only: pages are cursors"),
     _query("page_size", _ID, "results per page; more than 500 is taken as 500"),
 ]
 
