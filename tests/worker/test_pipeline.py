@@ -266,7 +266,12 @@ def test_an_event_keeps_its_parsed_payload_and_mapping_version(db_session: Sessi
 
 
 @pytest.mark.parametrize(
-    "body", [b'{"phone_number": "2024561111", "note": "a\\u0000b"}', b'{"x": "\\ud800"}']
+    "body",
+    [
+        b'{"phone_number": "2024561111", "note": "a\\u0000b"}',
+        b'{"x": "\\ud800"}',
+        b'{"phone_number": "2024561111", "x": 1e400}',
+    ],
 )
 def test_a_payload_jsonb_cannot_hold_is_processed_without_its_copy(
     db_session: Session, body: bytes
