@@ -5,6 +5,7 @@ from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
 from models.lead_type import LeadType
+from models.mapping_version import MappingVersion
 from models.tenancy import ApiToken, Campaign, Organization, Representative
 from models.webhook import Webhook, WebhookDelivery
 
@@ -16,6 +17,7 @@ __all__ = [
     "IngestionEvent",
     "Lead",
     "LeadType",
+    "MappingVersion",
     "Organization",
     "Representative",
     "Webhook",

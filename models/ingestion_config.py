@@ -110,5 +110,7 @@ class IngestionConfig(Base):
     standard_api: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)
+    # The number of the mapping version the mapping column holds (models.mapping_version).
+    mapping_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_time: Mapped[dt.datetime] = mapped_column(default=utcnow)
     modified_time: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

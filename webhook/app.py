@@ -21,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_BODY_BYTES=settings.max_body_bytes,
         AUTH_CACHE_SECONDS=settings.auth_cache_seconds,
         SECRET_KEYS=settings.secret_keys,
+        SECRET_GRACE_SECONDS=settings.secret_grace_seconds,
         BULK_MAX_ITEMS=settings.bulk_max_items,
         WEBHOOK_ALLOW_PRIVATE=settings.webhook_allow_private,
     )
@@ -31,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webhook import db
     from webhook.views import (
+        configs,
         events,
         health,
         ingest,
@@ -51,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         leads.bp,
         lead_writes.bp,
         lead_types.bp,
+        configs.bp,
         openapi.bp,
         metrics.bp,
         templates.bp,

@@ -15,6 +15,7 @@ from models.enums import (
     StatusReason,
 )
 from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
+from webhook.openapi_configs import CONFIG_SCHEMAS, config_paths
 from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
@@ -70,6 +71,32 @@ _INT_MAX = 2**31 - 1
 _ID = {"type": "integer", "minimum": 1, "maximum": _INT_MAX}
 _PAGING = [
     _query("page", _ID, "page number, from 1"),
+    _query("page_size", _ID, "results per page; more than 500 is taken as 500"),
+]
+
+
+def _several(values: list[str]) -> dict[str, Any]:
+    # Repeated (?status=failed&status=dead) or comma-separated; the document shows one value.
+    return {"type": "string", "enum": values}
+
+
+_EVENT_FILTERS = [
+    _query("config", {"type": "string", "format": "uuid"}, "config UUID"),
+    _query("status", _several([s.value for s in EventStatus]), "status; repeat for several"),
+    _query("action", _several([a.value for a in EventAction]), "action; repeat for several"),
+    _query("endpoint", {"type": "string", "enum": [e.value for e in Endpoint]}, "endpoint"),
+    _query("error_field", _STRING, "failed on this field (one of its errors names it)"),
+    _query("lead", _ID, "lead id"),
+    _query("since", {"type": "string", "format": "date-time"}, "received at or after"),
+    _query("until", {"type": "string", "format": "date-time"}, "received before"),
+    _query("idempotency_key", _STRING, "exact idempotency key"),
+    _query(
+        "payload_contains",
+        {"type": "string", "description": 'a JSON object, e.g. {"contact": {"email": "x@y.z"}}'},
+        "a JSON object the parsed payload must contain",
+    ),
+    _query("cursor", _STRING, "where the page starts: from next or previous"),
+    _query("page", {"type": "integer", "minimum": 1, "maximum": 1}, "1 only: pages are cursors"),
     _query("page_size", _ID, "results per page; more than 500 is taken as 500"),
 ]
 
@@ -155,6 +182,7 @@ _EVENT = {
         "next_attempt_time": _DATETIME,
         "last_error": _NULLABLE_STRING,
         "idempotency_key": _NULLABLE_STRING,
+        "mapping_version": _NULLABLE_INT,
     },
 }
 _ACCEPTED = {
@@ -610,6 +638,9 @@ def _document() -> dict[str, Any]:
                 "Delivery": _DELIVERY,
                 "WebhookPage": _page("Webhook"),
                 "DeliveryPage": _page("Delivery"),
+                **CONFIG_SCHEMAS,
+                "ConfigPage": _page("Config"),
+                "MappingVersionPage": _page("MappingVersion"),
             },
         },
         "security": [{"token": []}],
@@ -647,32 +678,48 @@ def _document() -> dict[str, Any]:
             "/api/ingestion-events/": {
                 "get": {
                     "operationId": "listEvents",
-                    "summary": "Events of the token's organization",
-                    "parameters": [
-                        _query("config", {"type": "string", "format": "uuid"}, "config UUID"),
-                        _query(
-                            "status",
-                            {"type": "string", "enum": [s.value for s in EventStatus]},
-                            "status",
-                        ),
-                        _query(
-                            "action",
-                            {"type": "string", "enum": [a.value for a in EventAction]},
-                            "action",
-                        ),
-                        _query(
-                            "since",
-                            {"type": "string", "format": "date-time"},
-                            "received at or after",
-                        ),
-                        *_PAGING,
-                    ],
+                    "summary": "Events of the token's organization, newest first",
+                    "description": (
+                        "Cursor pages: follow next and previous. count is exact up to 10,000 "
+                        "matching events and PostgreSQL's estimate past that, when the answer "
+                        "carries Count-Is-Estimate: true."
+                    ),
+                    "parameters": _EVENT_FILTERS,
                     "responses": {
-                        "200": _json(_ref("EventPage"), "a page of events"),
+                        "200": {
+                            **_json(_ref("EventPage"), "a page of events"),
+                            "headers": {
+                                "Count-Is-Estimate": {
+                                    "description": "true when count is an estimate",
+                                    "schema": _STRING,
+                                }
+                            },
+                        },
                         "400": _error(
                             "a filter that is not valid: a config that is not a UUID, an"
-                            " unknown status or action, a bad date or page"
+                            " unknown status or action, a bad date, payload filter or cursor"
                         ),
+                        **_AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/ingestion-events/{event_id}/payload/": {
+                "get": {
+                    "operationId": "getEventPayload",
+                    "summary": "The event's raw body, with the Content-Type it was sent with",
+                    "parameters": [event_id],
+                    "responses": {
+                        "200": {
+                            "description": "the body as received; X-Query-String holds the "
+                            "POST's query string (percent-encoded where a header needs it)",
+                            "headers": {
+                                "X-Query-String": {"description": "query string", "schema": _STRING}
+                            },
+                            "content": {
+                                "application/json": {"schema": {}},
+                                "application/x-www-form-urlencoded": {"schema": {}},
+                            },
+                        },
                         **_AUTH_ERRORS,
                     },
                 }
@@ -748,6 +795,7 @@ def _document() -> dict[str, Any]:
                 },
             },
             **_webhook_paths(),
+            **config_paths(_ref, _json, _error, _page, _path, _query, _PAGING, _AUTH_ERRORS),
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
             "/readyz": _plain(
                 "readyz", "Readiness: database and broker reachable", "ready", not_ready=True

@@ -23,10 +23,9 @@ from common.tokens import hash_token
 from models import IngestionConfig
 from webhook.errors import ApiError
 from webhook.request_body import IncomingPayload
+from worker.config_credentials import key_path_parts
 
 log = logging.getLogger(__name__)
-
-SIGNATURE_ENCODINGS = ("base64", "hex")
 
 
 @dataclass(frozen=True)
@@ -71,14 +70,6 @@ class ProviderCredential:
     def signing_secrets(self, now: dt.datetime) -> list[str]:
         """Encrypted signing secrets accepted at ``now``."""
         return self._valid(self.signing_secret, self.previous_signing_secret, now)
-
-
-def key_path_parts(path: str) -> list[str]:
-    """``"auth.google_key"`` → ``["auth", "google_key"]``; ValueError for an empty segment."""
-    parts = path.split(".")
-    if not path or any(not part for part in parts):
-        raise ValueError(f"a payload key path is object keys joined by dots, got {path!r}")
-    return parts
 
 
 def _find(payload: Any, parts: list[str]) -> Any:

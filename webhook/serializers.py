@@ -48,6 +48,7 @@ def event_json(event: IngestionEvent) -> dict[str, Any]:
         "next_attempt_time": iso(event.next_attempt_time),
         "last_error": event.last_error,
         "idempotency_key": event.idempotency_key,
+        "mapping_version": event.mapping_version,
     }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from common.settings import get_settings
 from worker.batches import process_batch
 from worker.database import autocommit_session, task_session
-from worker.ingest.claims import Claim, claim_events, prepare_claim
+from worker.ingest.claims import Claim, claim_events, prepare_claim, searchable_payload
 from worker.ingest.pipeline import ClaimedEvent, record_transient_error
 from worker.observe import event_claimed, event_finished, event_retrying
 from worker.retry import backoff_seconds, describe, is_transient
@@ -137,6 +137,7 @@ def failed_attempt(claim: Claim, error: Exception) -> Retry | None:
                 describe(error),
                 settings.task_max_attempts,
                 retry_in,
+                searchable_payload(claim),
             )
     except Exception:  # the database itself may be what failed; the lease covers us
         log.warning(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import uuid
 from collections.abc import Callable
@@ -13,16 +12,24 @@ import click
 from sqlalchemy import select
 
 from common.payloads import FORM_TYPE, JSON_TYPE, PayloadError, parse_body
-from common.settings import get_settings
 from leadgate.cli import records
 from leadgate.cli.context import admin_session
-from leadgate.cli.credentials import CredentialOptions
+from leadgate.cli.credentials import auth_mode, credential_decorators, credential_options
 from leadgate.cli.output import emit, emit_json, emit_table, say
 from models import IngestionConfig
 from models.enums import CUSTOM_ENDPOINTS, MATCH_KEYS, AuthMode, Endpoint
+from worker.configs import Author, ConfigError, check_limits, get_config, validate_mapping
 from worker.dry_run import WOULD_FAIL, dry_run_payload
 from worker.ingest.mapping import MappingConfigError
 from worker.ingest.templates import TemplateNotFound, get_template, template_summaries
+from worker.mapping_impact import (
+    DEFAULT_SAMPLE,
+    MAX_SAMPLE,
+    impact_of_save,
+    mapping_impact,
+    needs_confirmation,
+)
+from worker.mapping_versions import get_version, restore_version, version_as_dict, versions_of
 
 CLEAR = "none"
 
@@ -52,7 +59,7 @@ def _match_keys(
         return None
     try:
         return records.parse_match_keys(value)
-    except records.AdminError as error:
+    except records.ConfigError as error:
         raise click.BadParameter(str(error)) from None
 
 
@@ -91,20 +98,19 @@ def limit_options(
 ) -> dict[str, int | float | None]:
     """The endpoint-limit columns the options name; ``none`` clears one."""
     given = {
-        "max_body_bytes": (max_body_bytes, int),
-        "rate_limit_per_second": (rate_limit, float),
-        "rate_limit_burst": (rate_burst, int),
+        "max_body_bytes": max_body_bytes,
+        "rate_limit_per_second": rate_limit,
+        "rate_limit_burst": rate_burst,
     }
-    limits: dict[str, int | float | None] = {}
-    for column, (value, kind) in given.items():
-        if value == CLEAR:
-            limits[column] = None
-        elif value is not None:
-            number = kind(value)
-            if kind is int and (number < 1 or number != value):
-                raise click.BadParameter(f"{column.replace('_', '-')} must be a whole number >= 1")
-            limits[column] = number
-    return limits
+    limits = {
+        column: None if value == CLEAR else float(value)
+        for column, value in given.items()
+        if value is not None
+    }
+    try:
+        return check_limits(limits)
+    except ConfigError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _limit_decorators(command: Callable[..., None]) -> Callable[..., None]:
@@ -120,63 +126,6 @@ def _limit_decorators(command: Callable[..., None]) -> Callable[..., None]:
     ):  # fmt: skip
         command = option(command)
     return command
-
-
-AUTH_MODES = [mode.value for mode in AuthMode]
-
-
-def _credential_decorators(command: Callable[..., None]) -> Callable[..., None]:
-    for option in reversed(
-        [
-            click.option("--auth", "auth", type=click.Choice(AUTH_MODES), default=None,
-                         help="How providers authenticate (--open is short for --auth open)."),
-            click.option("--payload-key-path", default=None, metavar="PATH",
-                         help="payload-key: where the payload carries the key (google_key)."),
-            click.option("--payload-key", default=None, metavar="SECRET",
-                         envvar="LEADGATE_PAYLOAD_KEY", show_envvar=True,
-                         help="payload-key: the shared key (stored as a hash)."),
-            click.option("--signature-header", default=None, metavar="NAME",
-                         help="signature: the header with the body's HMAC-SHA256."),
-            click.option("--signature-encoding", type=click.Choice(["base64", "hex"]),
-                         default=None, help="signature: how the digest is written (base64)."),
-            click.option("--signature-prefix", default=None, metavar="PREFIX|none",
-                         help="signature: text before the digest, e.g. sha256= (none)."),
-            click.option("--signing-secret", default=None, metavar="SECRET",
-                         envvar="LEADGATE_SIGNING_SECRET", show_envvar=True,
-                         help="signature: the HMAC secret (encrypted with LEADGATE_SECRET_KEY)."),
-            click.option("--ignore-file-parts/--refuse-file-parts", default=None,
-                         help="multipart bodies: drop file parts, or refuse them with 415."),
-        ]
-    ):  # fmt: skip
-        command = option(command)
-    return command
-
-
-def _credential_options(given: dict[str, Any], defaults: dict[str, Any]) -> CredentialOptions:
-    """CredentialOptions from the CLI's values, over a template's defaults; sealed per settings."""
-    settings = get_settings()
-    names = ("payload_key_path", "payload_key", "signature_header", "signature_encoding",
-             "signature_prefix", "signing_secret")  # fmt: skip
-    values = {
-        name: given[name] if given[name] is not None else defaults.get(name) for name in names
-    }
-    return CredentialOptions(
-        **values,
-        secret_keys=settings.secret_keys,
-        grace=dt.timedelta(seconds=settings.secret_grace_seconds),
-    )
-
-
-def _auth_mode(auth: str | None, open_auth: bool | None, default: str | None) -> AuthMode | None:
-    """The mode --auth names, or --open's; both at once must agree."""
-    shorthand = None if open_auth is None else (AuthMode.open if open_auth else AuthMode.token)
-    chosen = AuthMode(auth) if auth is not None else None
-    if chosen is not None and shorthand is not None and chosen != shorthand:
-        raise click.UsageError(
-            f"--auth {chosen.value} contradicts --{'open' if open_auth else 'token-auth'}"
-        )
-    picked = chosen or shorthand
-    return picked if picked is not None else (AuthMode(default) if default else None)
 
 
 @click.group("config")
@@ -206,7 +155,7 @@ def config_group() -> None:
 @click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
 @click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
 @_limit_decorators
-@_credential_decorators
+@credential_decorators
 def config_create(
     campaign_id: int,
     mapping_file: str | None,
@@ -238,7 +187,7 @@ def config_create(
     else:
         mapping, default_name = template["mapping"], template["title"]
     template_auth = template.get("auth", {})
-    mode = _auth_mode(auth, open_auth, template_auth.get("mode")) or AuthMode.token
+    mode = auth_mode(auth, open_auth, template_auth.get("mode")) or AuthMode.token
     if mode.value != template_auth.get("mode"):
         template_auth = {}  # the template's header or key path belong to its own mode only
     options = records.ConfigOptions(
@@ -249,7 +198,7 @@ def config_create(
         match_keys=match,
         min_reengagement_days=min_reengagement_days,
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
-        credentials=_credential_options(credentials, template_auth.get("settings", {})),
+        credentials=credential_options(credentials, template_auth.get("settings", {})),
         ignore_file_parts=(
             ignore_file_parts
             if ignore_file_parts is not None
@@ -325,10 +274,17 @@ def config_list(organization_id: int | None) -> None:
 @click.option(
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
+@click.option("--message", default=None, help="Why the mapping changed, kept with its version.")
+@click.option("--yes", is_flag=True, help="Save a mapping even when events would newly fail.")
+@click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
+              show_default=True, help="Recent events a new mapping is tried on.")  # fmt: skip
 @_limit_decorators
-@_credential_decorators
+@credential_decorators
 def config_update(
     config_id: uuid.UUID,
+    message: str | None,
+    yes: bool,
+    sample: int,
     mapping_file: str | None,
     name: str | None,
     open_auth: bool | None,
@@ -354,7 +310,7 @@ def config_update(
     options = records.ConfigOptions(
         name=name,
         mapping=mapping,
-        auth_mode=_auth_mode(auth, open_auth, None),
+        auth_mode=auth_mode(auth, open_auth, None),
         active=active,
         lead_type=lead_type_value,
         clear_lead_type=clear_lead_type,
@@ -362,13 +318,24 @@ def config_update(
         min_reengagement_days=days_value,
         clear_min_reengagement_days=clear_days,
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
-        credentials=_credential_options(credentials, {}),
+        credentials=credential_options(credentials, {}),
         ignore_file_parts=ignore_file_parts,
+        message=message,
     )
     with admin_session() as session:
-        config = records.get_config(session, config_id)
+        config = get_config(session, config_id, for_update=True)
+        report = impact_of_save(session, config, mapping, sample) if mapping is not None else None
+        if report is not None:
+            say(report["summary"])
+        if needs_confirmation(report) and not yes:
+            raise records.AdminError(
+                "the new mapping would fail events that succeeded; nothing was saved "
+                "(see `leadgate config impact`; pass --yes to save it anyway)"
+            )
         changed = records.update_config(config, options)
-        version = config.version
+        version, mapping_version = config.version, config.mapping_version
+    if "mapping" in changed:
+        say(f"saved the mapping of config {config_id} as mapping version {mapping_version}")
     if changed:
         say(f"updated {', '.join(changed)} of config {config_id}; now version {version}")
     else:
@@ -444,3 +411,50 @@ def config_test(
     emit_json(answer)
     if answer["would"] == WOULD_FAIL:
         raise SystemExit(EXIT_WOULD_FAIL)
+
+
+@config_group.command("versions")
+@click.argument("config_id", type=click.UUID)
+@click.argument("number", type=click.IntRange(min=1), required=False)
+def config_versions(config_id: uuid.UUID, number: int | None) -> None:
+    """List a config's mapping versions, newest first; with NUMBER, print that one as JSON."""
+    with admin_session(read_only=True) as session:
+        config = records.get_config(session, config_id)
+        if number is not None:
+            emit_json(version_as_dict(get_version(session, config, number)))
+            return
+        rows = [
+            (v.number, v.saved_time, v.saved_by, v.message)
+            for v in session.scalars(versions_of(config))
+        ]
+    emit_table(("VERSION", "SAVED", "BY", "MESSAGE"), rows)
+
+
+@config_group.command("restore")
+@click.argument("config_id", type=click.UUID)
+@click.argument("number", type=click.IntRange(min=1))
+@click.option("--message", default=None, help="Why (default: restored version N).")
+def config_restore(config_id: uuid.UUID, number: int, message: str | None) -> None:
+    """Save mapping version NUMBER again as the config's next version; prints its number."""
+    with admin_session() as session:
+        config = get_config(session, config_id, for_update=True)
+        saved = restore_version(session, config, number, Author.cli_user(), message)
+        new_number = saved.number
+    say(f"restored mapping version {number} of config {config_id} as version {new_number}")
+    emit(new_number)
+
+
+@config_group.command("impact")
+@click.argument("config_id", type=click.UUID)
+@click.option("--mapping", "mapping_file", required=True, metavar="FILE",
+              help="The candidate mapping (JSON); nothing is saved.")  # fmt: skip
+@click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
+              show_default=True, help="Recent events to try it on.")  # fmt: skip
+def config_impact(config_id: uuid.UUID, mapping_file: str, sample: int) -> None:
+    """What a candidate mapping would change on the config's recent events (JSON report)."""
+    mapping = records.load_json_object(mapping_file, "mapping")
+    validate_mapping(mapping)
+    with admin_session(read_only=True) as session:
+        report = mapping_impact(session, records.get_config(session, config_id), mapping, sample)
+    say(report["summary"])
+    emit_json(report)

@@ -17,7 +17,7 @@ from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
 from leadgate.cli.lead_types import lead_type_group
-from leadgate.cli.records import AdminError
+from leadgate.cli.records import AdminError, ConfigError
 from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
 from leadgate.cli.status import status_command
@@ -37,7 +37,7 @@ class LeadgateGroup(click.Group):
         """Run the subcommand, translating expected errors into ``click.ClickException``."""
         try:
             return super().invoke(ctx)
-        except AdminError as error:
+        except (AdminError, ConfigError) as error:
             raise click.ClickException(str(error)) from None
         except (SettingsError, EmbeddedStackError) as error:
             raise click.ClickException(str(error)) from None

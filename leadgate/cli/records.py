@@ -2,55 +2,53 @@
 
 Plain functions that take a session and never commit; the CLI and the demo call them. An
 ``AdminError`` carries a message a person can act on (which id, which rule, what was given).
+Configs are the config service's (``worker.configs``), shared with the HTTP API; its refusals
+are ``ConfigError``s.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from common.tokens import TOKEN_PREFIX, generate_token, hash_token, visible_prefix
-from leadgate.cli.credentials import (
-    CredentialError,
-    CredentialOptions,
-    apply_credentials,
-    credential_summary,
-)
-from models import ApiToken, Campaign, IngestionConfig, LeadType, Organization, Representative
+from models import ApiToken, Campaign, IngestionConfig, Organization, Representative
 from models.base import utcnow
-from models.enums import MATCH_KEYS, AuthMode
+from worker import configs
+from worker.configs import (
+    Author,
+    ConfigError,
+    ConfigOptions,
+    MappingRefused,
+    check_match_keys,
+    check_name,
+    config_as_dict,
+    update_config,
+)
 
-MAX_NAME_LENGTH = 255
+# The config service's names the CLI and the demo use through this module.
+__all__ = [
+    "AdminError",
+    "ConfigError",
+    "ConfigOptions",
+    "MappingRefused",
+    "check_name",
+    "config_as_dict",
+    "create_config",
+    "get_config",
+    "parse_match_keys",
+    "update_config",
+]
 
 
 class AdminError(Exception):
     """An admin request that cannot be carried out; the message says why."""
-
-
-class MappingRefused(AdminError):
-    """A mapping that does not validate; ``problems`` names every bad rule."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("mapping refused:\n" + "\n".join(f"  {problem}" for problem in problems))
-        self.problems = problems
-
-
-def check_name(name: str, what: str) -> str:
-    """A trimmed, non-empty name of at most 255 characters."""
-    name = name.strip()
-    if not name:
-        raise AdminError(f"the {what} name must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise AdminError(f"the {what} name is {len(name)} characters long; at most 255 are allowed")
-    return name
 
 
 def get_organization(session: Session, organization_id: int) -> Organization:
@@ -163,164 +161,16 @@ def load_json_object(path: str, what: str) -> dict[str, Any]:
     return value
 
 
-def validate_mapping(mapping: dict[str, Any]) -> None:
-    """Compile the mapping as the worker will; MappingRefused lists every bad rule."""
-    if importlib.util.find_spec("worker.ingest.mapping") is None:
-        raise AdminError("cannot validate the mapping: worker.ingest.mapping is not installed")
-    from worker.ingest.mapping import MappingConfigError, compile_mapping
-
-    try:
-        compile_mapping(mapping)
-    except MappingConfigError as error:
-        raise MappingRefused(list(error.problems)) from None
-
-
 def parse_match_keys(text: str) -> list[str]:
     """``"external_id,email"`` as a list, each key one of external_id, phone_number, email."""
-    keys = [key.strip() for key in text.split(",") if key.strip()]
-    if not keys:
-        raise AdminError(f"--match needs at least one of: {', '.join(MATCH_KEYS)}")
-    unknown = [key for key in keys if key not in MATCH_KEYS]
-    if unknown:
-        raise AdminError(
-            f"unknown match key {', '.join(unknown)}; the keys are {', '.join(MATCH_KEYS)}"
-        )
-    if len(set(keys)) != len(keys):
-        raise AdminError(f"--match names a key twice: {text}")
-    return keys
-
-
-def check_lead_type(session: Session, organization_id: int, lead_type_id: int) -> None:
-    """Refuse a lead type id that is not one of the organization's."""
-    lead_type = session.get(LeadType, lead_type_id)
-    if lead_type is None or lead_type.organization_id != organization_id:
-        raise AdminError(
-            f"no lead type with id {lead_type_id} in organization {organization_id}; "
-            "create one with `leadgate lead-type create`"
-        )
+    return check_match_keys([key.strip() for key in text.split(",") if key.strip()])
 
 
 def get_config(session: Session, config_id: uuid.UUID) -> IngestionConfig:
     """The ingestion config with this UUID, or an error naming it."""
-    config = session.get(IngestionConfig, config_id)
-    if config is None:
-        raise AdminError(f"no ingestion config with id {config_id}")
-    return config
-
-
-@dataclass
-class ConfigOptions:
-    """What ``config create`` and ``config update`` may set; None leaves a value as it is."""
-
-    name: str | None = None
-    mapping: dict[str, Any] | None = None
-    auth_mode: AuthMode | None = None
-    active: bool | None = None
-    lead_type: int | None = None
-    clear_lead_type: bool = False
-    match_keys: list[str] | None = None
-    min_reengagement_days: int | None = None
-    clear_min_reengagement_days: bool = False
-    # Endpoint limits to set, by column (max_body_bytes, rate_limit_per_second, rate_limit_burst);
-    # a None value clears one back to the default (no rate limit, the service's body limit).
-    limits: dict[str, int | float | None] = field(default_factory=dict)
-    # Provider credentials (payload-key and signature modes) and the multipart file setting.
-    credentials: CredentialOptions = field(default_factory=CredentialOptions)
-    ignore_file_parts: bool | None = None
-
-
-def _apply_credentials(config: IngestionConfig, options: ConfigOptions) -> list[str]:
-    try:
-        return apply_credentials(config, config.auth_mode, options.credentials)
-    except CredentialError as error:
-        raise AdminError(str(error)) from None
+    return configs.get_config(session, config_id)
 
 
 def create_config(session: Session, campaign_id: int, options: ConfigOptions) -> IngestionConfig:
-    """A new ingestion config for the campaign (and its organization); the mapping is validated."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise AdminError(f"no campaign with id {campaign_id}")
-    mapping = options.mapping if options.mapping is not None else {}
-    validate_mapping(mapping)
-    if options.lead_type is not None:
-        check_lead_type(session, campaign.organization_id, options.lead_type)
-    config = IngestionConfig(
-        organization_id=campaign.organization_id,
-        campaign_id=campaign.id,
-        name=check_name(options.name or campaign.name, "config"),
-        mapping=mapping,
-        auth_mode=options.auth_mode or AuthMode.token,
-        match_keys=options.match_keys or list(MATCH_KEYS),
-        default_lead_type=options.lead_type,
-        min_reengagement_days=options.min_reengagement_days,
-        active=True if options.active is None else options.active,
-        ignore_file_parts=options.ignore_file_parts or False,
-        **options.limits,
-    )
-    _apply_credentials(config, options)
-    session.add(config)
-    session.flush()
-    return config
-
-
-def update_config(config: IngestionConfig, options: ConfigOptions) -> list[str]:
-    """Apply the options to the config and bump its version; returns the names that changed."""
-    if config.standard_api:
-        # Its mapping must stay empty (it reads Sela's format) and it routes by lead type.
-        raise AdminError(
-            f"config {config.id} is the standard lead API's own; change lead types instead"
-        )
-    session = object_session(config)
-    if options.lead_type is not None and session is not None:
-        check_lead_type(session, config.organization_id, options.lead_type)
-    wanted: dict[str, Any] = {}
-    if options.name is not None:
-        wanted["name"] = check_name(options.name, "config")
-    if options.mapping is not None:
-        validate_mapping(options.mapping)
-        wanted["mapping"] = options.mapping
-    if options.auth_mode is not None:
-        wanted["auth_mode"] = options.auth_mode
-    if options.active is not None:
-        wanted["active"] = options.active
-    if options.clear_lead_type or options.lead_type is not None:
-        wanted["default_lead_type"] = options.lead_type
-    if options.match_keys is not None:
-        wanted["match_keys"] = options.match_keys
-    if options.clear_min_reengagement_days or options.min_reengagement_days is not None:
-        wanted["min_reengagement_days"] = options.min_reengagement_days
-    if options.ignore_file_parts is not None:
-        wanted["ignore_file_parts"] = options.ignore_file_parts
-    wanted.update(options.limits)
-    changed = [name for name, value in wanted.items() if getattr(config, name) != value]
-    for name in changed:
-        setattr(config, name, wanted[name])
-    changed += _apply_credentials(config, options)
-    if changed:
-        config.version += 1
-    return changed
-
-
-def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
-    """The config as JSON-ready values, with the names the CLI options use."""
-    return {
-        "id": str(config.id),
-        "organization": config.organization_id,
-        "campaign": config.campaign_id,
-        "name": config.name,
-        "auth": config.auth_mode.value,
-        "active": config.active,
-        "lead_type": config.default_lead_type,
-        "match": list(config.match_keys),
-        "min_reengagement_days": config.min_reengagement_days,
-        "max_body_bytes": config.max_body_bytes,
-        "rate_limit_per_second": config.rate_limit_per_second,
-        "rate_limit_burst": config.rate_limit_burst,
-        **credential_summary(config),
-        "ignore_file_parts": config.ignore_file_parts,
-        "version": config.version,
-        "mapping": config.mapping,
-        "created_time": config.created_time.isoformat(),
-        "modified_time": config.modified_time.isoformat(),
-    }
+    """A new ingestion config for the campaign, saved by the CLI's user."""
+    return configs.create_config(session, campaign_id, options, Author.cli_user())

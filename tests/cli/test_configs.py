@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig, Lead
-from models.enums import AuthMode
+from models.enums import AuthMode, EventAction, EventStatus
 from tests.cli.conftest import Invoke, only_line
+from tests.support.factories import make_event, make_tenant
+from tests.support.leads import make_lead
 
 NESTED_MAPPING: dict[str, Any] = {
     "fields": {
@@ -372,3 +374,55 @@ def test_nothing_is_saved_for_a_refused_config(
 
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(IngestionConfig)) == before
+
+
+def test_mapping_versions_are_listed_shown_and_restored(
+    invoke: Invoke, campaign_id: int, tmp_path: Path
+) -> None:
+    config_id = _create(invoke, campaign_id, tmp_path)
+    new_mapping = write_json(tmp_path, "new.json", {"fields": {"phone_number": "tel"}})
+    saved = invoke(
+        "config", "update", config_id, "--mapping", new_mapping, "--message", "provider renamed"
+    )
+    assert "mapping version 2" in saved.stderr
+
+    listing = invoke("config", "versions", config_id).stdout.splitlines()
+    assert [line.split()[0] for line in listing] == ["VERSION", "2", "1"]
+    assert "provider renamed" in listing[1] and " cli" in listing[1]
+    first = json.loads(invoke("config", "versions", config_id, "1").stdout)
+    assert first["mapping"] == NESTED_MAPPING
+
+    assert only_line(invoke("config", "restore", config_id, "1")) == "3"
+    shown = json.loads(invoke("config", "show", config_id).stdout)
+    assert shown["mapping"] == NESTED_MAPPING and shown["mapping_version"] == 3
+    refused = invoke("config", "restore", config_id, "3", exit_code=1)
+    assert "nothing to restore" in refused.stderr
+    assert (
+        "no mapping version 8" in invoke("config", "versions", config_id, "8", exit_code=1).stderr
+    )
+
+
+def test_a_mapping_that_would_fail_events_needs_yes(
+    invoke: Invoke, committed_session: Session, tmp_path: Path
+) -> None:
+    tenant = make_tenant(committed_session, {"fields": {"phone_number": "contact.phone"}})
+    lead = make_lead(committed_session, tenant, phone_number="+12024561111")
+    make_event(
+        committed_session, tenant, {"contact": {"phone": "2024561111"}},
+        status=EventStatus.done, action=EventAction.created, lead_id=lead.id, mapping_version=1,
+    )  # fmt: skip
+    committed_session.commit()
+    config_id = str(tenant.config_id)
+    mobile = write_json(tmp_path, "mobile.json", {"fields": {"phone_number": "contact.mobile"}})
+
+    report = json.loads(invoke("config", "impact", config_id, "--mapping", mobile).stdout)
+    assert report["new_failures"] == 1
+
+    refused = invoke("config", "update", config_id, "--mapping", mobile, exit_code=1)
+    assert "1 would now fail (phone_number: " in refused.stderr
+    assert "--yes" in refused.stderr
+    shown = json.loads(invoke("config", "show", config_id).stdout)
+    assert shown["mapping_version"] == 1
+
+    invoke("config", "update", config_id, "--mapping", mobile, "--yes")
+    assert json.loads(invoke("config", "show", config_id).stdout)["mapping_version"] == 2

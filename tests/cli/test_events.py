@@ -141,3 +141,47 @@ def test_events_list_refuses_a_bad_since(invoke: Invoke) -> None:
 
     assert "--since" in refused.stderr
     assert "'yesterday' is not a span like 30m, 1h, 7d or an ISO 8601 time" in refused.stderr
+
+
+def test_events_show_prints_the_event_or_its_raw_payload(
+    invoke: Invoke, committed_session: Session, tmp_path: Any
+) -> None:
+    tenant = make_tenant(committed_session)
+    body = b'{"contact": {"phone": "2024561111"}}'
+    event_id = add_event(
+        committed_session, tenant, EventStatus.failed, raw_body=body, query_string="src=fb"
+    )
+    committed_session.commit()
+
+    whole = json.loads(invoke("events", "show", event_id).stdout)
+    assert whole["id"] == event_id and whole["status"] == "failed"
+    assert (whole["content_type"], whole["query_string"]) == ("application/json", "src=fb")
+    assert json.loads(whole["body"]) == json.loads(body)
+
+    raw = invoke("events", "show", event_id, "--payload")
+    assert raw.stdout_bytes == body
+    assert "query string src=fb" in raw.stderr
+    # The natural fix loop: the payload file goes straight into `config test`.
+    saved = tmp_path / "p.json"
+    saved.write_bytes(raw.stdout_bytes)
+    tested = invoke("config", "test", str(tenant.config_id), str(saved), exit_code=1)
+    assert json.loads(tested.stdout)["would"] == "fail"
+
+
+def test_events_show_an_unknown_event(invoke: Invoke) -> None:
+    unknown = uuid.uuid4()
+    result = invoke("events", "show", str(unknown), exit_code=1)
+    assert f"no ingestion event with id {unknown}" in result.stderr
+
+
+def test_events_list_takes_several_statuses(invoke: Invoke, committed_session: Session) -> None:
+    tenant = make_tenant(committed_session)
+    failed = add_event(committed_session, tenant, EventStatus.failed)
+    dead = add_event(committed_session, tenant, EventStatus.dead)
+    done = add_event(committed_session, tenant, EventStatus.done)
+    committed_session.commit()
+    listing = invoke(
+        "events", "list", "--config", str(tenant.config_id), "--status", "failed",
+        "--status", "dead",
+    ).stdout  # fmt: skip
+    assert failed in listing and dead in listing and done not in listing

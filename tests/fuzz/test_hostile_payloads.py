@@ -160,6 +160,21 @@ READ_QUERIES = [
     ("/api/ingestion-events/?since=%ff", 400),
     ("/api/ingestion-events/?status=DONE%00", 400),
     ("/api/ingestion-events/?page=" + "9" * 100, 400),
+    ("/api/ingestion-events/?page=2", 400),
+    ("/api/ingestion-events/?cursor=%00", 400),
+    ("/api/ingestion-events/?cursor=" + "A" * 10_000, 400),
+    ("/api/ingestion-events/?payload_contains=" + "%5B" * 5_000, 400),
+    (
+        "/api/ingestion-events/?payload_contains=%7B%22a%22%3A"
+        + "%5B" * 40
+        + "1"
+        + "%5D" * 40
+        + "%7D",
+        400,
+    ),
+    ("/api/ingestion-events/?error_field=%00", 400),
+    ("/api/ingestion-events/?lead=99999999999999999999", 400),
+    ("/api/ingestion-events/?idempotency_key=" + "k" * 10_000, 200),
     ("/api/ingestion-events/..%2F..%2Fetc%2Fpasswd/", 404),
     ("/api/ingestion-events/" + "a" * 10_000 + "/", 404),
     ("/api/leads/?" + "&".join(f"x{i}=1" for i in range(5_000)), 200),

@@ -128,6 +128,7 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
             "lead_type_id": lead_type.id,
             "webhook_id": hook.id,
             "delivery_id": delivery.id,
+            "version": 1,  # every config's first mapping version
         },
     }
 

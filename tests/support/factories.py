@@ -16,6 +16,7 @@ from models import (
     IngestionConfig,
     IngestionEvent,
     LeadType,
+    MappingVersion,
     Organization,
     Webhook,
     WebhookDelivery,
@@ -68,6 +69,14 @@ def make_config(
         **options,
     )
     session.add(config)
+    session.flush()
+    # As the config service saves one: the mapping it starts with is its version 1.
+    session.add(
+        MappingVersion(
+            config_id=config.id, number=config.mapping_version, mapping=config.mapping,
+            saved_by="test",
+        )
+    )  # fmt: skip
     session.flush()
     return config
 

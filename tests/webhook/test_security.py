@@ -81,6 +81,7 @@ def _url(rule: str, world: dict[str, Any]) -> str:
         .replace("<int:lead_type_id>", str(world["lead_type_id"]))
         .replace("<int:webhook_id>", str(world["webhook_id"]))
         .replace("<int:delivery_id>", str(world["delivery_id"]))
+        .replace("<int:version>", "1")
     )
 
 
@@ -167,12 +168,18 @@ def test_routes_refuse_another_organization(
             assert answer.status_code == 404, f"{method} {rule} → {answer.status_code}"
         elif rule in CATALOGUES:
             assert answer.status_code == 200, f"{method} {rule} → {answer.status_code}"
-        elif (method, rule) == ("POST", "/api/webhooks/"):
-            # Creates a webhook of the caller's own organization; this body is not one.
+        elif method == "POST" and rule in ("/api/webhooks/", "/api/ingestion-configs/"):
+            # Creates a webhook or a config of the caller's own organization; this body is
+            # neither (a config's names no campaign of theirs).
             assert answer.status_code == 400, f"{method} {rule} → {answer.status_code}"
         else:  # lists: answered, but with nothing of the other organization
             assert answer.status_code == 200
-            assert answer.get_json()["count"] == 0, f"{method} {rule} leaked rows"
+            page = answer.get_json()
+            if rule == "/api/ingestion-configs/":  # theirs has a config of its own
+                owners = {config["organization"] for config in page["results"]}
+                assert owners == {theirs.organization_id}, f"{method} {rule} leaked rows"
+            else:
+                assert page["count"] == 0, f"{method} {rule} leaked rows"
 
 
 def test_open_config_opens_ingestion_only(client: FlaskClient, committed_session: Session) -> None:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent, Lead
+from models import IngestionConfig, IngestionEvent, Lead
 from models.base import utcnow
 from models.enums import Endpoint, EventAction, EventStatus, LeadStatus, StatusReason
 from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.leads import days_ago, make_lead
-from worker.ingest.claims import claim_event, prepare_claim
+from worker.ingest.claims import claim_event, prepare_claim, searchable_payload
 from worker.ingest.pipeline import process_claim, record_transient_error
 
 
@@ -245,3 +245,56 @@ def test_a_second_unique_violation_is_left_to_the_retry(
     assert claim is not None
     with pytest.raises(IntegrityError):
         process_claim(db_session, claim, prepare_claim(claim))
+
+
+def test_an_event_keeps_its_parsed_payload_and_mapping_version(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    config = db_session.get(IngestionConfig, tenant.config_id)
+    assert config is not None
+    config.mapping_version = 4
+    event = make_event(
+        db_session, tenant, b'{"phone_number": "2024561111"}', query_string="lead_source=fb"
+    )
+    claim = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
+    assert claim is not None
+    process_claim(db_session, claim, prepare_claim(claim))
+    db_session.expire_all()
+    done = db_session.get(IngestionEvent, event.id)
+    assert done is not None and done.status == EventStatus.done
+    assert done.payload == {"phone_number": "2024561111", "lead_source": "fb"}
+    assert done.mapping_version == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"phone_number": "2024561111", "note": "a\\u0000b"}',
+        b'{"x": "\\ud800"}',
+        b'{"phone_number": "2024561111", "x": 1e400}',
+    ],
+)
+def test_a_payload_jsonb_cannot_hold_is_processed_without_its_copy(
+    db_session: Session, body: bytes
+) -> None:
+    tenant = make_tenant(db_session)
+    event = make_event(db_session, tenant, body)
+    claim = claim_event(db_session, event.id, lease_seconds=60, max_attempts=8)
+    assert claim is not None
+    outcome = process_claim(db_session, claim, prepare_claim(claim))
+    assert outcome is not None
+    db_session.expire_all()
+    stored = db_session.get(IngestionEvent, event.id)
+    assert stored is not None and stored.status == outcome.status and stored.payload is None
+
+
+def test_a_failed_attempt_keeps_the_payload_findable(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    event = _event(db_session, tenant)
+    claim = claim_event(db_session, event.id, lease_seconds=60, max_attempts=1)
+    assert claim is not None
+    payload = searchable_payload(claim)
+    status = record_transient_error(db_session, event.id, 1, "gone", 1, 1.0, payload)
+    assert status == EventStatus.dead
+    db_session.expire_all()
+    dead = db_session.get(IngestionEvent, event.id)
+    assert dead is not None and dead.payload == {"phone_number": "2024561111"}

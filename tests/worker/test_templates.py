@@ -20,12 +20,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from leadgate.cli import records
-from leadgate.cli.credentials import CredentialOptions
 from models import Campaign, Organization
 from models.enums import AuthMode
 from tests.common.test_payloads import MULTIPART, multipart_body
 from tests.support.api import get_lead
 from tests.support.factories import make_token
+from worker.config_credentials import CredentialOptions
 from worker.ingest.mapping import compile_mapping
 from worker.ingest.templates import (
     TemplateNotFound,

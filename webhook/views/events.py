@@ -8,14 +8,13 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from models import IngestionEvent
-from models.enums import EventAction, EventStatus
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
 from webhook.db import request_session
 from webhook.errors import ApiError
+from webhook.event_filters import QUERY_STRING_HEADER, event_filters, header_safe
+from webhook.keyset import ESTIMATE_HEADER, keyset_page
 from webhook.outcome import accepted_response
-from webhook.pagination import paginate
-from webhook.query_args import datetime_arg, enum_arg, text_arg
 from webhook.serializers import event_json
 from worker.replay import REPLAYABLE, requeue_events, why_not_replayable
 
@@ -42,31 +41,31 @@ def get_event(event_id: str) -> Response:
     return jsonify(event_json(_own_event(event_id)))
 
 
+@bp.get("/<event_id>/payload/")
+def get_payload(event_id: str) -> Response:
+    """The event's raw body as received, with its Content-Type; the query string in a header."""
+    event = _own_event(event_id)
+    response = Response(event.raw_body, status=200, content_type=event.content_type)
+    response.headers[QUERY_STRING_HEADER] = header_safe(event.query_string)
+    # Fetched by scripts and the console, never rendered as a page of this origin.
+    response.headers["Content-Disposition"] = f'attachment; filename="{event.id}"'
+    return response
+
+
 @bp.get("/")
 def list_events() -> Response:
-    """Events of the caller's organization, newest first, filtered and paginated."""
+    """Events of the caller's organization, newest first, filtered, one cursor page at a time."""
     session = request_session()
     caller = authenticate(session)
+    assert caller.organization_id is not None
     statement = select(IngestionEvent).where(
-        IngestionEvent.organization_id == caller.organization_id
+        IngestionEvent.organization_id == caller.organization_id, *event_filters()
     )
-    config = text_arg("config")
-    if config is not None:
-        try:
-            statement = statement.where(IngestionEvent.config_id == uuid.UUID(config))
-        except ValueError:
-            raise ApiError(400, "config must be a UUID.", {"config": ["not a UUID"]}) from None
-    status = enum_arg("status", EventStatus)
-    if status is not None:
-        statement = statement.where(IngestionEvent.status == status)
-    action = enum_arg("action", EventAction)
-    if action is not None:
-        statement = statement.where(IngestionEvent.action == action)
-    since = datetime_arg("since")
-    if since is not None:
-        statement = statement.where(IngestionEvent.received_time >= since)
-    statement = statement.order_by(IngestionEvent.received_time.desc(), IngestionEvent.seq.desc())
-    return jsonify(paginate(session, statement, event_json))
+    page = keyset_page(session, statement, IngestionEvent.seq, lambda event: event.seq, event_json)
+    response = jsonify(page.body)
+    if page.count_is_estimate:
+        response.headers[ESTIMATE_HEADER] = "true"
+    return response
 
 
 @bp.post("/<event_id>/replay/")

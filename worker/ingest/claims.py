@@ -25,6 +25,7 @@ from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from models.ingestion_event import FRESH_EVENTS
+from worker.ingest.jsonb import fits_jsonb
 from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
 from worker.ingest.standard import without_read_only
@@ -188,6 +189,13 @@ def _declare_dead(session: Session, event_id: uuid.UUID, reason: str) -> None:
             status=EventStatus.dead, last_error=reason, next_attempt_time=None, processed_time=now
         )
     )
+
+
+def searchable_payload(claim: Claim) -> dict[str, Any] | None:
+    """The claim's parsed payload to keep on its event; None when it has none jsonb can hold."""
+    if claim.payload_error is not None or not fits_jsonb(claim.payload):
+        return None
+    return claim.payload
 
 
 def prepare_claim(claim: Claim) -> PreparedLead:

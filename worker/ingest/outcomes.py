@@ -38,6 +38,10 @@ class Outcome:
     triggers: list[WebhookTrigger] = field(default_factory=list, compare=False)
     snapshot: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     delivery_ids: list[int] = field(default_factory=list, compare=False)
+    # The parsed body, kept on the event for payload_contains (None: unreadable or unstorable).
+    payload: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # The config's mapping version the event was processed with.
+    mapping_version: int | None = None
 
 
 def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
@@ -81,6 +85,8 @@ def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> Non
                 "warnings": outcome.warnings,
                 "next_attempt_time": None,
                 "processed_time": now,
+                "payload": outcome.payload,
+                "mapping_version": outcome.mapping_version,
             }
             for event_id, outcome in outcomes.items()
         ],
@@ -100,6 +106,7 @@ def record_transient_error(
     error: str,
     max_attempts: int,
     retry_in_seconds: float,
+    payload: dict[str, Any] | None = None,
 ) -> EventStatus | None:
     """Mark the event retrying (due in ``retry_in_seconds``) or, out of attempts, dead.
 
@@ -122,6 +129,8 @@ def record_transient_error(
             if status == EventStatus.dead
             else now + dt.timedelta(seconds=retry_in_seconds),
             processed_time=now if status == EventStatus.dead else None,
+            # A dead letter is what an operator searches for first; keep its payload findable.
+            payload=payload,
         )
         .returning(IngestionEvent.id)
     )

@@ -19,7 +19,7 @@ from models import Lead
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
 from worker.ingest.apply import build_lead, write_values
-from worker.ingest.claims import Claim
+from worker.ingest.claims import Claim, searchable_payload
 from worker.ingest.decision import ADVANCING_ACTIONS, Decision, EventOrder, decide
 from worker.ingest.event_rows import lock_event_rows
 from worker.ingest.lead_types import load_lead_types
@@ -146,6 +146,10 @@ def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outc
     for outcome in outcomes.values():
         if outcome.lead is not None:
             outcome.lead_id = outcome.lead.id
+    for claim, _ in live:
+        outcome = outcomes[claim.event_id]
+        outcome.payload = searchable_payload(claim)
+        outcome.mapping_version = claim.config.mapping_version
     record_outcomes(session, outcomes)
     # The lead webhooks' deliveries commit with the changes that fired them (the outbox).
     queue_deliveries(session, outcomes.values())

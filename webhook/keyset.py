@@ -1,0 +1,129 @@
+"""Keyset (cursor) pagination on a descending integer key: ``{count, next, previous, results}``.
+
+Offsets over millions of rows read and throw away every row before the page; a cursor names
+the key where the page starts, so each page costs an index range scan of its own size.
+``count`` is exact up to ``EXACT_COUNT_LIMIT`` matching rows; past it, counting them all would
+cost as much as the offsets did, so it is PostgreSQL's planner estimate and the answer carries
+``Count-Is-Estimate: true``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import request
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, Executable
+
+from webhook.errors import ApiError
+from webhook.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from webhook.query_args import int_arg, text_arg
+
+EXACT_COUNT_LIMIT = 10_000
+ESTIMATE_HEADER = "Count-Is-Estimate"
+_FORWARD, _BACKWARD = "n", "p"
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON) <statement>``, with the statement's parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain)
+def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page as the API answers it, and whether its count is an estimate."""
+
+    body: dict[str, Any]
+    count_is_estimate: bool
+
+
+def _cursor(direction: str, key: int) -> str:
+    return base64.urlsafe_b64encode(f"{direction}{key}".encode()).decode().rstrip("=")
+
+
+def _read_cursor() -> tuple[str, int] | None:
+    raw = text_arg("cursor")
+    if raw is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+        direction, key = text[:1], int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        direction, key = "", 0
+    if direction not in (_FORWARD, _BACKWARD) or not 0 <= key < 2**63:
+        raise ApiError(400, "cursor is not one this API gave.", {"cursor": ["unknown cursor"]})
+    return direction, key
+
+
+def _url(cursor: str) -> str:
+    args = request.args.to_dict(flat=False)
+    args["cursor"] = [cursor]
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"
+
+
+def _count(session: Session, statement: Select[Any]) -> tuple[int, bool]:
+    unordered = statement.order_by(None)
+    bounded = unordered.limit(EXACT_COUNT_LIMIT + 1).subquery()
+    exact = session.scalar(select(func.count()).select_from(bounded)) or 0
+    if exact <= EXACT_COUNT_LIMIT:
+        return exact, False
+    plan = session.execute(_Explain(unordered)).scalar_one()
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    # The planner may guess low; there are more than the limit, that much is known.
+    return max(estimate, EXACT_COUNT_LIMIT + 1), True
+
+
+def keyset_page(
+    session: Session,
+    statement: Select[Any],
+    key: InstrumentedAttribute[int],
+    key_of: Callable[[Any], int],
+    render: Callable[[Any], dict[str, Any]],
+) -> Page:
+    """One page of ``statement`` in descending ``key`` order, at the request's ``cursor``."""
+    size = min(int_arg("page_size") or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    # A client written for page numbers must not read page 1 again and again as page 2, 3...
+    if (int_arg("page") or 1) > 1:
+        raise ApiError(
+            400,
+            "This list is paged by cursor: follow next and previous.",
+            {"page": ["use the cursor in next and previous"]},
+        )
+    cursor = _read_cursor()
+    count, estimated = _count(session, statement)
+    if cursor is not None and cursor[0] == _BACKWARD:
+        rows = list(
+            session.scalars(statement.where(key > cursor[1]).order_by(key.asc()).limit(size + 1))
+        )
+        more_before, rows = len(rows) > size, rows[:size][::-1]
+        more_after = True
+    else:
+        if cursor is not None:
+            statement = statement.where(key < cursor[1])
+        rows = list(session.scalars(statement.order_by(key.desc()).limit(size + 1)))
+        more_after, rows = len(rows) > size, rows[:size]
+        more_before = cursor is not None
+    body = {
+        "count": count,
+        "next": _url(_cursor(_FORWARD, key_of(rows[-1]))) if rows and more_after else None,
+        "previous": _url(_cursor(_BACKWARD, key_of(rows[0]))) if rows and more_before else None,
+        "results": [render(row) for row in rows],
+    }
+    return Page(body, estimated)
