@@ -159,7 +159,7 @@ class Tenant:
 
 def create_tenant(sqlalchemy_url: str, mapping: dict[str, Any] | None = None) -> Tenant:
     """Create an organization, a token, a campaign and a config with the nested mapping."""
-    from leadgate.cli import records
+    from leadgate.cli import lead_type_records, records
 
     engine = create_engine(sqlalchemy_url)
     try:
@@ -167,8 +167,15 @@ def create_tenant(sqlalchemy_url: str, mapping: dict[str, Any] | None = None) ->
             organization = records.create_organization(session, f"bench-{uuid.uuid4().hex[:6]}")
             _, token = records.create_token(session, organization.id, "bench")
             campaign = records.create_campaign(session, organization.id, "bench")
+            lead_type = lead_type_records.create_lead_type(
+                session,
+                organization.id,
+                lead_type_records.LeadTypeOptions(name="bench", campaign_id=campaign.id),
+            )
             options = records.ConfigOptions(
-                name="bench nested upsert", mapping=mapping or NESTED_MAPPING, lead_type=7
+                name="bench nested upsert",
+                mapping=mapping or NESTED_MAPPING,
+                lead_type=lead_type.id,
             )
             config = records.create_config(session, campaign.id, options)
             tenant = Tenant(organization.id, config.id, token)

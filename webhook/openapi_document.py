@@ -263,6 +263,7 @@ _FORMAT = {"type": "string", "enum": [f.value for f in PayloadFormat]}
 _WEBHOOK_FIELDS: dict[str, Any] = {
     "url": {
         "type": "string",
+        "minLength": 1,
         "maxLength": 2048,
         "description": "http(s) URL; {{field}} placeholders are filled from the lead "
         "(dot notation)",
@@ -451,7 +452,11 @@ _PAYLOAD_BODY = {
         "application/json": {"schema": {"type": "object"}},
         "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
         # Fields only: a file part is a 415 unless the config ignores file parts.
-        "multipart/form-data": {"schema": {"type": "object"}},
+        # RFC 2046 needs at least one part: an empty multipart body is a 400.
+        # Fields are text parts.
+        "multipart/form-data": {
+            "schema": {"type": "object", "minProperties": 1, "additionalProperties": _STRING}
+        },
     },
 }
 _MAX_WAIT = f"{MAX_WAIT_SECONDS:g}"

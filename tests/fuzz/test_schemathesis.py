@@ -56,13 +56,21 @@ CLI_MAX_EXAMPLES = 25
 CLI_TIMEOUT_SECONDS = 480
 
 # Refusals of schema-valid data that only the data can explain, per operation (the document
-# declares each): a payload the config's mapping refuses (422 when waiting), and a phone_number
-# filter that is a string but no valid number (400). Every other operation keeps the defaults.
+# declares each): a payload the config's mapping refuses (422 when waiting); a phone_number
+# filter that is a string but no valid number (400); a standard lead write whose phone number,
+# lead type or metadata the lead rules refuse (400, DRF's validation status); a webhook URL that
+# is no http(s) URL or points at a refused address (400). Every other operation keeps the defaults.
 _DEFAULT_POSITIVE = ["2xx", "401", "403", "404", "409", "429"]
+_VALIDATED = [*_DEFAULT_POSITIVE, "400"]
 POSITIVE_EXCEPTIONS = {
     "createLead": [*_DEFAULT_POSITIVE, "422"],
     "upsertLead": [*_DEFAULT_POSITIVE, "422"],
-    "listLeads": [*_DEFAULT_POSITIVE, "400"],
+    "listLeads": _VALIDATED,
+    "createStandardLead": _VALIDATED,
+    "updateStandardLead": _VALIDATED,
+    "patchStandardLead": _VALIDATED,
+    "createWebhook": _VALIDATED,
+    "updateWebhook": _VALIDATED,
 }
 
 # The real worker answers well within this; a waiting request never holds the suite for long.
