@@ -275,11 +275,24 @@ def config_paths(
             "post": {
                 "operationId": "restoreMappingVersion",
                 "summary": "Save an earlier version's mapping again, as the next version",
-                "parameters": [
-                    config_uuid,
-                    version,
-                    query("message", {"type": "string", "maxLength": 1000}, "why, for the log"),
-                ],
+                "parameters": [config_uuid, version],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "message": {
+                                        "type": ["string", "null"],
+                                        "maxLength": 1000,
+                                        "description": "why, for the log",
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {
                     "201": json(ref("MappingVersion"), "the new version"),
                     "400": error("the message breaks a rule"),

@@ -59,7 +59,9 @@ CLI_TIMEOUT_SECONDS = 480
 # declares each): a payload the config's mapping refuses (422 when waiting); a phone_number
 # filter that is a string but no valid number (400); a standard lead write whose phone number,
 # lead type or metadata the lead rules refuse (400, DRF's validation status); a webhook URL that
-# is no http(s) URL or points at a refused address (400). Every other operation keeps the defaults.
+# is no http(s) URL or points at a refused address (400); a config whose mapping, campaign or
+# credentials the config rules refuse (400); an events filter whose value the filter cannot read
+# (400). Every other operation keeps the defaults.
 _DEFAULT_POSITIVE = ["2xx", "401", "403", "404", "409", "429"]
 _VALIDATED = [*_DEFAULT_POSITIVE, "400"]
 POSITIVE_EXCEPTIONS = {
@@ -71,6 +73,10 @@ POSITIVE_EXCEPTIONS = {
     "patchStandardLead": _VALIDATED,
     "createWebhook": _VALIDATED,
     "updateWebhook": _VALIDATED,
+    "createConfig": _VALIDATED,
+    "changeConfig": _VALIDATED,
+    "mappingImpact": _VALIDATED,
+    "listEvents": _VALIDATED,
 }
 
 # The real worker answers well within this; a waiting request never holds the suite for long.

@@ -130,9 +130,12 @@ def test_versions_list_show_and_restore(client: FlaskClient, tenant: Tenant) -> 
     assert one["mapping"] == PHONE
     assert client.get(f"{url}versions/7/", headers=_auth(tenant)).status_code == 404
 
-    restored = client.post(f"{url}versions/1/restore/", headers=_auth(tenant))
+    restored = client.post(
+        f"{url}versions/1/restore/", headers=_auth(tenant), json={"message": "back to v1"}
+    )
     assert restored.status_code == 201, restored.get_json()
     assert (restored.get_json()["number"], restored.get_json()["mapping"]) == (3, PHONE)
+    assert restored.get_json()["message"] == "back to v1"
     assert client.get(url, headers=_auth(tenant)).get_json()["mapping"] == PHONE
     again = client.post(f"{url}versions/3/restore/", headers=_auth(tenant))
     assert again.status_code == 409

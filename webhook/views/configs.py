@@ -215,8 +215,14 @@ def restore(config_id: str, version: int) -> Response:
         get_version(session, config, version)
     except ConfigError:
         raise ApiError(404, "No such mapping version.") from None
+    # The message rides in an optional JSON body, not the query string: a URL has a length limit
+    # the server enforces before any view runs.
+    body = request.get_json(silent=True)
+    given = body.get("message") if isinstance(body, dict) else None
+    if given is not None and not isinstance(given, str):
+        raise ApiError(400, "The message must be a string.", {"message": ["must be a string"]})
     try:
-        message = check_message(request.args.get("message"))
+        message = check_message(given)
     except ConfigError as error:
         raise _refused(error) from None
     try:
