@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from leadgate.cli.records import AdminError, check_name, get_organization
+from leadgate.cli.records import AdminError, check_name, get_organization, load_json_file
 from models import Campaign, LeadType
 from worker.ingest.lead_types import parse_metadata_fields
 
@@ -28,16 +25,7 @@ class LeadTypeOptions:
 
 def load_fields_file(path: str) -> list[dict[str, Any]]:
     """Read and check a JSON file (``-`` for stdin) holding a list of metadata fields."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise AdminError(f"cannot read the fields file {path}: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise AdminError(f"the fields file {path} is not UTF-8 text") from None
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise AdminError(f"the fields file {path} is not valid JSON: {error}") from None
+    value = load_json_file(path, "fields")
     try:
         return parse_metadata_fields(value)
     except ValueError as error:

@@ -142,8 +142,8 @@ def create_representative(session: Session, organization_id: int, name: str) -> 
     return representative
 
 
-def load_json_object(path: str, what: str) -> dict[str, Any]:
-    """Read a file (``-`` for stdin) that must hold one JSON object."""
+def load_json_file(path: str, what: str) -> Any:
+    """The JSON value in a file (``-`` for stdin); an error naming the file and why otherwise."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as error:
@@ -151,9 +151,14 @@ def load_json_object(path: str, what: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise AdminError(f"the {what} file {path} is not UTF-8 text") from None
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError as error:
         raise AdminError(f"the {what} file {path} is not valid JSON: {error}") from None
+
+
+def load_json_object(path: str, what: str) -> dict[str, Any]:
+    """Read a file (``-`` for stdin) that must hold one JSON object."""
+    value = load_json_file(path, what)
     if not isinstance(value, dict):
         raise AdminError(
             f"the {what} file {path} must hold a JSON object, not {type(value).__name__}"
