@@ -197,7 +197,7 @@ def start_web(
     # Bind to loopback only: the benchmark's traffic never leaves the machine.
     arguments = [arg.replace("0.0.0.0:", "127.0.0.1:") for arg in arguments]
     if app is not None:
-        arguments = [app if arg == "webhook.wsgi:app" else arg for arg in arguments]
+        arguments = [app if arg.endswith(".wsgi:app") else arg for arg in arguments]
     web = spawn("web" if app is None else "bare-web", arguments, {**env, "PORT": str(port)})
     web.url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

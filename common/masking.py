@@ -31,24 +31,33 @@ def _label(kind: str, hidden: str) -> str:
     return f"{kind} {_quoted(hidden)} (masked)"
 
 
-def masked_phone(text: str) -> str:
-    """``phone '(•••) •••-••71' (masked)``: letters and digits hidden but the last two digits.
+def hidden_phone(text: str) -> str:
+    """``(•••) •••-••71``: letters and digits hidden but the last two digits.
 
     The punctuation stays, so a provider still sees the format it sent; letters are hidden too,
     since a phone field may hold an email or a name.
     """
     digits = [index for index, char in enumerate(text) if char.isdigit()]
     shown = set(digits[-2:]) if len(digits) >= _MIN_DIGITS_TO_SHOW_TAIL else set()
-    hidden = "".join(
+    return "".join(
         char if index in shown or not char.isalnum() else HIDDEN for index, char in enumerate(text)
     )
-    return _label("phone", hidden)
+
+
+def masked_phone(text: str) -> str:
+    """``phone '(•••) •••-••71' (masked)``: the phone hidden as ``hidden_phone`` hides it."""
+    return _label("phone", hidden_phone(text))
+
+
+def hidden_email(text: str) -> str:
+    """``j•••@example.com``: the first character and the domain are kept."""
+    local, at, domain = text.partition("@")
+    return local[:1] + HIDDEN * 3 + at + domain
 
 
 def masked_email(text: str) -> str:
-    """``email 'j•••@example.com' (masked)``: the first character and the domain are kept."""
-    local, at, domain = text.partition("@")
-    return _label("email", local[:1] + HIDDEN * 3 + at + domain)
+    """``email 'j•••@example.com' (masked)``: the email hidden as ``hidden_email`` hides it."""
+    return _label("email", hidden_email(text))
 
 
 def masked_token(text: str) -> str:

@@ -71,6 +71,13 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     webhook_disable_after_seconds: float = 5 * 86400.0
+    # The operators' console at /console/ (LEADGATE_CONSOLE), how long a sign-in lasts, the key
+    # its CSRF tokens are signed with (a shared random one kept in Redis when unset), and how
+    # many sign-in attempts one address may make in a quarter of an hour.
+    console_enabled: bool = True
+    console_session_seconds: float = 12 * 3600.0
+    console_secret_key: str | None = None
+    console_signin_attempts: int = 10
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -154,9 +161,11 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+    if not raw:
+        return default
+    if raw in ("0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
@@ -216,6 +225,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_disable_after_seconds=_number(
             env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
         ),
+        console_enabled=_flag(env, "LEADGATE_CONSOLE", default=True),
+        console_session_seconds=_number(env, "LEADGATE_CONSOLE_SESSION_HOURS", 12.0, 0.01) * 3600.0,
+        console_secret_key=env.get("LEADGATE_CONSOLE_SECRET_KEY", "").strip() or None,
+        console_signin_attempts=int(_number(env, "LEADGATE_CONSOLE_SIGNIN_ATTEMPTS", 10, 1)),
     )
 
 

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.tokens import TOKEN_PREFIX, generate_token, hash_token, visible_prefix
+from common.tokens import TOKEN_PREFIX, hash_token, visible_prefix
 from models import ApiToken, Campaign, IngestionConfig, Organization, Representative
-from models.base import utcnow
 from worker import configs
+from worker.api_tokens import issue_token, revoke_token
 from worker.configs import (
     Author,
     ConfigError,
@@ -43,6 +43,7 @@ __all__ = [
     "create_config",
     "get_config",
     "parse_match_keys",
+    "revoke_token",
     "update_config",
 ]
 
@@ -72,16 +73,7 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for the organization: the row (hash only) and the plain token, shown once."""
     get_organization(session, organization_id)
-    plain = generate_token()
-    token = ApiToken(
-        organization_id=organization_id,
-        prefix=visible_prefix(plain),
-        token_hash=hash_token(plain),
-        name=check_name(name, "token") if name is not None else None,
-    )
-    session.add(token)
-    session.flush()
-    return token, plain
+    return issue_token(session, organization_id, name)
 
 
 def find_token(session: Session, reference: str) -> ApiToken:
@@ -112,14 +104,6 @@ def find_token(session: Session, reference: str) -> ApiToken:
         ids = ", ".join(str(token.id) for token in matches)
         raise AdminError(f"prefix {reference!r} names several tokens (ids {ids}); give the id")
     return matches[0]
-
-
-def revoke_token(token: ApiToken) -> bool:
-    """Revoke the token now; False when it was already revoked."""
-    if token.revoked_time is not None:
-        return False
-    token.revoked_time = utcnow()
-    return True
 
 
 def create_campaign(session: Session, organization_id: int, name: str) -> Campaign:

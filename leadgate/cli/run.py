@@ -47,7 +47,7 @@ def service_processes(host: str, port: int, home: Path) -> list[ProcessSpec]:
         ProcessSpec(
             "web",
             (_executable("gunicorn"), "-c", "python:webhook.gunicorn_conf",
-             "--bind", f"{_bind_host(host)}:{port}", "--workers", "2", "webhook.wsgi:app"),
+             "--bind", f"{_bind_host(host)}:{port}", "--workers", "2", "console.wsgi:app"),
         ),
         ProcessSpec(
             "worker",

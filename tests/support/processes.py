@@ -135,8 +135,10 @@ def start_beat(env: dict[str, str], timeout: float = 30) -> ServiceProcess:
     raise RuntimeError(f"beat not started within {timeout} s:\n{beat.log()}")
 
 
-def start_web(env: dict[str, str], workers: int = 2, timeout: float = 30) -> ServiceProcess:
-    """Start gunicorn serving the webhook on a free port, and wait until /healthz answers."""
+def start_web(
+    env: dict[str, str], workers: int = 2, timeout: float = 30, app: str = "webhook.wsgi:app"
+) -> ServiceProcess:
+    """Start gunicorn serving ``app`` (the webhook alone by default) on a free port; wait for it."""
     port = free_port()
     command = [
         str(VENV_BIN / "gunicorn"),
@@ -146,7 +148,7 @@ def start_web(env: dict[str, str], workers: int = 2, timeout: float = 30) -> Ser
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "webhook.wsgi:app",
+        app,
     ]
     web = _spawn(f"web-{port}", command, env)
     web.extra["url"] = f"http://127.0.0.1:{port}"
