@@ -83,7 +83,8 @@ def _count_failure() -> None:
     key = ATTEMPTS_KEY + (request.remote_addr or "unknown")
     with client.pipeline() as pipe:
         pipe.incr(key)
-        pipe.expire(key, ATTEMPT_WINDOW_SECONDS, nx=True)
+        # Each failure starts the window again: a guesser waits a full window after the last.
+        pipe.expire(key, ATTEMPT_WINDOW_SECONDS)
         pipe.execute()
 
 

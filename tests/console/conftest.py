@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -45,7 +43,7 @@ def console(console_app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def tenant(committed_session: Session) -> Iterator[Tenant]:
+def tenant(committed_session: Session) -> Tenant:
     """An organization with a token and a config, committed so the app's sessions see it."""
     made = make_tenant(
         committed_session,
@@ -53,4 +51,4 @@ def tenant(committed_session: Session) -> Iterator[Tenant]:
         name="console config",
     )
     committed_session.commit()
-    yield made
+    return made
