@@ -1,0 +1,104 @@
+"""Every console page passes axe-core, shows where focus is, and fits 375 px and 1440 px."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from tests.console.browser.conftest import sign_in
+
+pytestmark = pytest.mark.integration
+
+SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "console.png"
+WIDTHS = (375, 1440)
+Traffic = tuple[Any, dict[str, dict[str, Any]]]
+
+
+def _pages(traffic: Traffic) -> list[str]:
+    tenant, events = traffic
+    config = f"/console/configs/{tenant.config_id}"
+    return [
+        "/console/",
+        "/console/events/",
+        "/console/events/?error_field=phone_number",
+        f"/console/events/{events['failed']['id']}/",
+        f"/console/events/{events['done']['id']}/",
+        "/console/leads/",
+        f"/console/leads/{events['done']['lead_id']}/",
+        "/console/configs/",
+        f"{config}/",
+        f"{config}/mapping?event={events['failed']['id']}",
+        f"{config}/versions/",
+        f"{config}/versions/1/",
+        "/console/tokens/",
+    ]
+
+
+def _overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0: no horizontal scrolling)."""
+    width: int = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return width
+
+
+def test_every_page_passes_axe_and_fits_both_widths(page: Page, org_with_traffic: Traffic) -> None:
+    axe = Axe()
+    sign_in(page, org_with_traffic[0].token)
+    problems: dict[str, Any] = {}
+    for url in _pages(org_with_traffic):
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            answer = page.goto(url)
+            assert answer is not None and answer.ok, url
+            if _overflow(page) > 0:
+                problems[f"{url} at {width} px"] = f"{_overflow(page)} px too wide"
+        results = axe.run(page)
+        if results.violations_count:
+            problems[url] = results.generate_snapshot()
+    assert problems == {}
+
+
+def test_the_sign_in_page_passes_axe(page: Page, base_url: str) -> None:
+    page.goto("/console/sign-in")
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_snapshot()
+
+
+def test_focus_is_visible(page: Page, org_with_traffic: Traffic) -> None:
+    sign_in(page, org_with_traffic[0].token)
+    page.goto("/console/events/")
+    page.keyboard.press("Tab")  # the skip link first
+    page.keyboard.press("Tab")
+    outline = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; })()"
+    )
+    assert outline[0] != "none" and outline[1] != "0px", outline
+
+
+def test_every_control_has_a_label(page: Page, org_with_traffic: Traffic) -> None:
+    tenant, _ = org_with_traffic
+    sign_in(page, tenant.token)
+    for url in ("/console/events/", f"/console/configs/{tenant.config_id}/mapping"):
+        page.goto(url)
+        unlabelled = page.evaluate(
+            "Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
+            ".filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label'))"
+            ".map(c => c.name)"
+        )
+        assert unlabelled == [], url
+
+
+def test_the_readme_screenshot(page: Page, org_with_traffic: Traffic) -> None:
+    """The README's picture of the console, made from a real run (docs/console.png)."""
+    tenant, events = org_with_traffic
+    sign_in(page, tenant.token)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"/console/events/{events['failed']['id']}/")
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+    assert SCREENSHOT.stat().st_size > 10_000
