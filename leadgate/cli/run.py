@@ -190,6 +190,10 @@ class ReadinessAnnouncer:
             if self.demo is not None:
                 say("leadgate: post a nested demo lead and wait for the outcome with:")
                 emit(curl_command(self.base_url, self.demo))
+                say(
+                    f"leadgate: then open the console at {self.base_url}/console/ and sign in "
+                    "with the token in that command"
+                )
         elif not self.warned and time.monotonic() - self.started > READY_WARNING_SECONDS:
             self.warned = True
             say(f"leadgate: {self.base_url}/readyz is still not ready; see the output above")
