@@ -72,6 +72,9 @@ def check_csrf() -> None:
 def add_console_headers(response: Response) -> Response:
     """The console's Content-Security-Policy (the API's forbids everything a page needs)."""
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # Over HTTPS the CSRF check wants the Referer of a same-origin form; the API's no-referrer
+    # would refuse every post. Other origins still get nothing.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -151,6 +151,7 @@ def test_pages_carry_a_policy_without_inline_scripts(console: FlaskClient, tenan
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Referrer-Policy"] == "same-origin"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in answer.get_data(as_text=True)
 
@@ -180,3 +181,17 @@ def test_another_organizations_token_sees_its_own_only(
     assert "other org config" in page
     assert "console config" not in page
     assert console.get(f"/console/configs/{tenant.config_id}/").status_code == 404
+
+
+def test_sign_in_over_https_sets_a_secure_cookie(console: FlaskClient, tenant: Tenant) -> None:
+    base = "https://console.example"
+    form = console.get("/console/sign-in", base_url=base).get_data(as_text=True)
+    answer = console.post(
+        "/console/sign-in",
+        base_url=base,
+        data={"token": tenant.token, "csrf_token": csrf_token(form)},
+        headers={"Referer": base + "/console/sign-in"},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    cookie = [value for value in answer.headers.getlist("Set-Cookie") if COOKIE_NAME in value][-1]
+    assert "Secure" in cookie
