@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -54,9 +54,8 @@ def register_console(app: Flask, settings: Settings) -> None:
     }
     for name, value in defaults.items():
         app.config.setdefault(name, value)
+    app.config.setdefault("CONSOLE_SECRET_KEY", settings.console_secret_key)
     app.session_interface = RedisSessionInterface()
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = shared_secret_key(app, settings.console_secret_key)
     csrf.init_app(app)
     app.register_blueprint(bp)
 
@@ -64,6 +63,10 @@ def register_console(app: Flask, settings: Settings) -> None:
 @bp.before_request
 def check_csrf() -> None:
     """Refuse a state-changing request without the session's CSRF token (form or header)."""
+    if not current_app.config.get("SECRET_KEY"):
+        # Read on the first console request, not at start: the API must boot without Redis.
+        configured = current_app.config["CONSOLE_SECRET_KEY"]
+        current_app.config["SECRET_KEY"] = shared_secret_key(current_app, configured)
     if request.method in STATE_CHANGING:
         csrf.protect()
 

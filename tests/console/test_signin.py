@@ -195,3 +195,12 @@ def test_sign_in_over_https_sets_a_secure_cookie(console: FlaskClient, tenant: T
     assert answer.status_code == 302, answer.get_data(as_text=True)
     cookie = [value for value in answer.headers.getlist("Set-Cookie") if COOKIE_NAME in value][-1]
     assert "Secure" in cookie
+
+
+def test_the_api_starts_and_answers_without_redis(services: object) -> None:
+    from console.site import create_site
+    from tests.support.processes import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_site({"TESTING": True, "CONSOLE_REDIS_URL": unreachable})
+    assert app.test_client().get("/healthz").status_code == 200
