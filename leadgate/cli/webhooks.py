@@ -84,7 +84,7 @@ def webhooks_deliveries(webhook_id: int, status: str | None, limit: int, as_json
                     "id": d.id,
                     "message_id": d.message_id,
                     "lead_id": d.lead_id,
-                    "trigger": d.trigger.value,
+                    "trigger": d.trigger_label,
                     "status": d.status.value,
                     "attempts": d.attempts,
                     "created_time": d.created_time.isoformat(),
@@ -98,7 +98,7 @@ def webhooks_deliveries(webhook_id: int, status: str | None, limit: int, as_json
         last = d.attempts[-1] if d.attempts else {}
         answer = last.get("status_code") or last.get("error") or ""
         rows.append([d.id, d.created_time.isoformat(timespec="seconds"), d.lead_id,
-                     d.trigger.value, d.status.value, len(d.attempts), answer])  # fmt: skip
+                     d.trigger_label, d.status.value, len(d.attempts), answer])  # fmt: skip
     emit_table(["ID", "CREATED", "LEAD", "TRIGGER", "STATUS", "ATTEMPTS", "LAST"], rows)
 
 

@@ -86,8 +86,10 @@ def _check_order(
     verdict: Verdict,
 ) -> None:
     """Per webhook and lead: a delivery's first arrival follows its predecessor's first 2xx."""
-    lines: dict[tuple[int, int | None], list[WebhookDelivery]] = defaultdict(list)
+    lines: dict[tuple[int | None, int | None], list[WebhookDelivery]] = defaultdict(list)
     for delivery in deliveries:
+        if delivery.webhook_id is None:
+            continue  # a provider callback follows an event, not a lead's line
         lines[(delivery.webhook_id, delivery.lead_id)].append(delivery)
     for line in lines.values():
         for before, after in itertools.pairwise(line):
