@@ -19,7 +19,13 @@ def decoded_shape(mapping: CompiledMapping, payload: dict[str, Any]) -> dict[str
     The dry run, the impact report and the stored-payload view all show this shape: the one
     the rules run on (the parse error itself is the dry run's and the event's field error).
     """
-    return decode_payload(PreparedLead(), mapping, payload)
+    decoded = decode_payload(PreparedLead(), mapping, payload)
+    # The rules never see a value that does not parse; a person reading the payload should,
+    # to see what the provider sent.
+    unparsed = {
+        key: payload[key] for key in mapping.decode if key in payload and key not in decoded
+    }
+    return decoded | unparsed
 
 
 def _without_key(payload: dict[str, Any], path: str) -> dict[str, Any]:
