@@ -141,6 +141,8 @@ def _decoded_payload(document: dict[str, Any]) -> None:
             "name": "decoded",
             "in": "query",
             "required": False,
+            # As every query parameter here: an empty value is taken as not given (false).
+            "allowEmptyValue": True,
             "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
             "description": "true: the payload as JSON after the config's decode rules "
             "(body and query string parsed, decode keys' JSON text as objects)",
