@@ -37,11 +37,14 @@ def _with_callback(session: Session, tenant: Tenant) -> str:
     return options.issued_secret
 
 
-def _callbacks(session: Session) -> list[WebhookDelivery]:
+def _callbacks(session: Session, tenant: Tenant) -> list[WebhookDelivery]:
     return list(
         session.scalars(
             select(WebhookDelivery)
-            .where(WebhookDelivery.ingestion_config_id.is_not(None))
+            .where(
+                WebhookDelivery.ingestion_config_id.is_not(None),
+                WebhookDelivery.organization_id == tenant.organization_id,
+            )
             .order_by(WebhookDelivery.id)
         )
     )
@@ -64,7 +67,7 @@ def test_only_terminal_events_of_configs_with_a_callback_are_queued(
     ids = queue_callbacks(db_session, [done.id, queued.id, elsewhere.id])
 
     assert list(ids) == [done.id]
-    [delivery] = _callbacks(db_session)
+    [delivery] = _callbacks(db_session, tenant)
     assert delivery.id == ids[done.id]
     assert (delivery.url, delivery.webhook_id, delivery.trigger) == (URL, None, None)
     assert delivery.ingestion_event_id == done.id
@@ -81,7 +84,7 @@ def test_a_dead_event_and_its_callback_are_written_together(
 
     db_session.refresh(event)
     assert event.status == EventStatus.dead and event.processed_time is not None
-    [delivery] = _callbacks(db_session)
+    [delivery] = _callbacks(db_session, tenant)
     body = json.loads(delivery.body)
     assert (body["event_id"], body["status"], body["errors"]) == (str(event.id), "dead", [])
     assert body["processed_time"] == event.processed_time.isoformat()
@@ -96,7 +99,7 @@ def test_a_dead_event_of_a_config_without_a_callback_queues_nothing(
     assert declare_dead(db_session, event.id, "gave up")
     db_session.refresh(event)
     assert event.status == EventStatus.dead
-    assert _callbacks(db_session) == []
+    assert _callbacks(db_session, tenant) == []
 
 
 @pytest.mark.parametrize("mode", [AuthMode.open, AuthMode.payload_key, AuthMode.signature])
