@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,16 +91,25 @@ def memory_report(sampler: RssSampler) -> list[dict[str, Any]]:
 
 
 def run_pipeline_load(
-    servers: Servers, label: str, stream: Stream, plan: PipelinePlan
+    servers: Servers,
+    label: str,
+    stream: Stream,
+    plan: PipelinePlan,
+    prepare: Callable[[BenchDatabase, Tenant], None] | None = None,
+    settle: Callable[[BenchDatabase, Tenant], dict[str, Any]] | None = None,
 ) -> PipelineRun:
     """Post the stream to a fresh stack and wait until every event is terminal.
 
     Returns the measurements, the answers, and the database and tenant (still there) for
-    further checks. The caller drops the database.
+    further checks. The caller drops the database. ``prepare`` adds rows before the services
+    start (B7's webhooks); ``settle`` runs once the events are terminal, before the services
+    stop, and its figures go in the result as ``settled``.
     """
     database = create_database(servers, label)
     try:
         tenant = create_tenant(database.sqlalchemy_url)
+        if prepare is not None:
+            prepare(database, tenant)
         stack = start_stack(database, servers)
     except BaseException:
         database.drop()
@@ -129,6 +139,7 @@ def run_pipeline_load(
         cpu_after, machine_after = tree_cpu(roots), machine_cpu_seconds()
         database_cpu, backends = backend_cpu_seconds(database.url)
         memory = memory_report(sampler)
+        settled = settle(database, tenant) if settle is not None else None
     finally:
         for recording in recordings:
             recording.stop()
@@ -159,6 +170,8 @@ def run_pipeline_load(
         "memory": memory,
         "peak_rss_mb": _peak_by_role(memory),
     }
+    if settled is not None:
+        result["settled"] = settled
     if recordings:
         result["profiles"] = {
             recording.name: {

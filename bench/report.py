@@ -134,6 +134,21 @@ def _soak_rows(b4: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def outbound_rows(b7: dict[str, Any]) -> list[Row]:
+    """B7: leads/s without and with two webhooks, their ratio, and deliveries/s."""
+    name = "B7 outbound"
+    sent = b7["outbound"]
+    return [
+        (name, "events per run", str(b7["events"]), ""),
+        (name, "leads/s without webhooks", _number(b7["leads_per_s_without"]), ""),
+        (name, "leads/s with two webhooks", _number(b7["leads_per_s_with"]), ""),
+        (name, "webhook_cost_ratio (with / without)", _number(b7["webhook_cost_ratio"], 3), ""),
+        (name, "deliveries delivered", str(sent["delivered"]), ""),
+        (name, "deliveries/s", _number(sent["deliveries_per_s"]), ""),
+        (name, "deliveries by status", _statuses(sent["by_status"]), ""),
+    ]
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -142,6 +157,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B2": _end_to_end_rows,
         "B3": _contention_rows,
         "B4": _soak_rows,
+        "B7": outbound_rows,
     }
     for name, build in builders.items():
         if name in results:

@@ -1,4 +1,4 @@
-"""``python -m bench``: run B1-B4, print the table, write the JSON, end with the summary line."""
+"""``python -m bench``: run B1-B4 and B7, print the table, write the JSON, the summary last."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import accept, contention, end_to_end, profile, report, soak
+from bench import accept, contention, end_to_end, outbound, profile, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
+from bench.outbound import OutboundPlan
 from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B7")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -36,6 +37,9 @@ class Plan:
     soak: SoakPlan = field(default_factory=SoakPlan)
     # Used for B4 when B2 did not run in the same invocation.
     soak_rate: float | None = None
+    outbound: OutboundPlan = field(
+        default_factory=lambda: OutboundPlan(PipelinePlan(round_trip_events=0))
+    )
 
     @classmethod
     def quick(cls) -> Plan:
@@ -45,6 +49,10 @@ class Plan:
             end_to_end=PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=5),
             contention=PipelinePlan(events=300, hot_share=0.3, drain_timeout_s=180),
             soak=SoakPlan(seconds=10, drain_timeout_s=120),
+            outbound=OutboundPlan(
+                PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=0),
+                delivery_timeout_s=120,
+            ),
         )
 
 
@@ -79,7 +87,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
     if args.soak_seconds is not None:
         plan.soak.seconds = args.soak_seconds
     plan.soak_rate = args.soak_rate
-    for pipeline in (plan.end_to_end, plan.contention):
+    for pipeline in (plan.end_to_end, plan.contention, plan.outbound.pipeline):
         pipeline.events = args.events or pipeline.events
         pipeline.clients = args.clients or pipeline.clients
     plan.end_to_end.profile_dir = args.profile
@@ -108,6 +116,7 @@ def run_benchmarks(
         "B2": lambda: end_to_end.run(servers, plan.end_to_end),
         "B3": lambda: contention.run(servers, plan.contention),
         "B4": lambda: soak.run(servers, soak_plan()),
+        "B7": lambda: outbound.run(servers, plan.outbound),
     }
     for name in BENCHMARKS:
         if name not in only:

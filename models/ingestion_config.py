@@ -55,6 +55,10 @@ class IngestionConfig(Base):
         # A custom-payload config routes new leads to its campaign; the standard API's config
         # routes them by lead type.
         CheckConstraint("standard_api OR campaign_id IS NOT NULL", name="campaign_required"),
+        # A callback URL is only ever saved with the key that signs its deliveries.
+        CheckConstraint(
+            "callback_url IS NULL OR callback_secret IS NOT NULL", name="callback_secret_required"
+        ),
         # One standard-API config per organization.
         Index(
             "uq_ingestion_configs_organization_id_standard_api",
@@ -101,6 +105,14 @@ class IngestionConfig(Base):
     previous_payload_key_hash: Mapped[str | None] = mapped_column(String(64))
     previous_signing_secret: Mapped[str | None] = mapped_column(Text)
     previous_secret_expires_time: Mapped[dt.datetime | None]
+    # Provider outcome callbacks: when an event of this config reaches a terminal state, its
+    # outcome is POSTed here ("https://provider.example.com/leadgate/outcomes"), signed with
+    # callback_secret (a "whsec_..." key as a Fernet token under LEADGATE_SECRET_KEY). After a
+    # rotation the previous key signs beside it until its expiry.
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+    callback_secret: Mapped[str | None] = mapped_column(Text)
+    previous_callback_secret: Mapped[str | None] = mapped_column(Text)
+    previous_callback_secret_expires_time: Mapped[dt.datetime | None]
     # multipart/form-data: True drops file parts; False (the default) refuses them with a 415.
     ignore_file_parts: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)

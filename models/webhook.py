@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -68,6 +69,11 @@ FIRED_TRIGGERS = frozenset(
         WebhookTrigger.CALL_DNC,
     }
 )
+
+
+# What a provider outcome callback's delivery shows as its trigger (``X-Leadgate-Trigger``, the
+# delivery log, the metrics' label): a callback follows an event, not a lead trigger.
+CALLBACK_TRIGGER = "EVENT_OUTCOME"
 
 
 class PayloadFormat(enum.StrEnum):
@@ -149,17 +155,36 @@ class WebhookDelivery(Base):
         ),
         # The delivery log, newest first; and "recover every failed delivery since T".
         Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+        # A provider callback's log, newest first.
+        Index(
+            "ix_webhook_deliveries_ingestion_config_id_id",
+            "ingestion_config_id",
+            "id",
+            postgresql_where=text("ingestion_config_id IS NOT NULL"),
+        ),
         CheckConstraint("attempt_count >= 0", name="attempt_count_not_negative"),
+        # Every delivery goes to exactly one endpoint: a lead webhook or a config's callback.
+        CheckConstraint(
+            "(webhook_id IS NULL) <> (ingestion_config_id IS NULL)", name="one_destination"
+        ),
     )
 
     # Creation order: per webhook and lead, deliveries go out in this order.
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # The Standard Webhooks "webhook-id", the same on every retry: "msg_2b7f0c..."
     message_id: Mapped[str] = mapped_column(String(40), unique=True)
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    # A lead webhook's delivery names its webhook; a provider callback names its config and
+    # event instead (worker.outbound.callbacks).
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    ingestion_config_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ingestion_configs.id", ondelete="CASCADE")
+    )
+    # No foreign key: the event's retention must not wait on its callback's log.
+    ingestion_event_id: Mapped[uuid.UUID | None]
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
-    trigger: Mapped[WebhookTrigger] = mapped_column(
+    # None for a provider callback.
+    trigger: Mapped[WebhookTrigger | None] = mapped_column(
         _enum(WebhookTrigger, "webhook_trigger", length=32)
     )
     # The URL with its placeholders filled when the change happened.
@@ -176,3 +201,8 @@ class WebhookDelivery(Base):
     next_attempt_time: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
     created_time: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_time: Mapped[dt.datetime | None]
+
+    @property
+    def trigger_label(self) -> str:
+        """The trigger's name, or ``EVENT_OUTCOME`` for a provider callback."""
+        return self.trigger.value if self.trigger is not None else CALLBACK_TRIGGER

@@ -29,6 +29,7 @@ from webhook.provider_auth import (
     strip_payload_key,
 )
 from webhook.request_body import IncomingPayload
+from worker.anonymity import TOKENLESS_MODES
 
 # Recording last use costs a write; once a minute per token is plenty to tell stale tokens apart.
 LAST_USE_RESOLUTION_SECONDS = 60.0
@@ -157,11 +158,6 @@ def load_config(session: Session, config_id: str) -> EndpointConfig:
     return config
 
 
-# Modes in which a request without a token may still post: anonymously (open), or proving
-# itself with a provider credential that travels with the body.
-_TOKENLESS_MODES = frozenset({AuthMode.open, AuthMode.payload_key, AuthMode.signature})
-
-
 def authorize_ingestion(session: Session, config: EndpointConfig) -> Caller:
     """Who may post to ``config``: a token of its organization, or an anonymous caller.
 
@@ -172,7 +168,7 @@ def authorize_ingestion(session: Session, config: EndpointConfig) -> Caller:
     the body (``body_check`` and ``provider_payload``). An anonymous caller, credential or not,
     is not the organization: it never receives stored data.
     """
-    if config.auth_mode in _TOKENLESS_MODES and "Authorization" not in request.headers:
+    if config.auth_mode in TOKENLESS_MODES and "Authorization" not in request.headers:
         return Caller(None)
     return authorize_owner(session, config)
 

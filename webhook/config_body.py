@@ -13,6 +13,7 @@ from flask import current_app, request
 
 from models.enums import AuthMode
 from webhook.errors import ApiError
+from worker.callback_settings import CallbackOptions
 from worker.config_credentials import CREDENTIAL_OPTIONS, CredentialOptions
 from worker.configs import LIMIT_COLUMNS, ConfigOptions
 
@@ -32,6 +33,9 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     # Provider credentials, as the CLI's flags of the same names; secrets are never shown back.
     **{name: ("string",) for name in CREDENTIAL_OPTIONS},
     "ignore_file_parts": ("boolean",),
+    # The provider outcome callback: a URL (null removes it) and a new signing key on request.
+    "callback_url": ("string", "null"),
+    "rotate_callback_secret": ("boolean",),
 }
 CREATE_ONLY = {"campaign": ("integer",)}
 
@@ -108,5 +112,12 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
             flags=False,
         ),
         ignore_file_parts=body.get("ignore_file_parts"),
+        callback=CallbackOptions(
+            url=body.get("callback_url"),
+            clear="callback_url" in body and body["callback_url"] is None,
+            rotate_secret=body.get("rotate_callback_secret") is True,
+            secret_keys=current_app.config["SECRET_KEYS"],
+            allow_private=bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False)),
+        ),
         message=body.get("message"),
     )

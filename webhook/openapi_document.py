@@ -15,6 +15,7 @@ from models.enums import (
     StatusReason,
 )
 from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
+from webhook.openapi_callbacks import add_callbacks
 from webhook.openapi_configs import CONFIG_SCHEMAS, config_paths
 from webhook.outcome import MAX_WAIT_SECONDS
 
@@ -610,6 +611,7 @@ def openapi_document() -> dict[str, Any]:
     document["components"]["schemas"].update(standard_schemas())
     for path, operations in standard_paths().items():
         document["paths"].setdefault(path, {}).update(operations)
+    add_callbacks(document)
     return document
 
 

@@ -15,6 +15,7 @@ from models import IngestionEvent, Lead
 from models.enums import EventAction, EventStatus
 from webhook.errors import ApiError, error_response
 from webhook.serializers import errors_by_field, event_status_url, lead_json
+from worker.anonymity import without_lead_ids
 
 MAX_WAIT_SECONDS = 30.0
 # The value must end where the preference does: "wait=1e999" is not a request to wait 1 s.
@@ -111,27 +112,13 @@ def _invalid_response(errors: list[dict[str, str]]) -> Response:
     return error_response(422, f"The payload is invalid: {fields}.", grouped)
 
 
-# "lead 123", "lead id 123", "lead #123": how an error names the lead that holds a value.
-_LEAD_REFERENCE = re.compile(r"\blead(?:\s+id)?\s*#?\s*\d+", re.IGNORECASE)
-
-
-def _without_lead_ids(errors: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [
-        {
-            "field": str(error.get("field", "body")),
-            "message": _LEAD_REFERENCE.sub("another lead", str(error.get("message", ""))),
-        }
-        for error in errors
-    ]
-
-
 def _anonymous_outcome(event: IngestionEvent) -> Response:
     # Anyone holding an open config's URL can post to it, so the answer must not turn the form
     # into a way to read the people behind it: the event's id, status, action and errors, and
     # no lead (not even its id), no matched key, no warnings naming other leads; no header
     # points at a lead either (the event's URL in a 202 needs a token of the organization).
     if event.status == EventStatus.failed:
-        response = _invalid_response(_without_lead_ids(event.errors or []))
+        response = _invalid_response(without_lead_ids(event.errors or []))
     elif event.status == EventStatus.done:
         action = event.action.value if event.action is not None else None
         body: dict[str, Any] = {

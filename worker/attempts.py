@@ -13,11 +13,14 @@ import uuid
 from dataclasses import dataclass, field
 
 from common.settings import get_settings
+from models.enums import EventStatus
 from worker.batches import process_batch
 from worker.database import autocommit_session, task_session
 from worker.ingest.claims import Claim, claim_events, prepare_claim, searchable_payload
 from worker.ingest.pipeline import ClaimedEvent, record_transient_error
 from worker.observe import event_claimed, event_finished, event_retrying
+from worker.outbound.callbacks import queue_callbacks
+from worker.outbound.publish import publish_deliveries
 from worker.retry import backoff_seconds, describe, is_transient
 
 log = logging.getLogger(__name__)
@@ -139,6 +142,10 @@ def failed_attempt(claim: Claim, error: Exception) -> Retry | None:
                 retry_in,
                 searchable_payload(claim),
             )
+            # A dead event's outcome callback commits with its dead state.
+            callbacks = (
+                queue_callbacks(session, [claim.event_id]) if status == EventStatus.dead else {}
+            )
     except Exception:  # the database itself may be what failed; the lease covers us
         log.warning(
             "event %s: could not record the error; retrying after its lease", claim.event_id
@@ -151,5 +158,6 @@ def failed_attempt(claim: Claim, error: Exception) -> Retry | None:
             "event %s: attempt %d failed after it was taken over", claim.event_id, claim.attempt
         )
         return None
+    publish_deliveries(callbacks.values())
     event_retrying(claim, status, describe(error), retry_in)
     return Retry(claim, retry_in) if status.value == "retrying" else None

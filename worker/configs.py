@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from models import Campaign, IngestionConfig, LeadType, MappingVersion
+from models.base import utcnow
 from models.enums import MATCH_KEYS, AuthMode
+from worker.callback_settings import (
+    CallbackError,
+    CallbackOptions,
+    apply_callback,
+    callback_summary,
+)
 from worker.config_credentials import (
     CredentialError,
     CredentialOptions,
@@ -190,6 +197,8 @@ class ConfigOptions:
     # Provider credentials (payload-key and signature modes) and the multipart file setting.
     credentials: CredentialOptions = field(default_factory=CredentialOptions)
     ignore_file_parts: bool | None = None
+    # The provider outcome callback; a key it issues is left on it, to be shown once.
+    callback: CallbackOptions = field(default_factory=CallbackOptions)
     # Saved with the mapping version a new mapping makes.
     message: str | None = None
 
@@ -198,6 +207,13 @@ def _apply_credentials(config: IngestionConfig, options: ConfigOptions) -> list[
     try:
         return apply_credentials(config, config.auth_mode, options.credentials)
     except CredentialError as error:
+        raise ConfigError(str(error), error.field) from None
+
+
+def _apply_callback(config: IngestionConfig, options: ConfigOptions) -> list[str]:
+    try:
+        return apply_callback(config, options.callback)
+    except CallbackError as error:
         raise ConfigError(str(error), error.field) from None
 
 
@@ -253,6 +269,7 @@ def create_config(
         **check_limits(dict(options.limits)),
     )
     _apply_credentials(config, options)  # before the row is added: a refusal leaves nothing
+    _apply_callback(config, options)
     session.add(config)
     session.flush()
     _save_version(session, config, author, message)
@@ -309,6 +326,7 @@ def update_config(
         setattr(config, name, wanted[name])
     try:
         changed += _apply_credentials(config, options)
+        changed += _apply_callback(config, options)
     except ConfigError:
         for name, value in previous.items():  # a refused credential changes nothing
             setattr(config, name, value)
@@ -340,6 +358,7 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "rate_limit_burst": config.rate_limit_burst,
         **credential_summary(config),
         "ignore_file_parts": config.ignore_file_parts,
+        **callback_summary(config, utcnow()),
         "version": config.version,
         "mapping_version": config.mapping_version,
         "mapping": config.mapping,

@@ -19,6 +19,7 @@ from worker.ingest.matching import load_leads
 from worker.ingest.prepare import decode_payload, prepare_lead
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
+from worker.payload_view import decoded_shape
 
 # The dry run's verb for each action the worker records.
 WOULD: dict[EventAction, str] = {
@@ -95,6 +96,8 @@ def dry_run_payload(
     )
     decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest(), lead_types)
     answer = _answer(decision, prepared)
+    # The payload as the rules saw it (after ``decode``); the raw one is what was sent.
+    answer["payload"] = decoded_shape(compiled, payload)
     if compiled.decode:
         # What the rules saw: each decoded key's value as parsed (a bad one is in the errors).
         decoded = decode_payload(PreparedLead(), compiled, payload)

@@ -30,6 +30,7 @@ from worker.ingest.matching import LeadsInPlay, load_leads
 from worker.ingest.prepare import prepare_lead
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
+from worker.payload_view import decoded_shape
 
 DEFAULT_SAMPLE = 200
 MAX_SAMPLE = 1000
@@ -192,11 +193,13 @@ def mapping_impact(
     )
     tally = _Tally()
     readable: list[tuple[IngestionEvent, PreparedLead, PreparedLead]] = []
+    decoded_payloads: list[tuple[IngestionEvent, dict[str, Any]]] = []
     for event in events:
         payload = _payload(event)
         if payload is None:
             tally.unreadable += 1
             continue
+        decoded_payloads.append((event, payload))
         was = prepare_lead(old_mapping(event.mapping_version), payload)
         readable.append((event, was, prepare_lead(new, payload)))
     organization_id = config.organization_id
@@ -205,6 +208,12 @@ def mapping_impact(
     leads = load_leads(session, organization_id, [now.values for now in nows if not now.errors])
     for (event, was, _), now in zip(readable, nows, strict=True):
         _weigh(tally, config, event, was, now, leads)
+    listed = (tally.new_failures + tally.fixed + tally.other_lead)[:MAX_LISTED]
+    if new.decode:
+        # With decode rules, the listed events show the payload as the candidate's rules see it.
+        payloads = {str(event.id): payload for event, payload in decoded_payloads}
+        for entry in listed:
+            entry["payload"] = decoded_shape(new, payloads[entry["event"]])
     version = config.mapping_version + 1
     return {
         "version": version,
@@ -217,7 +226,7 @@ def mapping_impact(
         "failed_fields": dict(tally.failed_fields.most_common()),
         "changed_fields": dict(tally.changed_fields.most_common()),
         "leads_with_changed_values": len(tally.changed_leads),
-        "events": (tally.new_failures + tally.fixed + tally.other_lead)[:MAX_LISTED],
+        "events": listed,
         "summary": _summary(version, tally),
     }
 

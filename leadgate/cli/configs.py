@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from common.payloads import FORM_TYPE, JSON_TYPE, PayloadError, parse_body
 from leadgate.cli import records
+from leadgate.cli.callbacks import callback_decorators, callback_options, show_issued_secret
 from leadgate.cli.context import admin_session
 from leadgate.cli.credentials import auth_mode, credential_decorators, credential_options
 from leadgate.cli.output import emit, emit_json, emit_table, say
@@ -280,6 +281,7 @@ def config_list(organization_id: int | None) -> None:
               show_default=True, help="Recent events a new mapping is tried on.")  # fmt: skip
 @_limit_decorators
 @credential_decorators
+@callback_decorators
 def config_update(
     config_id: uuid.UUID,
     message: str | None,
@@ -297,6 +299,8 @@ def config_update(
     rate_burst: float | str | None,
     auth: str | None,
     ignore_file_parts: bool | None,
+    callback_url: str | None,
+    rotate_callback_secret: bool,
     **credentials: str | None,
 ) -> None:
     """Change a config; every change bumps its version.
@@ -320,6 +324,7 @@ def config_update(
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
         credentials=credential_options(credentials, {}),
         ignore_file_parts=ignore_file_parts,
+        callback=callback_options(callback_url, rotate_callback_secret),
         message=message,
     )
     with admin_session() as session:
@@ -338,6 +343,7 @@ def config_update(
         say(f"saved the mapping of config {config_id} as mapping version {mapping_version}")
     if changed:
         say(f"updated {', '.join(changed)} of config {config_id}; now version {version}")
+        show_issued_secret(options.callback)
     else:
         say(f"nothing to change in config {config_id}; still version {version}")
 

@@ -9,13 +9,15 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from common.payloads import PayloadError
 from leadgate.cli import records
 from leadgate.cli.context import admin_session
 from leadgate.cli.output import emit_json, emit_table, say
 from leadgate.cli.since import EXAMPLES, since_option
-from models import IngestionEvent
+from models import IngestionConfig, IngestionEvent
 from models.enums import EventStatus
 from worker.event_search import EventFilter, event_conditions
+from worker.payload_view import decoded_event_payload
 
 # Long texts are cut so one event stays on one line; --json shows them whole.
 CELL_LIMIT = 80
@@ -87,14 +89,29 @@ def events_group() -> None:
     is_flag=True,
     help="Print only the raw body, byte for byte (for `leadgate config test UUID FILE`).",
 )
-def events_show(event_id: uuid.UUID, raw: bool) -> None:
-    """Print an event whole as JSON, or with --payload its raw body."""
+@click.option(
+    "--decoded",
+    is_flag=True,
+    help="With --payload: the payload as JSON after the config's decode rules (what they map).",
+)
+def events_show(event_id: uuid.UUID, raw: bool, decoded: bool) -> None:
+    """Print an event whole as JSON, or with --payload its raw body (--decoded: as mapped)."""
+    if decoded and not raw:
+        raise click.UsageError("--decoded goes with --payload")
     with admin_session(read_only=True) as session:
         event = session.get(IngestionEvent, event_id)
         if event is None:
             raise records.AdminError(f"no ingestion event with id {event_id}")
         shown = _event_whole(event)
         body = event.raw_body
+        if decoded:
+            config = session.get(IngestionConfig, event.config_id)
+            assert config is not None  # a foreign key guarantees it
+            try:
+                emit_json(decoded_event_payload(event, config))
+            except PayloadError as error:
+                raise records.AdminError(f"the stored body cannot be read: {error}") from None
+            return
     if not raw:
         emit_json(shown)
         return

@@ -1,15 +1,18 @@
-"""``leadgate webhooks``: lead webhooks, their delivery log, and sending deliveries again."""
+"""``leadgate webhooks``: lead webhooks and outcome callbacks, their delivery logs, and sending
+deliveries again."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 
 import click
 from sqlalchemy import select
 
 from leadgate.cli.context import admin_session
 from leadgate.cli.output import CliError, emit, emit_json, emit_table, say
-from models import Webhook, WebhookDelivery
+from models import IngestionConfig, Webhook, WebhookDelivery
 from models.webhook import DeliveryStatus
 from worker.outbound.redelivery import failed_since, redeliver
 
@@ -84,7 +87,7 @@ def webhooks_deliveries(webhook_id: int, status: str | None, limit: int, as_json
                     "id": d.id,
                     "message_id": d.message_id,
                     "lead_id": d.lead_id,
-                    "trigger": d.trigger.value,
+                    "trigger": d.trigger_label,
                     "status": d.status.value,
                     "attempts": d.attempts,
                     "created_time": d.created_time.isoformat(),
@@ -98,8 +101,53 @@ def webhooks_deliveries(webhook_id: int, status: str | None, limit: int, as_json
         last = d.attempts[-1] if d.attempts else {}
         answer = last.get("status_code") or last.get("error") or ""
         rows.append([d.id, d.created_time.isoformat(timespec="seconds"), d.lead_id,
-                     d.trigger.value, d.status.value, len(d.attempts), answer])  # fmt: skip
+                     d.trigger_label, d.status.value, len(d.attempts), answer])  # fmt: skip
     emit_table(["ID", "CREATED", "LEAD", "TRIGGER", "STATUS", "ATTEMPTS", "LAST"], rows)
+
+
+@webhooks_group.command("callbacks")
+@click.argument("config_id", type=click.UUID)
+@click.option("--status", type=click.Choice([status.value for status in DeliveryStatus]))
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, bodies and attempts.")
+def webhooks_callbacks(config_id: uuid.UUID, status: str | None, limit: int, as_json: bool) -> None:
+    """A config's most recent outcome callbacks, newest first."""
+    with admin_session(read_only=True) as session:
+        if session.get(IngestionConfig, config_id) is None:
+            raise CliError(f"no ingestion config {config_id}")
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.ingestion_config_id == config_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(WebhookDelivery.status == DeliveryStatus(status))
+        deliveries = list(session.scalars(query))
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": d.id,
+                    "message_id": d.message_id,
+                    "event_id": str(d.ingestion_event_id),
+                    "status": d.status.value,
+                    "body": json.loads(d.body),
+                    "attempts": d.attempts,
+                    "created_time": d.created_time.isoformat(),
+                }
+                for d in deliveries
+            ]
+        )
+        return
+    rows = []
+    for d in deliveries:
+        last = d.attempts[-1] if d.attempts else {}
+        answer = last.get("status_code") or last.get("error") or ""
+        reported = json.loads(d.body).get("status")
+        rows.append([d.id, d.created_time.isoformat(timespec="seconds"), d.ingestion_event_id,
+                     reported, d.status.value, len(d.attempts), answer])  # fmt: skip
+    emit_table(["ID", "CREATED", "EVENT", "REPORTS", "STATUS", "ATTEMPTS", "LAST"], rows)
 
 
 @webhooks_group.command("redeliver")

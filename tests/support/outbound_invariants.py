@@ -9,6 +9,7 @@ and one lead, no delivery was sent before the one queued before it had succeeded
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter, defaultdict
 
 from sqlalchemy import func, select
@@ -28,8 +29,14 @@ ACTION_TRIGGERS = {
 }
 
 
-def check_deliveries(database_url: str, organization_id: int, received: list[Received]) -> Verdict:
-    """The outbound invariants for one organization, given everything its receiver got."""
+def check_deliveries(
+    database_url: str, organization_id: int, received: list[Received], subscribed: bool = True
+) -> Verdict:
+    """The outbound invariants for one organization, given everything its receiver got.
+
+    ``subscribed``: the scenario subscribed a webhook to each of ``ACTION_TRIGGERS``, so each
+    such change must have its delivery (a callbacks-only scenario passes False).
+    """
     verdict = Verdict()
     engine = engine_for(database_url)
     try:
@@ -51,7 +58,7 @@ def check_deliveries(database_url: str, organization_id: int, received: list[Rec
     finally:
         engine.dispose()
     queued = Counter(delivery.trigger for delivery in deliveries)
-    for action, trigger in ACTION_TRIGGERS.items():
+    for action, trigger in ACTION_TRIGGERS.items() if subscribed else ():
         if queued[trigger] != actions.get(action, 0):
             verdict.violations.append(
                 f"lost or doubled: {actions.get(action, 0)} {action.value} events, "
@@ -86,8 +93,10 @@ def _check_order(
     verdict: Verdict,
 ) -> None:
     """Per webhook and lead: a delivery's first arrival follows its predecessor's first 2xx."""
-    lines: dict[tuple[int, int | None], list[WebhookDelivery]] = defaultdict(list)
+    lines: dict[tuple[int | None, int | None], list[WebhookDelivery]] = defaultdict(list)
     for delivery in deliveries:
+        if delivery.webhook_id is None:
+            continue  # a provider callback follows an event, not a lead's line
         lines[(delivery.webhook_id, delivery.lead_id)].append(delivery)
     for line in lines.values():
         for before, after in itertools.pairwise(line):
@@ -99,3 +108,46 @@ def _check_order(
                 verdict.violations.append(
                     f"order: delivery {after.id} went out before {before.id} had succeeded"
                 )
+
+
+def check_callbacks(database_url: str, organization_id: int) -> Verdict:
+    """Outcome callbacks: each terminal event has exactly one, reporting the state it ended in.
+
+    For a scenario without replays, where each event reaches a terminal state once; the wire
+    (delivered, 2xx, same body per ``webhook-id``, signed) is ``check_deliveries``'s.
+    """
+    verdict = Verdict()
+    engine = engine_for(database_url)
+    try:
+        with Session(engine) as session:
+            events = dict(
+                session.execute(
+                    select(IngestionEvent.id, IngestionEvent.status).where(
+                        IngestionEvent.organization_id == organization_id
+                    )
+                ).all()
+            )
+            callbacks = list(
+                session.scalars(
+                    select(WebhookDelivery).where(
+                        WebhookDelivery.organization_id == organization_id,
+                        WebhookDelivery.ingestion_config_id.is_not(None),
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+    per_event = Counter(callback.ingestion_event_id for callback in callbacks)
+    for event_id, status in events.items():
+        expected = 1 if status.is_terminal else 0
+        if per_event[event_id] != expected:
+            verdict.violations.append(
+                f"event {event_id} ({status.value}) has {per_event[event_id]} callbacks"
+            )
+    for callback in callbacks:
+        reported = json.loads(callback.body)["status"]
+        actual = events.get(callback.ingestion_event_id)  # type: ignore[arg-type]
+        if actual is None or reported != actual.value:
+            verdict.violations.append(f"callback {callback.id} reports {reported}, not {actual}")
+    verdict.counts.update(callbacks=len(callbacks), terminal_events=len(per_event))
+    return verdict

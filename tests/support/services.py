@@ -11,10 +11,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
+from cryptography.fernet import Fernet
 
 from common.settings import to_sqlalchemy_url
 from leadgate.embedded import EmbeddedStack
 from models.migrate import upgrade_database
+
+# The test session's LEADGATE_SECRET_KEY, the same in this process and its worker processes.
+SESSION_SECRET_KEY = Fernet.generate_key().decode()
 
 
 @dataclass
@@ -41,6 +45,8 @@ class ServiceUrls:
             # The tests' webhook receivers listen on loopback, and retry in seconds, not hours.
             "LEADGATE_WEBHOOK_ALLOW_PRIVATE": "true",
             "LEADGATE_WEBHOOK_RETRY_SCHEDULE": "0,1,2",
+            # The worker opens the callback keys the webhook app sealed: one key for both.
+            "LEADGATE_SECRET_KEY": SESSION_SECRET_KEY,
         }
 
     def stop(self) -> None:

@@ -8,16 +8,18 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import worker.attempts
 import worker.batches
 from common.settings import get_settings
-from models import IngestionConfig, IngestionEvent
+from models import IngestionConfig, IngestionEvent, WebhookDelivery
 from models.enums import Endpoint, EventStatus
 from tests.support.factories import Tenant, make_tenant
 from worker.attempts import Verdict, attempt_event, failed_attempt
+from worker.callback_settings import CallbackOptions, apply_callback
 from worker.ingest.claims import Claim
 from worker.ingest.pipeline import process_claims
 
@@ -139,3 +141,35 @@ def test_an_attempt_taken_over_records_nothing(committed_session: Session) -> No
     committed_session.expire_all()
     event = committed_session.get_one(IngestionEvent, event_id)
     assert (event.status, event.last_error) == (EventStatus.processing, None)
+
+
+def test_a_dead_event_s_callback_commits_with_its_dead_state(committed_session: Session) -> None:
+    tenant = make_tenant(committed_session)
+    config = committed_session.get_one(IngestionConfig, tenant.config_id)
+    apply_callback(
+        config,
+        CallbackOptions(
+            url="https://provider.example.com/o", secret_keys=get_settings().secret_keys
+        ),
+    )
+    event_id = _queued(committed_session, tenant, "+12024590003")
+    committed_session.commit()
+    last = get_settings().task_max_attempts
+
+    failed_attempt(_claim(committed_session, tenant, event_id, 1), _transient())
+    committed_session.expire_all()
+    assert _callbacks_of(committed_session, event_id) == []  # retrying is not an outcome
+    failed_attempt(_claim(committed_session, tenant, event_id, last), _transient())
+
+    committed_session.expire_all()
+    [callback] = _callbacks_of(committed_session, event_id)
+    body = json.loads(callback.body)
+    assert (body["event_id"], body["status"]) == (str(event_id), "dead")
+
+
+def _callbacks_of(session: Session, event_id: uuid.UUID) -> list[WebhookDelivery]:
+    return list(
+        session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.ingestion_event_id == event_id)
+        )
+    )

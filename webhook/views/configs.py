@@ -23,6 +23,7 @@ from webhook.query_args import int_arg, text_arg
 from worker.configs import (
     Author,
     ConfigError,
+    ConfigOptions,
     MappingRefused,
     check_message,
     config_as_dict,
@@ -41,6 +42,12 @@ from worker.mapping_impact import (
 from worker.mapping_versions import get_version, restore_version, version_as_dict, versions_of
 
 bp = Blueprint("configs", __name__, url_prefix="/api/ingestion-configs")
+
+
+def issued_secret(options: ConfigOptions) -> dict[str, str]:
+    """The callback key a save issued, for its answer only: it is never shown again."""
+    secret = options.callback.issued_secret
+    return {"callback_secret": secret} if secret is not None else {}
 
 
 def _refused(error: ConfigError) -> ApiError:
@@ -94,7 +101,7 @@ def create() -> Response:
         )
     except ConfigError as error:
         raise _refused(error) from None
-    answer = config_as_dict(config)
+    answer = config_as_dict(config) | issued_secret(options)
     session.commit()
     response = jsonify(answer)
     response.status_code = 201
@@ -135,7 +142,8 @@ def change(config_id: str) -> Response:
     except ConfigError as error:
         session.rollback()
         raise _refused(error) from None
-    answer = config_as_dict(config) | ({"impact": report} if report is not None else {})
+    answer = config_as_dict(config) | issued_secret(options)
+    answer |= {"impact": report} if report is not None else {}
     session.commit()
     return jsonify(answer)
 

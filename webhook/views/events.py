@@ -7,7 +7,8 @@ import uuid
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from models import IngestionEvent
+from common.payloads import PayloadError
+from models import IngestionConfig, IngestionEvent
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
 from webhook.db import request_session
@@ -15,7 +16,9 @@ from webhook.errors import ApiError
 from webhook.event_filters import QUERY_STRING_HEADER, event_filters, header_safe
 from webhook.keyset import ESTIMATE_HEADER, keyset_page
 from webhook.outcome import accepted_response
+from webhook.query_args import text_arg
 from webhook.serializers import event_json
+from worker.payload_view import decoded_event_payload
 from worker.replay import REPLAYABLE, requeue_events, why_not_replayable
 
 bp = Blueprint("events", __name__, url_prefix="/api/ingestion-events")
@@ -43,12 +46,41 @@ def get_event(event_id: str) -> Response:
 
 @bp.get("/<event_id>/payload/")
 def get_payload(event_id: str) -> Response:
-    """The event's raw body as received, with its Content-Type; the query string in a header."""
+    """The event's raw body as received, with its Content-Type; the query string in a header.
+
+    ``decoded=true`` answers JSON instead: the body and query string parsed, after the
+    config's ``decode`` rules, as the mapping's rules see it.
+    """
     event = _own_event(event_id)
+    if _decoded_arg():
+        return _decoded(event)
     response = Response(event.raw_body, status=200, content_type=event.content_type)
     response.headers[QUERY_STRING_HEADER] = header_safe(event.query_string)
     # Fetched by scripts and the console, never rendered as a page of this origin.
     response.headers["Content-Disposition"] = f'attachment; filename="{event.id}"'
+    return response
+
+
+def _decoded_arg() -> bool:
+    raw = (text_arg("decoded") or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ApiError(
+            400, "decoded must be true or false.", {"decoded": ["expected true or false"]}
+        )
+    return raw in ("true", "1")
+
+
+def _decoded(event: IngestionEvent) -> Response:
+    config = request_session().get(IngestionConfig, event.config_id)
+    assert config is not None  # a foreign key guarantees it
+    try:
+        shown = decoded_event_payload(event, config)
+    except PayloadError as error:
+        raise ApiError(
+            422, "The stored body cannot be read as a payload.", {"body": [str(error)]}
+        ) from None
+    response = jsonify(shown)
+    response.headers["Content-Disposition"] = f'attachment; filename="{event.id}.json"'
     return response
 
 

@@ -57,7 +57,7 @@ def delivery_json(delivery: WebhookDelivery) -> dict[str, Any]:
         "webhook": delivery.webhook_id,
         "message_id": delivery.message_id,
         "lead_id": delivery.lead_id,
-        "trigger": delivery.trigger.value,
+        "trigger": delivery.trigger_label,
         "url": delivery.url,
         "status": delivery.status.value,
         "attempt_count": delivery.attempt_count,

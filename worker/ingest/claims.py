@@ -30,6 +30,7 @@ from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
 from worker.ingest.standard import without_read_only
 from worker.ingest.types import FieldError, PreparedLead
+from worker.outbound.callbacks import declare_dead
 
 _CLAIMABLE = (EventStatus.queued, EventStatus.retrying)
 
@@ -134,7 +135,8 @@ def claim_events(
     if row is None:
         return []
     if row.attempts > max_attempts:
-        _declare_dead(session, event_id, f"gave up after {max_attempts} attempts; the last died")
+        # Its outcome callback, if the config has one, is left to the sweeper to publish.
+        declare_dead(session, event_id, f"gave up after {max_attempts} attempts; the last died")
         return []
     rows = [row]
     if row.attempts == 1 and batch_size > 1:
@@ -178,17 +180,6 @@ def claim_event(
     """Claim the named event alone; None if it is not ours to process."""
     claims = claim_events(session, event_id, lease_seconds, max_attempts, batch_size=1)
     return claims[0] if claims else None
-
-
-def _declare_dead(session: Session, event_id: uuid.UUID, reason: str) -> None:
-    now = utcnow()
-    session.execute(
-        update(IngestionEvent)
-        .where(IngestionEvent.id == event_id)
-        .values(
-            status=EventStatus.dead, last_error=reason, next_attempt_time=None, processed_time=now
-        )
-    )
 
 
 def searchable_payload(claim: Claim) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
+from worker.outbound.callbacks import queue_callbacks
 from worker.outbound.outbox import queue_deliveries
 
 # Names other modules (tasks, batches, observe, the fault-injecting test worker) reach here.
@@ -151,8 +152,12 @@ def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outc
         outcome.payload = searchable_payload(claim)
         outcome.mapping_version = claim.config.mapping_version
     record_outcomes(session, outcomes)
-    # The lead webhooks' deliveries commit with the changes that fired them (the outbox).
+    # The lead webhooks' deliveries commit with the changes that fired them (the outbox), and
+    # the providers' outcome callbacks with the terminal states they report.
     queue_deliveries(session, outcomes.values())
+    with_callback = [claim.event_id for claim, _ in live if claim.config.callback_url is not None]
+    for event_id, delivery_id in queue_callbacks(session, with_callback).items():
+        outcomes[event_id].delivery_ids.append(delivery_id)
     return [outcomes.get(claim.event_id) for claim, _ in batch]
 
 

@@ -32,7 +32,9 @@ def attempt_delivery(delivery_id: int) -> DeliveryVerdict:
             # time limit (celeryconfig), so a slow but live attempt is killed before the sweeper
             # hands its delivery to another worker. (Each phase of a send may take the 15 s
             # timeout: connect, write, each read.)
-            claimed = claim_delivery(session, delivery_id, settings.stuck_after_seconds)
+            claimed = claim_delivery(
+                session, delivery_id, settings.stuck_after_seconds, settings.secret_keys
+            )
     except Exception as error:
         if not is_transient(error):
             raise

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from models.base import utcnow
-from models.webhook import DeliveryStatus, Webhook, WebhookDelivery
+from models.webhook import CALLBACK_TRIGGER, DeliveryStatus, Webhook, WebhookDelivery
+from worker.outbound.callback_keys import callback_keys
 from worker.outbound.schedule import next_wait, retry_after_seconds
 from worker.outbound.sending import Attempt, Request
 from worker.outbound.signing import signing_secrets
@@ -29,7 +30,8 @@ class Claimed:
 
     delivery_id: int
     attempt: int
-    webhook_id: int
+    # None for a provider callback (worker.outbound.callbacks).
+    webhook_id: int | None
     lead_id: int | None
     request: Request
     # Set when the webhook was disabled since: the delivery fails without being sent.
@@ -60,7 +62,9 @@ def older_unfinished() -> ColumnElement[bool]:
     )
 
 
-def claim_delivery(session: Session, delivery_id: int, lease_seconds: float) -> Claimed | None:
+def claim_delivery(
+    session: Session, delivery_id: int, lease_seconds: float, secret_keys: tuple[str, ...] = ()
+) -> Claimed | None:
     """Take a due delivery at the head of its lead's line; None when it is not that (yet).
 
     The attempt is counted here, so an attempt whose worker died still counts; the lease is
@@ -88,10 +92,16 @@ def claim_delivery(session: Session, delivery_id: int, lease_seconds: float) -> 
             WebhookDelivery.message_id,
             WebhookDelivery.body,
             WebhookDelivery.trigger,
+            WebhookDelivery.ingestion_config_id,
         )
     ).one_or_none()
     if row is None:
         return None
+    if row.webhook_id is None:
+        assert row.ingestion_config_id is not None  # a check constraint guarantees one of them
+        keys, refusal = callback_keys(session, row.ingestion_config_id, secret_keys, now)
+        request = Request(row.url, row.message_id, row.body, CALLBACK_TRIGGER, keys)
+        return Claimed(delivery_id, row.attempt_count, None, None, request, refusal)
     hook = session.get(Webhook, row.webhook_id)
     assert hook is not None  # deliveries go with their webhook (ON DELETE CASCADE)
     keys = signing_secrets(
@@ -160,8 +170,10 @@ def record_attempt(
     )
     if delivery is None:
         return None  # the lease ran out and another worker took it over: that attempt decides
-    hook = session.get(Webhook, claimed.webhook_id, with_for_update=True)
-    assert hook is not None
+    hook = None
+    if claimed.webhook_id is not None:
+        hook = session.get(Webhook, claimed.webhook_id, with_for_update=True)
+        assert hook is not None
     now = utcnow()
     status, wait = _judge(attempt, claimed.attempt, schedule)
     delivery.attempts = [*delivery.attempts, attempt.as_log()]
@@ -172,7 +184,10 @@ def record_attempt(
     else:
         delivery.next_attempt_time = None
         delivery.finished_time = now
-    if attempt.succeeded:
+    # A provider callback is never disabled: the config's owner removes its URL instead.
+    if hook is None:
+        pass
+    elif attempt.succeeded:
         hook.failing_since = None
     elif claimed.disabled_reason is None:
         hook.failing_since = hook.failing_since or now
@@ -186,8 +201,9 @@ def record_attempt(
 
 
 def record_skipped(session: Session, claimed: Claimed) -> Recorded | None:
-    """Fail a delivery of a disabled webhook without sending it (it can be redelivered)."""
-    attempt = Attempt(
-        utcnow(), 0, error=f"not sent: the webhook is disabled ({claimed.disabled_reason})"
-    )
+    """Fail a delivery that must not be sent (a disabled webhook, a removed callback)."""
+    reason = claimed.disabled_reason
+    if claimed.webhook_id is not None:
+        reason = f"the webhook is disabled ({reason})"
+    attempt = Attempt(utcnow(), 0, error=f"not sent: {reason}")
     return record_attempt(session, claimed, attempt, (), float("inf"))

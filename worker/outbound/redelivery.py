@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -15,7 +15,7 @@ REDELIVERABLE = (DeliveryStatus.delivered, DeliveryStatus.failed)
 
 
 def redeliver(session: Session, delivery_ids: Sequence[int]) -> list[int]:
-    """Make finished deliveries of enabled webhooks pending again; the ids that were.
+    """Make finished deliveries of enabled webhooks (or callbacks) pending again; their ids.
 
     The same message (``webhook-id`` and body) goes out again, with a fresh round of the retry
     schedule. A delivery still pending or being sent, or one of a disabled webhook, is left as
@@ -30,7 +30,11 @@ def redeliver(session: Session, delivery_ids: Sequence[int]) -> list[int]:
             .where(
                 WebhookDelivery.id.in_(delivery_ids),
                 WebhookDelivery.status.in_(REDELIVERABLE),
-                WebhookDelivery.webhook_id.in_(enabled),
+                # A provider callback has no webhook to be disabled.
+                or_(
+                    WebhookDelivery.webhook_id.in_(enabled),
+                    WebhookDelivery.ingestion_config_id.is_not(None),
+                ),
             )
             .values(
                 status=DeliveryStatus.pending,
