@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webhook import db
     from webhook.views import (
+        config_health,
         configs,
         events,
         health,
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lead_writes.bp,
         lead_types.bp,
         configs.bp,
+        config_health.bp,
         openapi.bp,
         metrics.bp,
         templates.bp,

@@ -32,6 +32,7 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     # Provider credentials, as the CLI's flags of the same names; secrets are never shown back.
     **{name: ("string",) for name in CREDENTIAL_OPTIONS},
     "ignore_file_parts": ("boolean",),
+    "hold_on_drift": ("boolean",),
 }
 CREATE_ONLY = {"campaign": ("integer",)}
 
@@ -108,5 +109,6 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
             flags=False,
         ),
         ignore_file_parts=body.get("ignore_file_parts"),
+        hold_on_drift=body.get("hold_on_drift"),
         message=body.get("message"),
     )

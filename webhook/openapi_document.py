@@ -16,6 +16,7 @@ from models.enums import (
 )
 from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 from webhook.openapi_configs import CONFIG_SCHEMAS, config_paths
+from webhook.openapi_health import health_paths, health_schemas
 from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
@@ -610,7 +611,14 @@ def openapi_document() -> dict[str, Any]:
     document["components"]["schemas"].update(standard_schemas())
     for path, operations in standard_paths().items():
         document["paths"].setdefault(path, {}).update(operations)
+    _merge(document, health_schemas(), health_paths(_AUTH_ERRORS))
     return document
+
+
+def _merge(document: dict[str, Any], schemas: dict[str, Any], paths: dict[str, Any]) -> None:
+    document["components"]["schemas"].update(schemas)
+    for path, operations in paths.items():
+        document["paths"].setdefault(path, {}).update(operations)
 
 
 def _document() -> dict[str, Any]:

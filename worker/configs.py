@@ -190,6 +190,8 @@ class ConfigOptions:
     # Provider credentials (payload-key and signature modes) and the multipart file setting.
     credentials: CredentialOptions = field(default_factory=CredentialOptions)
     ignore_file_parts: bool | None = None
+    # Hold the config by itself when its drift alarm goes off (worker.health).
+    hold_on_drift: bool | None = None
     # Saved with the mapping version a new mapping makes.
     message: str | None = None
 
@@ -250,6 +252,7 @@ def create_config(
         active=True if options.active is None else options.active,
         mapping_version=1,
         ignore_file_parts=options.ignore_file_parts or False,
+        hold_on_drift=options.hold_on_drift or False,
         **check_limits(dict(options.limits)),
     )
     _apply_credentials(config, options)  # before the row is added: a refusal leaves nothing
@@ -280,6 +283,8 @@ def _wanted(options: ConfigOptions) -> dict[str, Any]:
         wanted["min_reengagement_days"] = days
     if options.ignore_file_parts is not None:
         wanted["ignore_file_parts"] = options.ignore_file_parts
+    if options.hold_on_drift is not None:
+        wanted["hold_on_drift"] = options.hold_on_drift
     wanted.update(check_limits(dict(options.limits)))
     return wanted
 
@@ -340,6 +345,11 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "rate_limit_burst": config.rate_limit_burst,
         **credential_summary(config),
         "ignore_file_parts": config.ignore_file_parts,
+        "hold_on_drift": config.hold_on_drift,
+        "held": config.held,
+        "held_reason": config.held_reason,
+        "held_time": config.held_time.isoformat() if config.held_time else None,
+        "drift_alarm": config.drift_alarm,
         "version": config.version,
         "mapping_version": config.mapping_version,
         "mapping": config.mapping,
