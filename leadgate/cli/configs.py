@@ -274,6 +274,8 @@ def config_list(organization_id: int | None) -> None:
 @click.option(
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
+@click.option("--hold-on-drift/--no-hold-on-drift", default=None,
+              help="Hold the config by itself when its drift alarm goes off.")  # fmt: skip
 @click.option("--message", default=None, help="Why the mapping changed, kept with its version.")
 @click.option("--yes", is_flag=True, help="Save a mapping even when events would newly fail.")
 @click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
@@ -282,6 +284,7 @@ def config_list(organization_id: int | None) -> None:
 @credential_decorators
 def config_update(
     config_id: uuid.UUID,
+    hold_on_drift: bool | None,
     message: str | None,
     yes: bool,
     sample: int,
@@ -320,6 +323,7 @@ def config_update(
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
         credentials=credential_options(credentials, {}),
         ignore_file_parts=ignore_file_parts,
+        hold_on_drift=hold_on_drift,
         message=message,
     )
     with admin_session() as session:

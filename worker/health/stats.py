@@ -74,20 +74,25 @@ def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> 
 
 
 def config_stats(
-    session: Session, client: redis.Redis, config: IngestionConfig, window: str
+    session: Session, client: redis.Redis | None, config: IngestionConfig, window: str
 ) -> dict[str, Any]:
-    """The config's health over the window (1h, 24h or 7d), as JSON-ready values."""
+    """The config's health over the window (1h, 24h or 7d), as JSON-ready values.
+
+    Without Redis (``client`` None, or unreachable) the path shares are left out.
+    """
     seconds = window_seconds(window)
     since = utcnow() - dt.timedelta(seconds=seconds)
     values = {"config_id": config.id, "since": since}
     failed_fields = {row.field: row.n for row in session.execute(_FAILED_FIELDS, values)}
     p50, p99 = session.execute(_LATENCY, values).scalar_one() or (None, None)
     mapping = compiled_mapping_for(config.id, config.version, config.mapping)
+    presence = None
     try:
-        presence = window_counts(client, config.id, time.time(), seconds)
+        if client is not None:
+            presence = window_counts(client, config.id, time.time(), seconds)
     except redis.RedisError:
-        # The inbox's counts stand on their own; the path shares wait for Redis.
-        presence = None
+        pass  # the inbox's counts stand on their own; the path shares wait for Redis
+
     paths = (
         []
         if presence is None
