@@ -77,7 +77,7 @@ def test_stats_count_what_the_events_became(
     client: FlaskClient, tenant: Tenant, committed_session: Session
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    done = {"status": EventStatus.done, "processed_time": now}
+    done: dict[str, Any] = {"status": EventStatus.done, "processed_time": now}
     for action, seconds in ((EventAction.created, 1.0), (EventAction.updated, 3.0)):
         make_event(
             committed_session, tenant, **done, action=action,
