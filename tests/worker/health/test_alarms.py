@@ -57,7 +57,7 @@ def test_raising_records_the_finding_and_holds_only_a_hold_on_drift_config(
     ]
     assert (config.held, config.held_reason, config.held_time is not None) == (held, reason, held)
     raised = [r for r in caplog.records if getattr(r, "change", None) == "drift_raised"]
-    assert len(raised) == 1 and getattr(raised[0], "paths") == ["contact.phone"]
+    assert len(raised) == 1 and raised[0].__dict__["paths"] == ["contact.phone"]
 
 
 def test_clearing_takes_the_alarm_off_and_leaves_the_hold(
