@@ -509,6 +509,8 @@ _INGEST_ERRORS = {
     "404": _error("unknown or inactive config"),
     "409": _error("idempotency key reused with another body"),
     "413": _error("body too large"),
+    # Answered by gunicorn before any view runs, as its own plain text.
+    "414": {"description": "the request line (the query string) is longer than 4094 bytes"},
     "415": _error("unsupported content type, or a multipart file part (named in errors)"),
     "429": _retry_later("over the config's rate limit; retry after Retry-After"),
     "503": _DATABASE_DOWN,
