@@ -134,6 +134,17 @@ def _soak_rows(b4: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _health_rows(b7: dict[str, Any]) -> list[Row]:
+    name = "B7 health"
+    return [
+        (name, "batch size / mapped sources", f"{b7['batch_size']} / {b7['sources']}", ""),
+        (name, "health ms per batch", _number(b7["health_ms_per_batch"], 3), ""),
+        (name, "health us per event", _number(b7["health_us_per_event"]), ""),
+        (name, "one Redis round trip ms", _number(b7["round_trip_ms"], 3), ""),
+        (name, "health / round trip", _number(b7["health_to_round_trip_ratio"], 2), "small"),
+    ]
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -142,6 +153,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B2": _end_to_end_rows,
         "B3": _contention_rows,
         "B4": _soak_rows,
+        "B7": _health_rows,
     }
     for name, build in builders.items():
         if name in results:
