@@ -134,6 +134,10 @@ class IngestionConfig(Base):
     drift_alarm: Mapped[dict[str, Any] | None] = mapped_column(
         JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
     )
+    # The config's own drift limits, in place of the service's: {"recent_events": 20}
+    drift_limits: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)
     # The number of the mapping version the mapping column holds (models.mapping_version).

@@ -33,6 +33,7 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     **{name: ("string",) for name in CREDENTIAL_OPTIONS},
     "ignore_file_parts": ("boolean",),
     "hold_on_drift": ("boolean",),
+    "drift_limits": ("object", "null"),
 }
 CREATE_ONLY = {"campaign": ("integer",)}
 
@@ -110,5 +111,7 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
         ),
         ignore_file_parts=body.get("ignore_file_parts"),
         hold_on_drift=body.get("hold_on_drift"),
+        drift_limits=body.get("drift_limits"),
+        clear_drift_limits="drift_limits" in body and not body["drift_limits"],
         message=body.get("message"),
     )

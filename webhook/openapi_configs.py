@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import MATCH_KEYS, AuthMode
-from webhook.openapi_health import CONFIG_HEALTH_PROPERTIES
+from webhook.openapi_health import CONFIG_HEALTH_PROPERTIES, DRIFT_LIMITS_SCHEMA
 from worker.config_credentials import MIN_PAYLOAD_KEY_LENGTH, SIGNATURE_ENCODINGS
 from worker.mapping_impact import DEFAULT_SAMPLE, MAX_SAMPLE
 
@@ -68,6 +68,7 @@ _WRITABLE: dict[str, Any] = {
         "description": "multipart bodies: drop file parts (true) or refuse them with 415",
     },
     "hold_on_drift": {"type": "boolean", "description": "hold the config when drift is raised"},
+    "drift_limits": DRIFT_LIMITS_SCHEMA,
 }
 # What a config shows of its credential: never a secret, nor its digest.
 _SHOWN_CREDENTIAL: dict[str, Any] = {

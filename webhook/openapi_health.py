@@ -5,12 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import EventAction
-from worker.health.drift import REASONS
+from worker.health.drift import LIMIT_RANGES, REASONS
 from worker.health.holds import DRIFT, MANUAL
 from worker.health.stats import DEFAULT_WINDOW, WINDOWS
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _COUNT = {"type": "integer", "minimum": 0}
+
+# A config's own drift limits, in place of the LEADGATE_DRIFT_* settings; null clears them.
+DRIFT_LIMITS_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        name: {
+            "type": "integer" if kind is int else "number",
+            "minimum": low,
+            "maximum": high,
+        }
+        for name, (kind, low, high) in LIMIT_RANGES.items()
+    },
+    "description": "the config's own drift limits, in place of the service's; null clears them",
+}
 
 # What a config shows of its hold and its drift alarm (read only; hold_on_drift is writable).
 CONFIG_HEALTH_PROPERTIES: dict[str, Any] = {

@@ -148,3 +148,44 @@ def test_a_held_config_accepts_payloads_and_release_processes_them_in_order(
     committed_session.expire_all()
     stored = committed_session.get(IngestionEvent, events[0]["id"])
     assert stored is not None and stored.attempts == 1
+
+
+def test_drift_limits_are_checked_shown_and_cleared(client: FlaskClient, tenant: Tenant) -> None:
+    url = f"{BASE}{tenant.config_id}/"
+    refused = client.patch(url, json={"drift_limits": {"recent_events": 0}}, headers=_auth(tenant))
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"] == {
+        "drift_limits": ["drift_limits: recent_events must be a whole number from 1 to 1000"]
+    }
+    mine = {"recent_events": 20, "failure_share": 0.5}
+    saved = client.patch(url, json={"drift_limits": mine}, headers=_auth(tenant)).get_json()
+    assert saved["drift_limits"] == mine
+    cleared = client.patch(url, json={"drift_limits": None}, headers=_auth(tenant)).get_json()
+    assert cleared["drift_limits"] is None
+
+
+def test_the_worker_judges_a_config_by_its_own_limits(
+    client: FlaskClient, committed_session: Session, celery_worker: ServiceProcess
+) -> None:
+    """Over the last 5 events, from 3 baseline events on: the second payload without the path
+    trips the alarm (more than 20% of 5); the config has no hold_on_drift, so nothing waits."""
+    limits = {"recent_events": 5, "min_baseline_events": 3}
+    tenant = make_tenant(committed_session, PHONE, drift_limits=limits)
+    committed_session.commit()
+    for number in range(4):
+        body = {"contact": {"phone": f"202456{1100 + number}", "email": f"a{number}@b.co"}}
+        answer = post_payload(client, tenant.config_id, "upsert", body, tenant.token)
+        assert wait_for_event(client, tenant.token, answer.get_json()["id"])["status"] == "done"
+    url = f"{BASE}{tenant.config_id}/"
+    for number in range(2):
+        assert client.get(url, headers=_auth(tenant)).get_json()["drift_alarm"] is None
+        body = {"contact": {"mobile": f"202456{1200 + number}", "email": f"m{number}@b.co"}}
+        answer = post_payload(client, tenant.config_id, "upsert", body, tenant.token)
+        assert wait_for_event(client, tenant.token, answer.get_json()["id"])["status"] == "failed"
+    deadline = time.monotonic() + 15
+    while (config := client.get(url, headers=_auth(tenant)).get_json())["drift_alarm"] is None:
+        assert time.monotonic() < deadline, config
+        time.sleep(0.05)
+    assert config["drift_alarm"]["reasons"] == ["missing_path", "failure_rate"]
+    assert config["drift_alarm"]["paths"][0]["recent_missing_share"] == 0.4
+    assert config["held"] is False

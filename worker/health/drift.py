@@ -16,8 +16,17 @@ its first two or three events.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+# What a config may set for itself (its drift_limits), with the range each must be in.
+LIMIT_RANGES: dict[str, tuple[type, float, float]] = {
+    "recent_events": (int, 1, 1000),
+    "missing_share": (float, 0.0, 0.99),
+    "failure_share": (float, 0.0, 0.99),
+    "baseline_share": (float, 0.0, 0.99),
+    "min_baseline_events": (int, 1, 1_000_000),
+}
 
 MISSING_PATH = "missing_path"
 FAILURE_RATE = "failure_rate"
@@ -33,6 +42,14 @@ class DriftLimits:
     failure_share: float = 0.2
     baseline_share: float = 0.5
     min_baseline_events: int = 20
+
+
+def with_overrides(limits: DriftLimits, overrides: Mapping[str, Any] | None) -> DriftLimits:
+    """The service's limits with the config's own in their place (checked when it was saved)."""
+    if not overrides:
+        return limits
+    known = {name: value for name, value in overrides.items() if name in LIMIT_RANGES}
+    return replace(limits, **known)
 
 
 @dataclass(frozen=True)

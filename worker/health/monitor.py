@@ -20,7 +20,14 @@ from models import IngestionConfig
 from models.enums import EventStatus
 from worker.database import task_session
 from worker.health.alarms import clear_alarm, raise_alarm
-from worker.health.drift import Counts, DriftFinding, DriftLimits, judge_drift, suspicious_sources
+from worker.health.drift import (
+    Counts,
+    DriftFinding,
+    DriftLimits,
+    judge_drift,
+    suspicious_sources,
+    with_overrides,
+)
 from worker.health.presence import (
     Observation,
     mapped_sources,
@@ -75,25 +82,29 @@ def _observe_batch(finished: Sequence[tuple[Claim, Outcome | None]]) -> None:
     limits = drift_limits(settings)
     observations: list[Observation] = []
     configs: dict[uuid.UUID, tuple[IngestionConfig, tuple[str, ...]]] = {}
+    own_limits: dict[uuid.UUID, DriftLimits] = {}
     for claim, outcome in finished:
         if outcome is None or claim.replayed_time is not None:
             continue
         observation = observe(claim, outcome)
         observations.append(observation)
         configs[claim.config.id] = (claim.config, observation.sources)
+        own_limits[claim.config.id] = with_overrides(limits, claim.config.drift_limits)
     if not observations:
         return
     client = redis_for(settings.locks_redis_url)
     now = time.time()
-    windows = record(client, observations, now, limits.recent_events)
+    keep = {config_id: mine.recent_events for config_id, mine in own_limits.items()}
+    windows = record(client, observations, now, keep)
     baseline_seconds = settings.drift_baseline_hours * 3600
     for config_id, entries in windows.items():
         config, sources = configs[config_id]
+        mine = own_limits[config_id]
         recent = recent_counts(entries, config.mapping_version)
         baseline = Counts()
-        if suspicious_sources(sources, recent, limits):
+        if suspicious_sources(sources, recent, mine):
             baseline = window_counts(client, config_id, now, baseline_seconds)
-        settle_alarm(config, judge_drift(sources, baseline, recent, limits))
+        settle_alarm(config, judge_drift(sources, baseline, recent, mine))
 
 
 def settle_alarm(config: IngestionConfig, finding: DriftFinding) -> None:

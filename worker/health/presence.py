@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +78,12 @@ def record(
     client: redis.Redis,
     observations: Sequence[Observation],
     now: float,
-    recent_events: int,
+    recent_events: int | Mapping[uuid.UUID, int],
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Count the observations and read back each config's recent window, in one round trip.
 
-    The answer maps each config to its last ``recent_events`` entries, newest first.
+    The answer maps each config to its last ``recent_events`` entries (one number for all, or
+    one per config), newest first.
     """
     by_config: dict[uuid.UUID, list[Observation]] = {}
     for observation in observations:
@@ -91,6 +92,7 @@ def record(
     bucket = bucket_of(now)
     window_at: dict[uuid.UUID, int] = {}
     for config_id, seen in by_config.items():
+        keep = recent_events if isinstance(recent_events, int) else recent_events[config_id]
         key = bucket_key(config_id, bucket)
         present = Counter(source for obs in seen for source in obs.present)
         pipe.hincrby(key, "n", len(seen))
@@ -109,10 +111,10 @@ def record(
             for obs in seen
         ]
         pipe.lpush(recent_key(config_id), *entries)
-        pipe.ltrim(recent_key(config_id), 0, recent_events - 1)
+        pipe.ltrim(recent_key(config_id), 0, keep - 1)
         pipe.expire(recent_key(config_id), RETENTION_SECONDS)
         window_at[config_id] = len(pipe)
-        pipe.lrange(recent_key(config_id), 0, recent_events - 1)
+        pipe.lrange(recent_key(config_id), 0, keep - 1)
     answers = pipe.execute()
     return {
         config_id: [json.loads(raw) for raw in answers[at]] for config_id, at in window_at.items()

@@ -44,6 +44,16 @@ def upgrade() -> None:
             nullable=True,
         ),
     )
+    op.add_column(
+        _CONFIGS,
+        sa.Column(
+            "drift_limits",
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True), "postgresql"
+            ),
+            nullable=True,
+        ),
+    )
     op.create_check_constraint(
         op.f("ck_ingestion_configs_held_reason_known"),
         _CONFIGS,
@@ -67,7 +77,14 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_ingestion_events_config_id_seq_held"), table_name=_EVENTS)
     op.drop_index(op.f("ix_ingestion_events_config_id_received_time"), table_name=_EVENTS)
     op.drop_constraint(op.f("ck_ingestion_configs_held_reason_known"), _CONFIGS, type_="check")
-    for column in ("drift_alarm", "hold_on_drift", "held_time", "held_reason", "held"):
+    for column in (
+        "drift_limits",
+        "drift_alarm",
+        "hold_on_drift",
+        "held_time",
+        "held_reason",
+        "held",
+    ):
         op.drop_column(_CONFIGS, column)
     op.execute("UPDATE ingestion_events SET status = 'queued' WHERE status = 'held'")
     op.drop_constraint(op.f("ck_ingestion_events_event_status"), _EVENTS, type_="check")

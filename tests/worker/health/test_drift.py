@@ -11,6 +11,7 @@ from worker.health.drift import (
     DriftLimits,
     judge_drift,
     suspicious_sources,
+    with_overrides,
 )
 
 LIMITS = DriftLimits()  # 20% of the last 50; present in more than half of at least 20
@@ -93,3 +94,10 @@ def test_thresholds_are_settings() -> None:
     assert judge_drift(SOURCES, baseline, _recent(10, 0, failed=1), strict).reasons == (
         FAILURE_RATE,
     )
+
+
+def test_a_configs_own_limits_replace_the_services() -> None:
+    mine = with_overrides(LIMITS, {"recent_events": 5, "missing_share": 0.4})
+    assert (mine.recent_events, mine.missing_share, mine.failure_share) == (5, 0.4, 0.2)
+    assert with_overrides(LIMITS, None) is LIMITS
+    assert with_overrides(LIMITS, {}) is LIMITS
