@@ -149,6 +149,17 @@ def outbound_rows(b7: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _health_rows(b9: dict[str, Any]) -> list[Row]:
+    name = "B9 health"
+    return [
+        (name, "batch size / mapped sources", f"{b9['batch_size']} / {b9['sources']}", ""),
+        (name, "health ms per batch", _number(b9["health_ms_per_batch"], 3), ""),
+        (name, "health us per event", _number(b9["health_us_per_event"]), ""),
+        (name, "one Redis round trip ms", _number(b9["round_trip_ms"], 3), ""),
+        (name, "health / round trip", _number(b9["health_to_round_trip_ratio"], 2), "small"),
+    ]
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -158,6 +169,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B3": _contention_rows,
         "B4": _soak_rows,
         "B7": outbound_rows,
+        "B9": _health_rows,
     }
     for name, build in builders.items():
         if name in results:

@@ -1,4 +1,4 @@
-"""``python -m bench``: run B1-B4 and B7, print the table, write the JSON, the summary last."""
+"""``python -m bench``: run B1-B4, B7 and B9, print the table, write the JSON, the summary last."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import accept, contention, end_to_end, outbound, profile, report, soak
+from bench import accept, contention, end_to_end, health, outbound, profile, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
 from bench.outbound import OutboundPlan
@@ -23,7 +23,7 @@ from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B7")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B7", "B9")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -35,6 +35,7 @@ class Plan:
     end_to_end: PipelinePlan = field(default_factory=PipelinePlan)
     contention: PipelinePlan = field(default_factory=lambda: PipelinePlan(hot_share=0.3))
     soak: SoakPlan = field(default_factory=SoakPlan)
+    health: health.HealthPlan = field(default_factory=health.HealthPlan)
     # Used for B4 when B2 did not run in the same invocation.
     soak_rate: float | None = None
     outbound: OutboundPlan = field(
@@ -53,6 +54,7 @@ class Plan:
                 PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=0),
                 delivery_timeout_s=120,
             ),
+            health=health.HealthPlan(batches=20, rounds=3),
         )
 
 
@@ -117,6 +119,7 @@ def run_benchmarks(
         "B3": lambda: contention.run(servers, plan.contention),
         "B4": lambda: soak.run(servers, soak_plan()),
         "B7": lambda: outbound.run(servers, plan.outbound),
+        "B9": lambda: health.run(servers, plan.health),
     }
     for name in BENCHMARKS:
         if name not in only:

@@ -23,8 +23,9 @@ INGEST_REQUESTS = Counter(
 )
 EVENTS_FINISHED = Counter(
     "leadgate_events_finished_total",
-    "Events that reached a terminal status, by status and action.",
-    ["status", "action"],
+    # The config label takes only ids of configs that exist (every event has one): bounded.
+    "Events that reached a terminal status, by config, status and action.",
+    ["config", "status", "action"],
 )
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 EVENT_LATENCY = Histogram(

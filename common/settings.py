@@ -78,6 +78,16 @@ class Settings:
     console_session_seconds: float = 12 * 3600.0
     console_secret_key: str | None = None
     console_signin_attempts: int = 10
+    # Drift alarms per config (worker.health.drift): the last N events looked at, the share of
+    # them a path may be missing from (or that may fail) before the alarm, the share of the
+    # baseline window's payloads a path must have been present in to count, that window, and
+    # the fewest baseline events the rule needs before it judges at all.
+    drift_recent_events: int = 50
+    drift_missing_share: float = 0.2
+    drift_failure_share: float = 0.2
+    drift_baseline_share: float = 0.5
+    drift_baseline_hours: float = 24.0
+    drift_min_baseline_events: int = 20
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -130,6 +140,13 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, 0.0)
+    if not value < 1.0:  # NaN too
+        raise SettingsError(f"{name} must be a share below 1 (0.2 is 20%), got {value!r}")
     return value
 
 
@@ -229,6 +246,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         console_session_seconds=_number(env, "LEADGATE_CONSOLE_SESSION_HOURS", 12.0, 0.01) * 3600.0,
         console_secret_key=env.get("LEADGATE_CONSOLE_SECRET_KEY", "").strip() or None,
         console_signin_attempts=int(_number(env, "LEADGATE_CONSOLE_SIGNIN_ATTEMPTS", 10, 1)),
+        drift_recent_events=int(_number(env, "LEADGATE_DRIFT_RECENT_EVENTS", 50, 1)),
+        drift_missing_share=_share(env, "LEADGATE_DRIFT_MISSING_SHARE", 0.2),
+        drift_failure_share=_share(env, "LEADGATE_DRIFT_FAILURE_SHARE", 0.2),
+        drift_baseline_share=_share(env, "LEADGATE_DRIFT_BASELINE_SHARE", 0.5),
+        drift_baseline_hours=_number(env, "LEADGATE_DRIFT_BASELINE_HOURS", 24.0, 1.0),
+        drift_min_baseline_events=int(_number(env, "LEADGATE_DRIFT_MIN_BASELINE_EVENTS", 20, 1)),
     )
 
 

@@ -81,6 +81,8 @@ class EventStatus(enum.StrEnum):
     done = "done"
     failed = "failed"
     dead = "dead"
+    # Its config is held: kept in the inbox, unprocessed, until the config is released.
+    held = "held"
 
     @property
     def is_terminal(self) -> bool:

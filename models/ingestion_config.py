@@ -6,8 +6,18 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, false, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -60,6 +70,9 @@ class IngestionConfig(Base):
             "callback_url IS NULL OR callback_secret IS NOT NULL", name="callback_secret_required"
         ),
         # One standard-API config per organization.
+        CheckConstraint(
+            "held_reason IS NULL OR held_reason IN ('manual', 'drift')", name="held_reason_known"
+        ),
         Index(
             "uq_ingestion_configs_organization_id_standard_api",
             "organization_id",
@@ -120,6 +133,23 @@ class IngestionConfig(Base):
     # go through the same inbox, claims, sweeper and replay as any other. It has no URL of its
     # own: the custom-payload doors answer 404 for it.
     standard_api: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A held config keeps accepting payloads, but its events wait (status held) until released.
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Why and since when: "manual" (an operator) or "drift" (the alarm, with hold_on_drift).
+    held_reason: Mapped[str | None] = mapped_column(String(16))
+    held_time: Mapped[dt.datetime | None]
+    # Hold the config by itself when its drift alarm goes off.
+    hold_on_drift: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The raised drift alarm, None when there is none (worker.health.drift):
+    # {"reasons": ["missing_path"], "raised_time": "...", "paths": [{"path": "contact.phone",
+    #  "baseline_share": 0.98, "recent_missing_share": 0.3}], "failure_share": 0.3, ...}
+    drift_alarm: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
+    # The config's own drift limits, in place of the service's: {"recent_events": 20}
+    drift_limits: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)
     # The number of the mapping version the mapping column holds (models.mapping_version).

@@ -36,6 +36,8 @@ UNFINISHED_EVENTS = "status IN ('queued', 'processing', 'retrying')"
 FRESH_EVENTS = "status = 'queued' AND attempts = 0"
 # Dead letters, counted per config.
 DEAD_EVENTS = "status = 'dead'"
+# Parked while their config is held; a release takes them in receive order.
+HELD_EVENTS = "status = 'held'"
 
 
 def _enum(cls: type, name: str) -> Enum:
@@ -81,6 +83,15 @@ class IngestionEvent(Base):
             postgresql_where=text(DEAD_EVENTS),
         ),
         Index("ix_ingestion_events_received_time", "received_time"),
+        # A config's health over a window (worker.health.stats).
+        Index("ix_ingestion_events_config_id_received_time", "config_id", "received_time"),
+        # Releasing a held config: its held events in receive order.
+        Index(
+            "ix_ingestion_events_config_id_seq_held",
+            "config_id",
+            "seq",
+            postgresql_where=text(HELD_EVENTS),
+        ),
         # The events list pages by receive order within an organization (keyset pagination).
         Index("ix_ingestion_events_organization_id_seq", "organization_id", "seq"),
         # payload_contains: jsonb_path_ops serves @> and is a third the size of the default.

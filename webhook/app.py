@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webhook import db
     from webhook.views import (
         callbacks,
+        config_health,
         configs,
         events,
         health,
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         lead_writes.bp,
         lead_types.bp,
         configs.bp,
+        config_health.bp,
         openapi.bp,
         metrics.bp,
         templates.bp,

@@ -36,6 +36,8 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     # The provider outcome callback: a URL (null removes it) and a new signing key on request.
     "callback_url": ("string", "null"),
     "rotate_callback_secret": ("boolean",),
+    "hold_on_drift": ("boolean",),
+    "drift_limits": ("object", "null"),
 }
 CREATE_ONLY = {"campaign": ("integer",)}
 
@@ -119,5 +121,8 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
             secret_keys=current_app.config["SECRET_KEYS"],
             allow_private=bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False)),
         ),
+        hold_on_drift=body.get("hold_on_drift"),
+        drift_limits=body.get("drift_limits"),
+        clear_drift_limits="drift_limits" in body and not body["drift_limits"],
         message=body.get("message"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import MATCH_KEYS, AuthMode
+from webhook.openapi_health import CONFIG_HEALTH_PROPERTIES, DRIFT_LIMITS_SCHEMA
 from worker.config_credentials import MIN_PAYLOAD_KEY_LENGTH, SIGNATURE_ENCODINGS
 from worker.mapping_impact import DEFAULT_SAMPLE, MAX_SAMPLE
 
@@ -66,6 +67,8 @@ _WRITABLE: dict[str, Any] = {
         "type": "boolean",
         "description": "multipart bodies: drop file parts (true) or refuse them with 415",
     },
+    "hold_on_drift": {"type": "boolean", "description": "hold the config when drift is raised"},
+    "drift_limits": DRIFT_LIMITS_SCHEMA,
 }
 # What a config shows of its credential: never a secret, nor its digest.
 _SHOWN_CREDENTIAL: dict[str, Any] = {
@@ -88,6 +91,7 @@ CONFIG_SCHEMAS: dict[str, Any] = {
         "properties": {
             **{key: value for key, value in _WRITABLE.items() if key not in _NOT_SHOWN},
             **_SHOWN_CREDENTIAL,
+            **CONFIG_HEALTH_PROPERTIES,
             "id": {"type": "string", "format": "uuid"},
             "organization": {"type": "integer"},
             "campaign": {
@@ -128,6 +132,11 @@ CONFIG_SCHEMAS: dict[str, Any] = {
             "failed_fields": {"type": "object", "additionalProperties": {"type": "integer"}},
             "changed_fields": {"type": "object", "additionalProperties": {"type": "integer"}},
             "leads_with_changed_values": {"type": "integer"},
+            "held": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "events waiting on a held config, by what they would do",
+            },
             "events": {"type": "array", "items": {"type": "object"}},
             "summary": {"type": "string"},
         },

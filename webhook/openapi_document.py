@@ -17,6 +17,7 @@ from models.enums import (
 from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 from webhook.openapi_callbacks import add_callbacks
 from webhook.openapi_configs import CONFIG_SCHEMAS, config_paths
+from webhook.openapi_health import health_paths, health_schemas
 from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
@@ -509,6 +510,8 @@ _INGEST_ERRORS = {
     "404": _error("unknown or inactive config"),
     "409": _error("idempotency key reused with another body"),
     "413": _error("body too large"),
+    # Answered by gunicorn before any view runs, as its own plain text.
+    "414": {"description": "the request line (the query string) is longer than 4094 bytes"},
     "415": _error("unsupported content type, or a multipart file part (named in errors)"),
     "429": _retry_later("over the config's rate limit; retry after Retry-After"),
     "503": _DATABASE_DOWN,
@@ -612,7 +615,14 @@ def openapi_document() -> dict[str, Any]:
     for path, operations in standard_paths().items():
         document["paths"].setdefault(path, {}).update(operations)
     add_callbacks(document)
+    _merge(document, health_schemas(), health_paths(_AUTH_ERRORS))
     return document
+
+
+def _merge(document: dict[str, Any], schemas: dict[str, Any], paths: dict[str, Any]) -> None:
+    document["components"]["schemas"].update(schemas)
+    for path, operations in paths.items():
+        document["paths"].setdefault(path, {}).update(operations)
 
 
 def _document() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from common.settings import get_settings
 from models.enums import EventStatus
 from worker.batches import process_batch
 from worker.database import autocommit_session, task_session
+from worker.health.monitor import observe_batch
 from worker.ingest.claims import Claim, claim_events, prepare_claim, searchable_payload
 from worker.ingest.pipeline import ClaimedEvent, record_transient_error
 from worker.observe import event_claimed, event_finished, event_retrying
@@ -114,7 +115,9 @@ def run_batch(batch: list[ClaimedEvent]) -> list[Retry]:
                 rest = batch[index + 1 :]
                 return retries + [Retry(claim, lease, recorded=False) for claim, _ in rest]
         return retries
-    event_finished([(claim, outcome) for (claim, _), outcome in zip(batch, outcomes, strict=True)])
+    finished = [(claim, outcome) for (claim, _), outcome in zip(batch, outcomes, strict=True)]
+    event_finished(finished)
+    observe_batch(finished)
     return []
 
 

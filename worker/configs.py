@@ -30,6 +30,7 @@ from worker.config_credentials import (
     apply_credentials,
     credential_summary,
 )
+from worker.health.drift import LIMIT_RANGES
 from worker.ingest.jsonb import fits_jsonb
 from worker.ingest.mapping import MappingConfigError, compile_mapping
 
@@ -129,6 +130,28 @@ def check_limits(limits: dict[str, int | float | None]) -> dict[str, int | float
     return limits
 
 
+def check_drift_limits(limits: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A config's own drift limits: known names, each a number in its range; None when empty."""
+    if not limits:
+        return None
+    checked: dict[str, Any] = {}
+    for name, value in limits.items():
+        if name not in LIMIT_RANGES:
+            raise ConfigError(
+                f"drift_limits: unknown limit {name!r}; the limits are {', '.join(LIMIT_RANGES)}",
+                "drift_limits",
+            )
+        kind, low, high = LIMIT_RANGES[name]
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if number is None or not low <= number <= high or (kind is int and number != int(number)):
+            whole = "a whole number" if kind is int else "a number"
+            raise ConfigError(
+                f"drift_limits: {name} must be {whole} from {low:g} to {high:g}", "drift_limits"
+            )
+        checked[name] = kind(number)
+    return checked
+
+
 def validate_mapping(mapping: dict[str, Any]) -> None:
     """Compile the mapping as the worker will; MappingRefused lists every bad rule."""
     if not fits_jsonb(mapping):
@@ -199,6 +222,11 @@ class ConfigOptions:
     ignore_file_parts: bool | None = None
     # The provider outcome callback; a key it issues is left on it, to be shown once.
     callback: CallbackOptions = field(default_factory=CallbackOptions)
+    # Hold the config by itself when its drift alarm goes off (worker.health).
+    hold_on_drift: bool | None = None
+    # The config's own drift limits ({"recent_events": 20}); clear_drift_limits drops them.
+    drift_limits: dict[str, Any] | None = None
+    clear_drift_limits: bool = False
     # Saved with the mapping version a new mapping makes.
     message: str | None = None
 
@@ -266,6 +294,8 @@ def create_config(
         active=True if options.active is None else options.active,
         mapping_version=1,
         ignore_file_parts=options.ignore_file_parts or False,
+        hold_on_drift=options.hold_on_drift or False,
+        drift_limits=check_drift_limits(options.drift_limits),
         **check_limits(dict(options.limits)),
     )
     _apply_credentials(config, options)  # before the row is added: a refusal leaves nothing
@@ -297,6 +327,10 @@ def _wanted(options: ConfigOptions) -> dict[str, Any]:
         wanted["min_reengagement_days"] = days
     if options.ignore_file_parts is not None:
         wanted["ignore_file_parts"] = options.ignore_file_parts
+    if options.hold_on_drift is not None:
+        wanted["hold_on_drift"] = options.hold_on_drift
+    if options.clear_drift_limits or options.drift_limits is not None:
+        wanted["drift_limits"] = check_drift_limits(options.drift_limits)
     wanted.update(check_limits(dict(options.limits)))
     return wanted
 
@@ -359,6 +393,12 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         **credential_summary(config),
         "ignore_file_parts": config.ignore_file_parts,
         **callback_summary(config, utcnow()),
+        "hold_on_drift": config.hold_on_drift,
+        "held": config.held,
+        "held_reason": config.held_reason,
+        "held_time": config.held_time.isoformat() if config.held_time else None,
+        "drift_alarm": config.drift_alarm,
+        "drift_limits": config.drift_limits,
         "version": config.version,
         "mapping_version": config.mapping_version,
         "mapping": config.mapping,

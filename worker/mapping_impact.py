@@ -73,6 +73,8 @@ class _Tally:
     failure_example: dict[str, str] = field(default_factory=dict)
     changed_fields: Counter[str] = field(default_factory=Counter)
     changed_leads: set[object] = field(default_factory=set)
+    # Events waiting on a held config, by what they would do when released.
+    held: Counter[str] = field(default_factory=Counter)
 
 
 def _payload(event: IngestionEvent) -> dict[str, Any] | None:
@@ -114,6 +116,8 @@ def _weigh(
     after = WOULD_FAIL if decision.action is None else WOULD[decision.action]
     after_lead = decision.lead.id if decision.lead is not None else None
     entry = {"event": str(event.id), "before": before, "after": after}
+    if event.status == EventStatus.held:
+        tally.held[after] += 1
     if after == WOULD_FAIL and before != WOULD_FAIL:
         errors = [error.as_dict() for error in decision.errors]
         tally.new_failures.append(entry | {"errors": errors})
@@ -153,6 +157,9 @@ def _summary(version: int, tally: _Tally) -> str:
         parts.append(f"{len(tally.other_lead) - 3} more would write another lead")
     text = f"v{version} changes {changes} of {tally.examined} outcomes"
     text += (": " + ", ".join(parts)) if parts else ""
+    if tally.held:
+        held = ", ".join(f"{count} {after}" for after, count in sorted(tally.held.items()))
+        text += f"; {sum(tally.held.values())} held events would: {held}"
     if tally.changed_fields:
         top = ", ".join(f"{name} on {count}" for name, count in tally.changed_fields.most_common(5))
         text += f"; {len(tally.changed_leads)} leads would get different field values ({top})"
@@ -226,6 +233,7 @@ def mapping_impact(
         "failed_fields": dict(tally.failed_fields.most_common()),
         "changed_fields": dict(tally.changed_fields.most_common()),
         "leads_with_changed_values": len(tally.changed_leads),
+        "held": dict(sorted(tally.held.items())),
         "events": listed,
         "summary": _summary(version, tally),
     }

@@ -66,7 +66,7 @@ def event_finished(finished: Sequence[tuple[Claim, Outcome | None]]) -> None:
             )
             continue
         action = outcome.action.value if outcome.action else None
-        EVENTS_FINISHED.labels(outcome.status.value, action or "none").inc()
+        EVENTS_FINISHED.labels(str(claim.config.id), outcome.status.value, action or "none").inc()
         if claim.replayed_time is not None:
             REPLAY_LATENCY.observe(max((now - claim.replayed_time).total_seconds(), 0.0))
         else:
@@ -99,7 +99,7 @@ def event_retrying(claim: Claim, status: EventStatus, reason: str, retry_in: flo
     EVENT_RETRIES.inc()
     if status == EventStatus.dead:
         EVENTS_DEAD.inc()
-        EVENTS_FINISHED.labels(status.value, "none").inc()
+        EVENTS_FINISHED.labels(str(claim.config.id), status.value, "none").inc()
         fields = _fields(claim, "dead", status.value, reason=reason)
         log.error("event dead after %d attempts: %s", claim.attempt, reason, extra=fields)
         return

@@ -275,6 +275,11 @@ def config_list(organization_id: int | None) -> None:
 @click.option(
     "--min-reengagement-days", callback=_optional_count, metavar="N|none", help="Days or none."
 )
+@click.option("--hold-on-drift/--no-hold-on-drift", default=None,
+              help="Hold the config by itself when its drift alarm goes off.")  # fmt: skip
+@click.option("--drift-limits", "drift_limits_file", default=None, metavar="FILE|none",
+              help='JSON file with the config\'s own drift limits ({"recent_events": 20}), '
+                   "or none to use the service's.")  # fmt: skip
 @click.option("--message", default=None, help="Why the mapping changed, kept with its version.")
 @click.option("--yes", is_flag=True, help="Save a mapping even when events would newly fail.")
 @click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
@@ -284,6 +289,8 @@ def config_list(organization_id: int | None) -> None:
 @callback_decorators
 def config_update(
     config_id: uuid.UUID,
+    hold_on_drift: bool | None,
+    drift_limits_file: str | None,
     message: str | None,
     yes: bool,
     sample: int,
@@ -325,6 +332,13 @@ def config_update(
         credentials=credential_options(credentials, {}),
         ignore_file_parts=ignore_file_parts,
         callback=callback_options(callback_url, rotate_callback_secret),
+        hold_on_drift=hold_on_drift,
+        drift_limits=(
+            records.load_json_object(drift_limits_file, "drift limits")
+            if drift_limits_file not in (None, CLEAR)
+            else None
+        ),
+        clear_drift_limits=drift_limits_file == CLEAR,
         message=message,
     )
     with admin_session() as session:

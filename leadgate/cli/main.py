@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from common.logs import configure_logging
 from common.settings import SettingsError, load_settings
+from leadgate.cli import config_health  # noqa: F401 - adds stats, hold and release to config
 from leadgate.cli.admin import campaign_group, org_group, representative_group, token_group
 from leadgate.cli.configs import config_group
 from leadgate.cli.context import adopt_running_stack

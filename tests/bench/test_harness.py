@@ -227,7 +227,8 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     lines = out.rstrip("\n").splitlines()
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert lines[0].split() == ["benchmark", "metric", "value", "target"]
-    for name in ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B7 outbound"):
+    names = ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B7 outbound", "B9 health")
+    for name in names:
         assert any(line.startswith(name) for line in lines), name
 
     (written,) = tmp_path.glob("*.json")
@@ -235,7 +236,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4", "B7"}
+    assert set(results) == {"B1", "B2", "B3", "B4", "B7", "B9"}
     assert results["B7"]["outbound"]["delivered"] > 0
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
@@ -256,3 +257,4 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
         assert any(re.match(rf"^B3 contention\s+{name}\s+holds: ", line) for line in lines), name
     assert results["B4"]["complete"]
     assert results["B4"]["received_to_done"]["events"] > 0
+    assert results["B9"]["batches"] == 60 and results["B7"]["health_ms_per_batch"] > 0

@@ -85,7 +85,10 @@ def test_worker_metrics_reach_the_scrape(
     finished = [
         line
         for line in text.splitlines()
-        if line.startswith('leadgate_events_finished_total{action="created",status="done"}')
+        if line.startswith(
+            'leadgate_events_finished_total{action="created",'
+            f'config="{tenant.config_id}",status="done"}}'
+        )
     ]
     assert finished and float(finished[0].split()[-1]) >= 1
     assert "leadgate_event_received_to_done_seconds_count" in text

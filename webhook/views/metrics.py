@@ -16,6 +16,7 @@ from sqlalchemy import text
 import common.metrics  # noqa: F401 - sets the multiprocess directory before use
 from common.settings import get_settings
 from webhook.db import engine
+from webhook.drift_metrics import DriftCollector
 from webhook.errors import ApiError
 from webhook.outbound_metrics import OutboundCollector
 
@@ -79,6 +80,7 @@ def metrics() -> Response:
     MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])  # type: ignore[no-untyped-call]
     registry.register(QueueCollector())
     registry.register(OutboundCollector())
+    registry.register(DriftCollector())
     # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and Flask adds
     # one to a mimetype.
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -25,6 +25,7 @@ from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from models.ingestion_event import FRESH_EVENTS
+from worker.health.holds import park_if_held
 from worker.ingest.jsonb import fits_jsonb
 from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
@@ -119,7 +120,8 @@ def claim_events(
 ) -> list[Claim]:
     """Claim the named event and, on its first attempt, fresh events queued behind it.
 
-    Empty when the named event is not ours to process (done, or held by a live lease). An event
+    Empty when the named event is not ours to process (done, or held by a live lease), or when
+    its config is held: the event is parked as ``held`` then. An event
     past its attempts (say, one whose processing kills the worker every time) is declared dead
     here, since no attempt of it ever got to record an error.
     """
@@ -138,11 +140,14 @@ def claim_events(
         # Its outcome callback, if the config has one, is left to the sweeper to publish.
         declare_dead(session, event_id, f"gave up after {max_attempts} attempts; the last died")
         return []
-    rows = [row]
-    if row.attempts == 1 and batch_size > 1:
-        rows += _claim_fresh(session, row.config_id, event_id, lease_end, batch_size - 1)
     config = session.get(IngestionConfig, row.config_id)
     assert config is not None  # a foreign key guarantees it
+    # A held config's events wait, unprocessed, for its release (worker.health.holds).
+    if config.held and park_if_held(session, event_id, config.id, row.attempts):
+        return []
+    rows = [row]
+    if row.attempts == 1 and batch_size > 1 and not config.held:
+        rows += _claim_fresh(session, row.config_id, event_id, lease_end, batch_size - 1)
     return [_claim_from(found, config) for found in rows]
 
 

@@ -1,0 +1,170 @@
+"""The OpenAPI pieces of a config's health: stats, hold, release (views.config_health)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.enums import EventAction
+from worker.health.drift import LIMIT_RANGES, REASONS
+from worker.health.holds import DRIFT, MANUAL
+from worker.health.stats import DEFAULT_WINDOW, WINDOWS
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+
+# A config's own drift limits, in place of the LEADGATE_DRIFT_* settings; null clears them.
+DRIFT_LIMITS_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        name: {
+            "type": "integer" if kind is int else "number",
+            "minimum": low,
+            "maximum": high,
+        }
+        for name, (kind, low, high) in LIMIT_RANGES.items()
+    },
+    "description": "the config's own drift limits, in place of the service's; null clears them",
+}
+
+# What a config shows of its hold and its drift alarm (read only; hold_on_drift is writable).
+CONFIG_HEALTH_PROPERTIES: dict[str, Any] = {
+    "held": {"type": "boolean", "description": "events wait as held until a release"},
+    "held_reason": {"type": ["string", "null"], "enum": [MANUAL, DRIFT, None]},
+    "held_time": {"type": ["string", "null"], "format": "date-time"},
+    "drift_alarm": {
+        "oneOf": [{"$ref": "#/components/schemas/DriftAlarm"}, {"type": "null"}],
+        "description": "the raised drift alarm, with what triggered it; null when none",
+    },
+}
+
+_DRIFT_ALARM: dict[str, Any] = {
+    "type": "object",
+    "required": ["reasons", "paths", "failure_share", "raised_time"],
+    "properties": {
+        "reasons": {"type": "array", "items": {"type": "string", "enum": list(REASONS)}},
+        "raised_time": {"type": "string", "format": "date-time"},
+        "paths": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "baseline_share": {"type": "number"},
+                    "recent_missing_share": {"type": "number"},
+                },
+            },
+            "description": "mapped sources usually present and now missing",
+        },
+        "failure_share": {"type": "number", "description": "of the last N events"},
+        "recent_events": _COUNT,
+        "baseline_events": _COUNT,
+    },
+}
+
+_COUNTED = ["accepted", *(action.value for action in EventAction)]
+_COUNTED += ["failed", "dead", "held", "pending"]
+
+_CONFIG_STATS: dict[str, Any] = {
+    "type": "object",
+    "required": [*_COUNTED, "window", "since", "paths", "received_to_done_seconds"],
+    "properties": {
+        "config": {"type": "string", "format": "uuid"},
+        "window": {"type": "string", "enum": list(WINDOWS)},
+        "since": {"type": "string", "format": "date-time"},
+        **{name: _COUNT for name in _COUNTED},
+        "failed_by_field": {"type": "object", "additionalProperties": _COUNT},
+        "paths": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "present": _COUNT,
+                    "share": _NUMBER_OR_NULL,
+                },
+            },
+            "description": "each mapped source and the share of payloads that carried it",
+        },
+        "path_events": {"type": ["integer", "null"]},
+        "received_to_done_seconds": {
+            "type": "object",
+            "properties": {"p50": _NUMBER_OR_NULL, "p99": _NUMBER_OR_NULL},
+        },
+        "held_config": {"type": "boolean"},
+        "drift_alarm": CONFIG_HEALTH_PROPERTIES["drift_alarm"],
+    },
+}
+
+
+def health_schemas() -> dict[str, Any]:
+    """The schemas the health operations answer with."""
+    return {"DriftAlarm": _DRIFT_ALARM, "ConfigStats": _CONFIG_STATS}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def health_paths(auth_errors: dict[str, Any]) -> dict[str, Any]:
+    """The operations under /api/ingestion-configs/{config_uuid}/ that concern its health."""
+    config_uuid = {
+        "name": "config_uuid",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    }
+    found = {**auth_errors, "404": _json({"$ref": "#/components/schemas/Error"}, "no such config")}
+    config = {"$ref": "#/components/schemas/Config"}
+    released = {
+        "allOf": [
+            config,
+            {"type": "object", "properties": {"released": _COUNT}, "required": ["released"]},
+        ]
+    }
+    return {
+        "/api/ingestion-configs/{config_uuid}/stats/": {
+            "get": {
+                "operationId": "getConfigStats",
+                "summary": "What the config's events became over a window, and which paths came",
+                "parameters": [
+                    config_uuid,
+                    {
+                        "name": "window",
+                        "in": "query",
+                        "required": False,
+                        "allowEmptyValue": True,
+                        "schema": {"type": "string", "enum": list(WINDOWS)},
+                        "description": f"the window (default {DEFAULT_WINDOW})",
+                    },
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/ConfigStats"}, "the stats"),
+                    "400": _json({"$ref": "#/components/schemas/Error"}, "an unknown window"),
+                    **found,
+                },
+            }
+        },
+        "/api/ingestion-configs/{config_uuid}/hold/": {
+            "post": {
+                "operationId": "holdConfig",
+                "summary": "Hold the config: payloads are still accepted, their events wait",
+                "parameters": [config_uuid],
+                "responses": {"200": _json(config, "the config, held"), **found},
+            }
+        },
+        "/api/ingestion-configs/{config_uuid}/release/": {
+            "post": {
+                "operationId": "releaseConfig",
+                "summary": "Lift the hold: held events are processed in receive order",
+                "description": (
+                    "Clears the drift alarm too; drift is judged afresh from the next events."
+                ),
+                "parameters": [config_uuid],
+                "responses": {
+                    "200": _json(released, "the config, released, and how many events went on"),
+                    **found,
+                },
+            }
+        },
+    }

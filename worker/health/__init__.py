@@ -1,0 +1,1 @@
+"""A config's health: path presence and failures, the drift alarm, holds, and its stats."""

@@ -1,0 +1,126 @@
+"""A config's health over a window: what its events became, how fast, and which paths came.
+
+One service for the HTTP API and the CLI. The outcome counts and the latency come from the inbox
+(three queries, each through the config's receive-time index); the share of payloads that
+carried each mapped source comes from the presence counters (``worker.health.presence``), at
+their 10-minute granularity: the window is rounded out to whole buckets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models import IngestionConfig
+from models.base import utcnow
+from models.enums import EventAction, EventStatus
+from worker.health.presence import mapped_sources, window_counts
+from worker.ingest.mapping import compiled_mapping_for
+
+WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
+DEFAULT_WINDOW = "24h"
+
+_OUTCOMES = text(
+    "SELECT status, action, count(*) AS n FROM ingestion_events "
+    "WHERE config_id = :config_id AND received_time >= :since GROUP BY status, action"
+)
+_FAILED_FIELDS = text(
+    "SELECT error ->> 'field' AS field, count(DISTINCT id) AS n "
+    "FROM ingestion_events, jsonb_array_elements(errors) AS error "
+    "WHERE config_id = :config_id AND received_time >= :since AND status = 'failed' "
+    "GROUP BY 1 ORDER BY 2 DESC, 1"
+)
+# Replays are left out: timed from receipt, a week-old replay would be a week's latency.
+_LATENCY = text(
+    "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP "
+    "(ORDER BY extract(epoch FROM processed_time - received_time)) "
+    "FROM ingestion_events WHERE config_id = :config_id AND received_time >= :since "
+    "AND status IN ('done', 'failed', 'dead') AND processed_time IS NOT NULL "
+    "AND replayed_time IS NULL"
+)
+_PENDING = (EventStatus.queued, EventStatus.processing, EventStatus.retrying)
+
+
+class UnknownWindow(ValueError):
+    """A window that is not one of ``WINDOWS``."""
+
+
+def window_seconds(window: str) -> int:
+    """The window's length; UnknownWindow names the ones there are."""
+    try:
+        return WINDOWS[window]
+    except KeyError:
+        raise UnknownWindow(f"window must be one of {', '.join(WINDOWS)}; got {window!r}") from None
+
+
+def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> dict[str, int]:
+    counts = {"accepted": 0, **{action.value: 0 for action in EventAction}}
+    counts |= {status.value: 0 for status in EventStatus if status != EventStatus.done}
+    for status, action, number in session.execute(
+        _OUTCOMES, {"config_id": config_id, "since": since}
+    ):
+        counts["accepted"] += number
+        if status == EventStatus.done.value and action is not None:
+            counts[action] += number
+        elif status != EventStatus.done.value:
+            counts[status] += number
+    counts["pending"] = sum(counts.pop(status.value) for status in _PENDING)
+    return counts
+
+
+def config_stats(
+    session: Session, client: redis.Redis | None, config: IngestionConfig, window: str
+) -> dict[str, Any]:
+    """The config's health over the window (1h, 24h or 7d), as JSON-ready values.
+
+    Without Redis (``client`` None, or unreachable) the path shares are left out.
+    """
+    seconds = window_seconds(window)
+    since = utcnow() - dt.timedelta(seconds=seconds)
+    values = {"config_id": config.id, "since": since}
+    failed_fields = {row.field: row.n for row in session.execute(_FAILED_FIELDS, values)}
+    p50, p99 = session.execute(_LATENCY, values).scalar_one() or (None, None)
+    mapping = compiled_mapping_for(config.id, config.version, config.mapping)
+    presence = None
+    try:
+        if client is not None:
+            presence = window_counts(client, config.id, time.time(), seconds)
+    except redis.RedisError:
+        pass  # the inbox's counts stand on their own; the path shares wait for Redis
+
+    paths = (
+        []
+        if presence is None
+        else [
+            {
+                "path": source,
+                "present": presence.by_source.get(source, 0),
+                "share": (
+                    round(presence.by_source.get(source, 0) / presence.events, 4)
+                    if presence.events
+                    else None
+                ),
+            }
+            for source in mapped_sources(mapping)
+        ]
+    )
+    return {
+        "config": str(config.id),
+        "window": window,
+        "since": since.isoformat(),
+        **_outcome_counts(session, config.id, since),
+        "failed_by_field": failed_fields,
+        "paths": paths,
+        "path_events": None if presence is None else presence.events,
+        "received_to_done_seconds": {
+            "p50": None if p50 is None else round(p50, 3),
+            "p99": None if p99 is None else round(p99, 3),
+        },
+        "held_config": config.held,
+        "drift_alarm": config.drift_alarm,
+    }
