@@ -71,6 +71,10 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     webhook_disable_after_seconds: float = 5 * 86400.0
+    # A claimed event's lease (LEADGATE_LEASE_SECONDS): renewed while its worker is alive, so a
+    # dead worker's events are free again this long after it died. Renewal stops once an attempt
+    # has held its events for ``stuck_after_seconds``, so a hung worker still lets them go.
+    lease_seconds: float = 5.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -216,7 +220,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_disable_after_seconds=_number(
             env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
         ),
+        lease_seconds=_lease_seconds(env),
     )
+
+
+def _lease_seconds(env: Mapping[str, str]) -> float:
+    lease = _number(env, "LEADGATE_LEASE_SECONDS", 5.0, 0.5)
+    stuck_after = _number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0)
+    if lease > stuck_after:
+        raise SettingsError(
+            f"LEADGATE_LEASE_SECONDS ({lease:g}) must not exceed LEADGATE_STUCK_AFTER_SECONDS "
+            f"({stuck_after:g}), the longest one attempt may hold its events"
+        )
+    return lease
 
 
 @lru_cache(maxsize=1)

@@ -175,3 +175,12 @@ def test_a_malformed_value_is_refused_by_name(name: str, value: str, reason: str
     with pytest.raises(SettingsError, match=name) as refused:
         load_settings({name: value})
     assert reason in str(refused.value)
+
+
+def test_the_lease_is_short_by_default_and_never_longer_than_the_longest_hold() -> None:
+    assert load_settings({}).lease_seconds == 5.0
+    assert load_settings({"LEADGATE_LEASE_SECONDS": "2"}).lease_seconds == 2.0
+    with pytest.raises(SettingsError, match=r"LEADGATE_LEASE_SECONDS \(10\) must not exceed"):
+        load_settings({"LEADGATE_LEASE_SECONDS": "10", "LEADGATE_STUCK_AFTER_SECONDS": "5"})
+    with pytest.raises(SettingsError, match="LEADGATE_LEASE_SECONDS must be a number"):
+        load_settings({"LEADGATE_LEASE_SECONDS": "soon"})
