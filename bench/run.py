@@ -15,14 +15,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import accept, contention, end_to_end, profile, report, soak
+from bench import accept, contention, end_to_end, profile, recovery, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
 from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
+from bench.recovery import RecoveryPlan
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -36,6 +37,7 @@ class Plan:
     soak: SoakPlan = field(default_factory=SoakPlan)
     # Used for B4 when B2 did not run in the same invocation.
     soak_rate: float | None = None
+    recovery: RecoveryPlan = field(default_factory=RecoveryPlan)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -45,6 +47,7 @@ class Plan:
             end_to_end=PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=5),
             contention=PipelinePlan(events=300, hot_share=0.3, drain_timeout_s=180),
             soak=SoakPlan(seconds=10, drain_timeout_s=120),
+            recovery=RecoveryPlan(events=200, drain_timeout_s=180),
         )
 
 
@@ -108,6 +111,7 @@ def run_benchmarks(
         "B2": lambda: end_to_end.run(servers, plan.end_to_end),
         "B3": lambda: contention.run(servers, plan.contention),
         "B4": lambda: soak.run(servers, soak_plan()),
+        "RECOVERY": lambda: recovery.run(servers, plan.recovery),
     }
     for name in BENCHMARKS:
         if name not in only:

@@ -235,7 +235,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4"}
+    assert set(results) == {"B1", "B2", "B3", "B4", "RECOVERY"}
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
         assert results["B1"][side]["fixed_rate"]["ok"] > 0
@@ -255,3 +255,8 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
         assert any(re.match(rf"^B3 contention\s+{name}\s+holds: ", line) for line in lines), name
     assert results["B4"]["complete"]
     assert results["B4"]["received_to_done"]["events"] > 0
+    recovery = results["RECOVERY"]
+    assert recovery["complete"] and recovery["by_status"] == {"done": recovery["events"]}
+    assert recovery["held_at_kill"] > 0
+    assert recovery["kill_to_held_done_s"] is not None
+    assert any(line.startswith("recovery ") for line in lines)
