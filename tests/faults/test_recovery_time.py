@@ -78,7 +78,7 @@ def test_a_killed_workers_events_are_done_within_one_sweep(
     tenant = stack.tenant()
     rng = random.Random(12)
     persons = [make_person("R", index) for index in range(EVENTS)]
-    web = stack.web(**SHIPPED_TIMINGS)
+    web = stack.web(workers=2, **SHIPPED_TIMINGS)
     plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
     # All in the inbox before any worker runs: the first message's claim takes them as one batch.
     sent = send_now(plan, [make_request(person, 0, rng) for person in persons])
