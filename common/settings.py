@@ -75,6 +75,12 @@ class Settings:
     # dead worker's events are free again this long after it died. Renewal stops once an attempt
     # has held its events for ``stuck_after_seconds``, so a hung worker still lets them go.
     lease_seconds: float = 5.0
+    # The Redis behind REDIS_URL for locks and rate limits, past one node: a cluster
+    # (LEADGATE_REDIS_CLUSTER; REDIS_URL names any of its nodes) or a master found through
+    # Sentinel (LEADGATE_REDIS_SENTINELS, host:port list; LEADGATE_REDIS_SENTINEL_MASTER).
+    redis_cluster: bool = False
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = "mymaster"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -221,7 +227,28 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
         ),
         lease_seconds=_lease_seconds(env),
+        redis_cluster=_flag(env, "LEADGATE_REDIS_CLUSTER"),
+        redis_sentinels=_sentinels(env),
+        redis_sentinel_master=env.get("LEADGATE_REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
     )
+
+
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    name = "LEADGATE_REDIS_SENTINELS"
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    if _flag(env, "LEADGATE_REDIS_CLUSTER"):
+        raise SettingsError(f"{name} and LEADGATE_REDIS_CLUSTER cannot both be set; choose one")
+    found: list[tuple[str, int]] = []
+    for part in (part.strip() for part in raw.split(",")):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name} must list host:port pairs separated by commas, got {part!r}"
+            )
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)
 
 
 def _lease_seconds(env: Mapping[str, str]) -> float:

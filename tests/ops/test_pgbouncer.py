@@ -26,6 +26,7 @@ from tests.support.services import POOLER_ENV, ServiceUrls
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+ADD_ONE = text("SELECT CAST(:n AS integer) + 1")
 THROUGH_THE_POOLER = ["tests/webhook/test_shared_cases.py", "tests/worker/test_concurrency.py"]
 
 
@@ -53,7 +54,7 @@ def test_prepared_statements_off_make_a_transaction_pooler_safe(
         try:
             for _ in range(8):
                 for connection in connections:
-                    value = connection.execute(text("SELECT :n::int + 1"), {"n": 41}).scalar()
+                    value = connection.execute(ADD_ONE, {"n": 41}).scalar()
                     assert value == 42
                     connection.commit()
         finally:

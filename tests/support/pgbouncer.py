@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.support.processes import free_port
+
 # The Debian package installs it under /usr/sbin, which a non-root PATH may lack.
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
 
@@ -25,12 +27,6 @@ SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/lo
 def pgbouncer_binary() -> str | None:
     """The pgbouncer executable, or None when it is not installed."""
     return shutil.which("pgbouncer", path=SEARCH_PATH)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -55,7 +51,7 @@ class OwnPgBouncer:
 
     server_url: str
     pool_size: int = 4
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pgbouncer-")))
     process: subprocess.Popen[bytes] | None = None
 
