@@ -189,11 +189,13 @@ def test_the_lease_is_short_by_default_and_never_longer_than_the_longest_hold() 
 def test_redis_past_one_node_is_a_cluster_or_sentinels_never_both() -> None:
     plain = load_settings({})
     assert (plain.redis_cluster, plain.redis_sentinels) == (False, ())
-    assert load_settings({"LEADGATE_REDIS_CLUSTER": "yes"}).redis_cluster
+    broker = {"CELERY_BROKER_URL": "amqp://rabbit:5672//"}
+    assert load_settings({"LEADGATE_REDIS_CLUSTER": "yes", **broker}).redis_cluster
     watched = load_settings(
         {
             "LEADGATE_REDIS_SENTINELS": "10.0.0.1:26379, sentinel-b:26380",
             "LEADGATE_REDIS_SENTINEL_MASTER": "leads",
+            **broker,
         }
     )
     assert watched.redis_sentinels == (("10.0.0.1", 26379), ("sentinel-b", 26380))
@@ -202,3 +204,5 @@ def test_redis_past_one_node_is_a_cluster_or_sentinels_never_both() -> None:
         load_settings({"LEADGATE_REDIS_SENTINELS": "sentinel-a"})
     with pytest.raises(SettingsError, match="cannot both be set"):
         load_settings({"LEADGATE_REDIS_SENTINELS": "a:1", "LEADGATE_REDIS_CLUSTER": "true"})
+    with pytest.raises(SettingsError, match="CELERY_BROKER_URL must be set"):
+        load_settings({"LEADGATE_REDIS_CLUSTER": "true"})

@@ -27,6 +27,7 @@ def sentinel_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnSentinelGroup
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setenv("LEADGATE_REDIS_SENTINELS", f"127.0.0.1:{group.sentinel_port}")
     monkeypatch.setenv("LEADGATE_REDIS_SENTINEL_MASTER", MASTER_NAME)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")  # not used here
     get_settings.cache_clear()
     yield group
     get_settings.cache_clear()
