@@ -85,6 +85,8 @@ def test_without_the_url_option_the_pooler_breaks_prepared_statements(
     assert errors, "expected prepared statements to collide behind a transaction pooler"
 
 
+# A whole inner session: the shared cases and the concurrency test take minutes.
+@pytest.mark.timeout(1500)
 def test_shared_cases_and_concurrency_pass_through_pgbouncer(pgbouncer: OwnPgBouncer) -> None:
     env = {**os.environ, POOLER_ENV: str(pgbouncer.port)}
     # The inner session makes its own database and services; only the pooler is shared.
