@@ -1,7 +1,7 @@
 """Scenario: a worker holding a batch is SIGKILLed; its events are done within one sweep.
 
 The shipped timings, not the suite's shortened ones: a sweep every 15 s and two minutes as the
-longest an attempt may hold its events, with a short lease (2 s here) that the worker renews
+longest an attempt may hold its events, with a short lease (3 s here) that the worker renews
 while it lives. The holding worker is paused after taking its identity locks, so its events sit
 ``processing`` under a lease only the heartbeat keeps alive. Once it is killed, every event it
 held must be done, exactly once, within one sweep interval plus the lease plus the time to
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 
 EVENTS = 20
 SWEEP_SECONDS = 15.0
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 # Generous: processing twenty events takes a second or two on an idle machine, but the machine
 # is shared; still far below the two minutes a lease without renewal would make them wait.
 PROCESSING_ALLOWANCE = 20.0
@@ -97,9 +97,11 @@ def test_a_killed_workers_events_are_done_within_one_sweep(
     assert all(end is not None and end > now for end in ends), ends
     assert {state.attempts for state in stack.events(event_ids).values()} == {1}
 
+    # The survivor is up before the kill: what is measured is the lease and the sweep, not how
+    # long a worker takes to start on a busy machine.
+    stack.worker("survivor", concurrency=2, **SHIPPED_TIMINGS)
     killed_at = utcnow()
     kill_worker_and_child(holder)
-    stack.worker("survivor", concurrency=2, **SHIPPED_TIMINGS)
     bound = SWEEP_SECONDS + LEASE_SECONDS + PROCESSING_ALLOWANCE
     states = stack.wait_for_events(event_ids, lambda state: state.terminal, timeout=bound + 30)
     latest = _latest_done(stack.database_url, tenant.organization_id)
