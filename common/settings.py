@@ -195,49 +195,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     given_home = env.get("LEADGATE_HOME", "").strip()
     home = Path(given_home or ".leadgate").resolve()
-    return _check_broker_beside(
-        Settings(
-            database_url=_url(
-                env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")
-            ),
-            redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
-            broker_url=_url(
-                env,
-                "CELERY_BROKER_URL",
-                ("redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp"),
-            ),
-            home=home,
-            max_body_bytes=int(_number(env, "LEADGATE_MAX_BODY_BYTES", 256 * 1024, 1)),
-            task_max_attempts=int(_number(env, "LEADGATE_MAX_ATTEMPTS", 8, 1)),
-            retry_base_seconds=_number(env, "LEADGATE_RETRY_BASE_SECONDS", 2.0, 0.0),
-            retry_max_seconds=_number(env, "LEADGATE_RETRY_MAX_SECONDS", 300.0, 0.0),
-            lock_ttl_seconds=_number(env, "LEADGATE_LOCK_TTL_SECONDS", 30.0, 0.05),
-            batch_size=int(_number(env, "LEADGATE_BATCH_SIZE", 32, 1)),
-            bulk_max_items=int(_number(env, "LEADGATE_BULK_MAX_ITEMS", 1000, 1)),
-            sweep_interval_seconds=_number(env, "LEADGATE_SWEEP_INTERVAL_SECONDS", 15.0, 0.5),
-            stuck_after_seconds=_number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0),
-            auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
-            metrics_token=env.get("LEADGATE_METRICS_TOKEN", "").strip() or None,
-            broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
-            secret_keys=_fernet_keys(env, "LEADGATE_SECRET_KEY"),
-            secret_grace_seconds=_number(env, "LEADGATE_SECRET_GRACE_HOURS", 24.0, 0.0) * 3600.0,
-            log_level=_choice(env, "LEADGATE_LOG_LEVEL", LOG_LEVELS, "INFO"),
-            log_format=_choice(env, "LEADGATE_LOG_FORMAT", LOG_FORMATS, "json"),
-            home_given=bool(given_home),
-            webhook_allow_private=_flag(env, "LEADGATE_WEBHOOK_ALLOW_PRIVATE"),
-            webhook_retry_schedule=_seconds_list(
-                env, "LEADGATE_WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_RETRY_SCHEDULE
-            ),
-            webhook_disable_after_seconds=_number(
-                env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
-            ),
-            lease_seconds=_lease_seconds(env),
-            redis_cluster=_flag(env, "LEADGATE_REDIS_CLUSTER"),
-            redis_sentinels=_sentinels(env),
-            redis_sentinel_master=env.get("LEADGATE_REDIS_SENTINEL_MASTER", "").strip()
-            or "mymaster",
-        )
+    settings = Settings(
+        database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
+        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
+        broker_url=_url(
+            env, "CELERY_BROKER_URL", ("redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp")
+        ),
+        home=home,
+        max_body_bytes=int(_number(env, "LEADGATE_MAX_BODY_BYTES", 256 * 1024, 1)),
+        task_max_attempts=int(_number(env, "LEADGATE_MAX_ATTEMPTS", 8, 1)),
+        retry_base_seconds=_number(env, "LEADGATE_RETRY_BASE_SECONDS", 2.0, 0.0),
+        retry_max_seconds=_number(env, "LEADGATE_RETRY_MAX_SECONDS", 300.0, 0.0),
+        lock_ttl_seconds=_number(env, "LEADGATE_LOCK_TTL_SECONDS", 30.0, 0.05),
+        batch_size=int(_number(env, "LEADGATE_BATCH_SIZE", 32, 1)),
+        bulk_max_items=int(_number(env, "LEADGATE_BULK_MAX_ITEMS", 1000, 1)),
+        sweep_interval_seconds=_number(env, "LEADGATE_SWEEP_INTERVAL_SECONDS", 15.0, 0.5),
+        stuck_after_seconds=_number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0),
+        auth_cache_seconds=_number(env, "LEADGATE_AUTH_CACHE_SECONDS", 5.0, 0.0),
+        metrics_token=env.get("LEADGATE_METRICS_TOKEN", "").strip() or None,
+        broker_key_prefix=env.get("LEADGATE_BROKER_KEY_PREFIX", "").strip(),
+        secret_keys=_fernet_keys(env, "LEADGATE_SECRET_KEY"),
+        secret_grace_seconds=_number(env, "LEADGATE_SECRET_GRACE_HOURS", 24.0, 0.0) * 3600.0,
+        log_level=_choice(env, "LEADGATE_LOG_LEVEL", LOG_LEVELS, "INFO"),
+        log_format=_choice(env, "LEADGATE_LOG_FORMAT", LOG_FORMATS, "json"),
+        home_given=bool(given_home),
+        webhook_allow_private=_flag(env, "LEADGATE_WEBHOOK_ALLOW_PRIVATE"),
+        webhook_retry_schedule=_seconds_list(
+            env, "LEADGATE_WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_RETRY_SCHEDULE
+        ),
+        webhook_disable_after_seconds=_number(
+            env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
+        ),
+        lease_seconds=_lease_seconds(env),
+        redis_cluster=_flag(env, "LEADGATE_REDIS_CLUSTER"),
+        redis_sentinels=_sentinels(env),
+        redis_sentinel_master=env.get("LEADGATE_REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
     )
+    return _check_broker_beside(settings)
 
 
 def _check_broker_beside(settings: Settings) -> Settings:

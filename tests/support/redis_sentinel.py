@@ -42,11 +42,13 @@ class OwnSentinelGroup:
     def start(self, timeout: float = 30) -> OwnSentinelGroup:
         """Start the master, the replica (in sync) and the Sentinel (watching the master)."""
         self.master_port, self.replica_port, self.sentinel_port = (free_port() for _ in range(3))
+        # Their own directory: a replica's initial sync writes an RDB file there.
         common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self._spawn(["--port", str(self.master_port), *common])
+        common += ["--dir", str(self.directory)]
+        self._spawn(["--port", str(self.master_port), *common, "--dbfilename", "master.rdb"])
         self._spawn(
             [
-                "--port", str(self.replica_port), *common,
+                "--port", str(self.replica_port), *common, "--dbfilename", "replica.rdb",
                 "--replicaof", "127.0.0.1", str(self.master_port),
             ]
         )  # fmt: skip
