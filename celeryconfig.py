@@ -4,13 +4,15 @@ How the timeouts fit together (each must stay below the next, or delivery stops 
 
     lock TTL (LEADGATE_LOCK_TTL_SECONDS, 30 s)
       < task soft time limit (60 s) < task hard time limit (90 s)
-      < lease of a processing event (LEADGATE_STUCK_AFTER_SECONDS, 120 s)
+      < longest hold of a processing event (LEADGATE_STUCK_AFTER_SECONDS, 120 s)
       < broker visibility timeout (600 s)
 
 A worker holds the per-lead lock only around match-then-write, so the lock expires long before the
-task is killed; the sweeper reclaims a processing event only after the hard limit could have
-killed it; and the broker redelivers an unacknowledged message only after that again, so a slow
-but live task is never run twice at once. Even when that ordering is broken (a paused VM, a Redis
+task is killed; a live worker renews its events' short lease (LEADGATE_LEASE_SECONDS, 5 s; see
+worker/leases.py) for at most the longest hold, so the sweeper reclaims a live worker's event only
+after the hard limit could have killed it, and a dead worker's one lease after it died; and the
+broker redelivers an unacknowledged message only after that again, so a slow but live task is
+never run twice at once. Even when that ordering is broken (a paused VM, a Redis
 failover), the database transaction re-checks the event's status and the lead's version, so the
 timeouts only save wasted work; they never carry correctness.
 

@@ -160,6 +160,21 @@ def _health_rows(b9: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _recovery_rows(result: dict[str, Any]) -> list[Row]:
+    return [
+        ("recovery", "events by status", _statuses(result["by_status"]), "all done"),
+        ("recovery", "events the killed worker held", str(result["held_at_kill"]), ""),
+        (
+            "recovery",
+            "kill -> held events done s",
+            _number(result["kill_to_held_done_s"]),
+            "< 15 + processing",
+        ),
+        ("recovery", "kill -> last event done s", _number(result["kill_to_last_done_s"]), ""),
+        ("recovery", "worker restart s", _number(result["worker_restart_s"]), ""),
+    ]
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -170,6 +185,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B4": _soak_rows,
         "B7": outbound_rows,
         "B9": _health_rows,
+        "RECOVERY": _recovery_rows,
     }
     for name, build in builders.items():
         if name in results:

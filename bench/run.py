@@ -15,15 +15,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import accept, contention, end_to_end, health, outbound, profile, report, soak
+from bench import (
+    accept,
+    contention,
+    end_to_end,
+    health,
+    outbound,
+    profile,
+    recovery,
+    report,
+    soak,
+)
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
 from bench.outbound import OutboundPlan
 from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
+from bench.recovery import RecoveryPlan
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B7", "B9")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B7", "B9", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -41,6 +52,7 @@ class Plan:
     outbound: OutboundPlan = field(
         default_factory=lambda: OutboundPlan(PipelinePlan(round_trip_events=0))
     )
+    recovery: RecoveryPlan = field(default_factory=RecoveryPlan)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -55,6 +67,7 @@ class Plan:
                 delivery_timeout_s=120,
             ),
             health=health.HealthPlan(batches=20, rounds=3),
+            recovery=RecoveryPlan(events=200, drain_timeout_s=180),
         )
 
 
@@ -120,6 +133,7 @@ def run_benchmarks(
         "B4": lambda: soak.run(servers, soak_plan()),
         "B7": lambda: outbound.run(servers, plan.outbound),
         "B9": lambda: health.run(servers, plan.health),
+        "RECOVERY": lambda: recovery.run(servers, plan.recovery),
     }
     for name in BENCHMARKS:
         if name not in only:

@@ -88,6 +88,16 @@ class Settings:
     drift_baseline_share: float = 0.5
     drift_baseline_hours: float = 24.0
     drift_min_baseline_events: int = 20
+    # A claimed event's lease (LEADGATE_LEASE_SECONDS): renewed while its worker is alive, so a
+    # dead worker's events are free again this long after it died. Renewal stops once an attempt
+    # has held its events for ``stuck_after_seconds``, so a hung worker still lets them go.
+    lease_seconds: float = 5.0
+    # The Redis behind REDIS_URL for locks and rate limits, past one node: a cluster
+    # (LEADGATE_REDIS_CLUSTER; REDIS_URL names any of its nodes) or a master found through
+    # Sentinel (LEADGATE_REDIS_SENTINELS, host:port list; LEADGATE_REDIS_SENTINEL_MASTER).
+    redis_cluster: bool = False
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = "mymaster"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -211,7 +221,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     given_home = env.get("LEADGATE_HOME", "").strip()
     home = Path(given_home or ".leadgate").resolve()
-    return Settings(
+    settings = Settings(
         database_url=_url(env, "DATABASE_URL", ("postgresql", "postgres", "postgresql+psycopg")),
         redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix", "redis+socket")),
         broker_url=_url(
@@ -252,7 +262,52 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         drift_baseline_share=_share(env, "LEADGATE_DRIFT_BASELINE_SHARE", 0.5),
         drift_baseline_hours=_number(env, "LEADGATE_DRIFT_BASELINE_HOURS", 24.0, 1.0),
         drift_min_baseline_events=int(_number(env, "LEADGATE_DRIFT_MIN_BASELINE_EVENTS", 20, 1)),
+        lease_seconds=_lease_seconds(env),
+        redis_cluster=_flag(env, "LEADGATE_REDIS_CLUSTER"),
+        redis_sentinels=_sentinels(env),
+        redis_sentinel_master=env.get("LEADGATE_REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
     )
+    return _check_broker_beside(settings)
+
+
+def _check_broker_beside(settings: Settings) -> Settings:
+    # Celery's Redis transport speaks to one node: with the locks on a cluster or behind
+    # Sentinel, REDIS_URL is no broker address, so the broker must be named on its own.
+    if (settings.redis_cluster or settings.redis_sentinels) and settings.broker_url is None:
+        raise SettingsError(
+            "CELERY_BROKER_URL must be set when LEADGATE_REDIS_CLUSTER or "
+            "LEADGATE_REDIS_SENTINELS is: the broker cannot use them (a single Redis or RabbitMQ)"
+        )
+    return settings
+
+
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    name = "LEADGATE_REDIS_SENTINELS"
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    if _flag(env, "LEADGATE_REDIS_CLUSTER"):
+        raise SettingsError(f"{name} and LEADGATE_REDIS_CLUSTER cannot both be set; choose one")
+    found: list[tuple[str, int]] = []
+    for part in (part.strip() for part in raw.split(",")):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name} must list host:port pairs separated by commas, got {part!r}"
+            )
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)
+
+
+def _lease_seconds(env: Mapping[str, str]) -> float:
+    lease = _number(env, "LEADGATE_LEASE_SECONDS", 5.0, 0.5)
+    stuck_after = _number(env, "LEADGATE_STUCK_AFTER_SECONDS", 120.0, 1.0)
+    if lease > stuck_after:
+        raise SettingsError(
+            f"LEADGATE_LEASE_SECONDS ({lease:g}) must not exceed LEADGATE_STUCK_AFTER_SECONDS "
+            f"({stuck_after:g}), the longest one attempt may hold its events"
+        )
+    return lease
 
 
 @lru_cache(maxsize=1)

@@ -11,12 +11,11 @@ import json
 import secrets
 from typing import Any
 
-import redis
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from common.redis_client import redis_for
+from common.redis_client import RedisClient, redis_for
 
 COOKIE_NAME = "leadgate_console"
 KEY_PREFIX = "leadgate:console:session:"
@@ -56,7 +55,7 @@ def _new_sid() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _client(app: Flask) -> redis.Redis:
+def _client(app: Flask) -> RedisClient:
     return redis_for(app.config["CONSOLE_REDIS_URL"])
 
 

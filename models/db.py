@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -31,6 +31,36 @@ PING_AFTER_IDLE_SECONDS = 5.0
 _CHECKED_IN_AT = "leadgate_checked_in_at"
 
 
+# Behind a pooler in transaction mode (PgBouncer before 1.21), consecutive transactions of one
+# client may run on different server connections: a statement psycopg prepared on one is unknown
+# on the next. ``?prepare_threshold=none`` on the database URL (psycopg's own parameter, which
+# libpq would refuse in a URL) turns server-side prepared statements off.
+PREPARE_THRESHOLD = "prepare_threshold"
+
+
+def connection_options(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL without our own query parameters, and the psycopg connect arguments they ask for.
+
+    Without ``prepare_threshold=none``, statements are prepared and planned per execution
+    (``plan_cache_mode``, a startup option a pooler may refuse). With it, nothing is prepared, so
+    each statement is planned with its values anyway, and no startup option is sent.
+    """
+    parsed = make_url(url)
+    threshold = parsed.query.get(PREPARE_THRESHOLD)
+    if threshold is None:
+        return url, {
+            # psycopg prepares a statement run five times, and PostgreSQL may then switch it to
+            # a generic plan, made without the parameters' values: one that cannot use a partial
+            # index, or that suits an empty table better than the one there is by then. Planning
+            # each execution with its values costs little for these short statements.
+            "options": "-c plan_cache_mode=force_custom_plan",
+        }
+    if isinstance(threshold, tuple) or threshold.strip().lower() not in ("none", ""):
+        raise ValueError(f"{PREPARE_THRESHOLD} in the database URL can only be 'none'")
+    plain = parsed.difference_update_query([PREPARE_THRESHOLD])
+    return plain.render_as_string(hide_password=False), {"prepare_threshold": None}
+
+
 def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engine:
     """Create an engine with the house pool settings for ``url``.
 
@@ -39,6 +69,7 @@ def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engin
     its connections are switched to autocommit once, when they connect, not at each checkout.
     """
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    url, connect_options = connection_options(url)
     engine = create_engine(
         url,
         pool_size=pool_size,
@@ -47,14 +78,7 @@ def make_engine(url: str, pool_size: int = 5, autocommit: bool = False) -> Engin
         # (and are never pinged); only the ones left idle get the ping when next used.
         pool_use_lifo=True,
         pool_recycle=1800,
-        connect_args={
-            "connect_timeout": 5,
-            # psycopg prepares a statement run five times, and PostgreSQL may then switch it to a
-            # generic plan, made without the parameters' values: one that cannot use a partial
-            # index, or that suits an empty table better than the one there is by then. Planning
-            # each execution with its values costs little for these short statements.
-            "options": "-c plan_cache_mode=force_custom_plan",
-        },
+        connect_args={"connect_timeout": 5, **connect_options},
         # Statement parameters are lead data; keep them out of exception messages and logs.
         hide_parameters=True,
         **options,

@@ -19,6 +19,7 @@ from worker.database import autocommit_session, task_session
 from worker.health.monitor import observe_batch
 from worker.ingest.claims import Claim, claim_events, prepare_claim, searchable_payload
 from worker.ingest.pipeline import ClaimedEvent, record_transient_error
+from worker.leases import leases_kept
 from worker.observe import event_claimed, event_finished, event_retrying
 from worker.outbound.callbacks import queue_callbacks
 from worker.outbound.publish import publish_deliveries
@@ -61,7 +62,7 @@ def attempt_event(event_id: uuid.UUID, deliveries: int = 0) -> Verdict:
             claims = claim_events(
                 session,
                 event_id,
-                lease_seconds=settings.stuck_after_seconds,
+                lease_seconds=settings.lease_seconds,
                 max_attempts=settings.task_max_attempts,
                 batch_size=settings.batch_size,
             )
@@ -82,7 +83,11 @@ def attempt_event(event_id: uuid.UUID, deliveries: int = 0) -> Verdict:
         return Verdict()
     for claim in claims:
         event_claimed(claim, batch_size=len(claims))
-    retries = run_batch([(claim, prepare_claim(claim)) for claim in claims])
+    # The short lease is renewed while this worker lives; if it dies, the sweeper frees the
+    # events a lease later (see worker.leases).
+    held = [(claim.event_id, claim.attempt) for claim in claims]
+    with leases_kept(held, settings.lease_seconds, settings.stuck_after_seconds):
+        retries = run_batch([(claim, prepare_claim(claim)) for claim in claims])
     own = [retry.seconds for retry in retries if retry.claim.event_id == event_id]
     others = [retry for retry in retries if retry.claim.event_id != event_id]
     return Verdict(retry_in=own[0] if own else None, others=others)
@@ -111,7 +116,7 @@ def run_batch(batch: list[ClaimedEvent]) -> list[Retry]:
             if retries and not retries[-1].recorded:
                 # The database is down: the rest would fail alike, each waiting on it in turn.
                 # They stay leased as processing; come back once the lease has run out.
-                lease = get_settings().stuck_after_seconds
+                lease = get_settings().lease_seconds
                 rest = batch[index + 1 :]
                 return retries + [Retry(claim, lease, recorded=False) for claim, _ in rest]
         return retries
@@ -155,7 +160,7 @@ def failed_attempt(claim: Claim, error: Exception) -> Retry | None:
         )
         # The event stays leased as processing; a retry before the lease ends would find
         # it held and drop out, so wait the lease out.
-        return Retry(claim, max(retry_in, settings.stuck_after_seconds), recorded=False)
+        return Retry(claim, max(retry_in, settings.lease_seconds), recorded=False)
     if status is None:
         log.info(
             "event %s: attempt %d failed after it was taken over", claim.event_id, claim.attempt

@@ -16,10 +16,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import redis
-
 from common.metrics import LOCK_WAIT
-from common.redis_client import redis_for
+from common.redis_client import REDIS_ERRORS, RedisClient, redis_for
 from common.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -58,18 +56,25 @@ return released
 """
 
 
-def lock_client() -> redis.Redis:
+def lock_client() -> RedisClient:
     """The Redis client that holds locks (the same per-process client the rate limiter uses)."""
     return redis_for(get_settings().locks_redis_url)
 
 
+# Every lock name carries this hash tag. One script call takes all of a batch's locks at once, and
+# on a Redis Cluster the keys of one call must live in one slot: a tag shared by all of them is
+# the only one that holds whatever keys a batch brings. The locks then sit on one master, which
+# is fine for their traffic (one call per batch); other data spreads over the cluster.
+LOCK_HASH_TAG = "{leadgate:locks}"
+
+
 def _lock_name(key: str) -> str:
     # Hash the key so no phone number or email appears in Redis key names.
-    return "leadgate:lock:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"{LOCK_HASH_TAG}:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def _acquire(
-    redis_client: redis.Redis, names: list[str], token: str, ttl: float, wait_seconds: float
+    redis_client: RedisClient, names: list[str], token: str, ttl: float, wait_seconds: float
 ) -> bool:
     ttl_ms = max(1, int(ttl * 1000))
     deadline = time.monotonic() + wait_seconds
@@ -80,7 +85,7 @@ def _acquire(
                 log.info("identity lock busy for %g s; relying on database locks", wait_seconds)
                 return False
             time.sleep(POLL_SECONDS)
-    except redis.RedisError as error:
+    except REDIS_ERRORS as error:
         log.warning("redis lock unavailable (%s); relying on database locks", type(error).__name__)
         return False
     return True
@@ -91,7 +96,7 @@ def identity_locks(
     keys: list[str],
     ttl_seconds: float | None = None,
     wait_seconds: float = LOCK_WAIT_SECONDS,
-    client: redis.Redis | None = None,
+    client: RedisClient | None = None,
 ) -> Iterator[bool]:
     """Hold a Redis lock on every key, all or none; yields False when they could not be had.
 
@@ -111,10 +116,10 @@ def identity_locks(
             _release(redis_client, names, token)
 
 
-def _release(redis_client: redis.Redis, names: list[str], token: str) -> None:
+def _release(redis_client: RedisClient, names: list[str], token: str) -> None:
     try:
         released = redis_client.eval(_RELEASE, len(names), *names, token)
-    except redis.RedisError:
+    except REDIS_ERRORS:
         # The locks expire by themselves; the database guards hold meanwhile.
         log.info("locks could not be released; they expire by themselves")
         return

@@ -7,7 +7,7 @@ import uuid
 import click
 import redis
 
-from common.redis_client import redis_for
+from common.redis_client import RedisClient, redis_for
 from common.settings import SettingsError, get_settings
 from leadgate.cli import records
 from leadgate.cli.configs import config_group
@@ -19,7 +19,7 @@ from worker.health.presence import forget_recent
 from worker.health.stats import DEFAULT_WINDOW, WINDOWS, config_stats
 
 
-def _redis() -> redis.Redis | None:
+def _redis() -> RedisClient | None:
     try:
         return redis_for(get_settings().locks_redis_url)
     except SettingsError:

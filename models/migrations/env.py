@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from models import Base
+from models.db import connection_options
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,7 +22,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # Migrations too may run through a transaction-mode pooler (see models.db).
+    plain_url, connect_args = connection_options(url)
+    connect_args.pop("options", None)
+    engine = create_engine(plain_url, poolclass=pool.NullPool, connect_args=connect_args)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

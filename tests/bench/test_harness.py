@@ -236,7 +236,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4", "B7", "B9"}
+    assert set(results) == {"B1", "B2", "B3", "B4", "B7", "B9", "RECOVERY"}
     assert results["B7"]["outbound"]["delivered"] > 0
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
@@ -257,4 +257,9 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
         assert any(re.match(rf"^B3 contention\s+{name}\s+holds: ", line) for line in lines), name
     assert results["B4"]["complete"]
     assert results["B4"]["received_to_done"]["events"] > 0
-    assert results["B9"]["batches"] == 60 and results["B7"]["health_ms_per_batch"] > 0
+    assert results["B9"]["batches"] == 60 and results["B9"]["health_ms_per_batch"] > 0
+    recovery = results["RECOVERY"]
+    assert recovery["complete"] and recovery["by_status"] == {"done": recovery["events"]}
+    assert recovery["held_at_kill"] > 0
+    assert recovery["kill_to_held_done_s"] is not None
+    assert any(line.startswith("recovery ") for line in lines)

@@ -175,3 +175,34 @@ def test_a_malformed_value_is_refused_by_name(name: str, value: str, reason: str
     with pytest.raises(SettingsError, match=name) as refused:
         load_settings({name: value})
     assert reason in str(refused.value)
+
+
+def test_the_lease_is_short_by_default_and_never_longer_than_the_longest_hold() -> None:
+    assert load_settings({}).lease_seconds == 5.0
+    assert load_settings({"LEADGATE_LEASE_SECONDS": "2"}).lease_seconds == 2.0
+    with pytest.raises(SettingsError, match=r"LEADGATE_LEASE_SECONDS \(10\) must not exceed"):
+        load_settings({"LEADGATE_LEASE_SECONDS": "10", "LEADGATE_STUCK_AFTER_SECONDS": "5"})
+    with pytest.raises(SettingsError, match="LEADGATE_LEASE_SECONDS must be a number"):
+        load_settings({"LEADGATE_LEASE_SECONDS": "soon"})
+
+
+def test_redis_past_one_node_is_a_cluster_or_sentinels_never_both() -> None:
+    plain = load_settings({})
+    assert (plain.redis_cluster, plain.redis_sentinels) == (False, ())
+    broker = {"CELERY_BROKER_URL": "amqp://rabbit:5672//"}
+    assert load_settings({"LEADGATE_REDIS_CLUSTER": "yes", **broker}).redis_cluster
+    watched = load_settings(
+        {
+            "LEADGATE_REDIS_SENTINELS": "10.0.0.1:26379, sentinel-b:26380",
+            "LEADGATE_REDIS_SENTINEL_MASTER": "leads",
+            **broker,
+        }
+    )
+    assert watched.redis_sentinels == (("10.0.0.1", 26379), ("sentinel-b", 26380))
+    assert watched.redis_sentinel_master == "leads"
+    with pytest.raises(SettingsError, match="LEADGATE_REDIS_SENTINELS must list host:port"):
+        load_settings({"LEADGATE_REDIS_SENTINELS": "sentinel-a"})
+    with pytest.raises(SettingsError, match="cannot both be set"):
+        load_settings({"LEADGATE_REDIS_SENTINELS": "a:1", "LEADGATE_REDIS_CLUSTER": "true"})
+    with pytest.raises(SettingsError, match="CELERY_BROKER_URL must be set"):
+        load_settings({"LEADGATE_REDIS_CLUSTER": "true"})

@@ -4,7 +4,8 @@ Fault tests stop, kill and restart servers, so they never use the machine's shar
 session-wide pgserver cluster and redis-server of their own, restartable at will. Each scenario
 gets a fresh organization, an empty Redis, and the web, worker and beat processes it asks for,
 all stopped when it ends. Timings are shortened so recovery happens within seconds: a lease
-(stuck time) of 3 s, a sweep every second, retries from 0.2 s.
+of 3 s renewed for at most 3 s (so a dead worker's events wait 3 s, a hung one's 6 s at most), a
+sweep every second, retries from 0.2 s.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FAULT_WORKER_APP = "tests.support.fault_worker"
 
 FAST_RECOVERY = {
     "LEADGATE_STUCK_AFTER_SECONDS": "3",
+    "LEADGATE_LEASE_SECONDS": "3",
     "LEADGATE_SWEEP_INTERVAL_SECONDS": "1",
     "LEADGATE_RETRY_BASE_SECONDS": "0.2",
     "LEADGATE_RETRY_MAX_SECONDS": "2",

@@ -16,6 +16,11 @@ from cryptography.fernet import Fernet
 from common.settings import to_sqlalchemy_url
 from leadgate.embedded import EmbeddedStack
 from models.migrate import upgrade_database
+from tests.support.pgbouncer import OwnPgBouncer, pooled_url
+
+# Run the session's web and worker through PgBouncer in transaction mode: a port where one
+# listens in front of TEST_DATABASE_URL's server, or "start" for one of the session's own.
+POOLER_ENV = "LEADGATE_TEST_PGBOUNCER"
 
 # The test session's LEADGATE_SECRET_KEY, the same in this process and its worker processes.
 SESSION_SECRET_KEY = Fernet.generate_key().decode()
@@ -30,6 +35,10 @@ class ServiceUrls:
     # Queues of their own, so test sessions sharing one Redis never take each other's tasks.
     broker_key_prefix: str = ""
     stack: EmbeddedStack | None = None
+    # The URL the service code connects with, when it goes through a pooler; the tests' own
+    # checks and the migrations use ``database_url``, straight to the server.
+    pooled_database_url: str = ""
+    pooler: OwnPgBouncer | None = None
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -39,7 +48,7 @@ class ServiceUrls:
     def env(self) -> dict[str, str]:
         """Environment variables that point a child process at these servers."""
         return {
-            "DATABASE_URL": self.database_url,
+            "DATABASE_URL": self.pooled_database_url or self.database_url,
             "REDIS_URL": self.redis_url,
             "LEADGATE_BROKER_KEY_PREFIX": self.broker_key_prefix,
             # The tests' webhook receivers listen on loopback, and retry in seconds, not hours.
@@ -50,7 +59,9 @@ class ServiceUrls:
         }
 
     def stop(self) -> None:
-        """Stop the embedded servers, if any."""
+        """Stop the embedded servers and the session's own pooler, if any."""
+        if self.pooler is not None:
+            self.pooler.stop()
         if self.stack is not None:
             self.stack.stop()
 
@@ -81,9 +92,16 @@ def start_test_services() -> ServiceUrls:
     name = f"leadgate_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     database_url = _create_database(database_server, name)
     upgrade_database(to_sqlalchemy_url(database_url))
-    return ServiceUrls(
+    services = ServiceUrls(
         database_url=database_url, redis_url=redis_url, broker_key_prefix=f"{name}:", stack=stack
     )
+    pooler = os.environ.get(POOLER_ENV, "").strip()
+    if pooler == "start":
+        services.pooler = OwnPgBouncer(database_server).start()
+        services.pooled_database_url = services.pooler.url_for(database_url)
+    elif pooler:
+        services.pooled_database_url = pooled_url(database_url, int(pooler))
+    return services
 
 
 def forget_broker_keys(services: ServiceUrls) -> None:

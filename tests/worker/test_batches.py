@@ -156,7 +156,7 @@ def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
     assert len(attempts) == 3
     assert [retry.claim.event_id for retry in retries] == ids
     assert not any(retry.recorded for retry in retries)
-    lease = get_settings().stuck_after_seconds
+    lease = get_settings().lease_seconds
     assert all(retry.seconds >= lease for retry in retries)
 
 

@@ -70,7 +70,10 @@ def test_the_timeouts_nest_lock_then_task_then_lease_then_broker(services: Any) 
         ("lock TTL (LEADGATE_LOCK_TTL_SECONDS)", settings.lock_ttl_seconds),
         ("task_soft_time_limit", app.conf.task_soft_time_limit),
         ("task_time_limit", app.conf.task_time_limit),
-        ("processing lease (LEADGATE_STUCK_AFTER_SECONDS)", settings.stuck_after_seconds),
+        (
+            "longest hold of a processing event (LEADGATE_STUCK_AFTER_SECONDS)",
+            settings.stuck_after_seconds,
+        ),
         ("broker visibility_timeout", app.conf.broker_transport_options["visibility_timeout"]),
     ]
     for (shorter, short), (longer, long) in itertools.pairwise(timeouts):

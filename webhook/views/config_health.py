@@ -10,7 +10,7 @@ import logging
 import redis
 from flask import Blueprint, Response, jsonify, request
 
-from common.redis_client import redis_for
+from common.redis_client import RedisClient, redis_for
 from common.settings import get_settings
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
@@ -26,7 +26,7 @@ bp = Blueprint("config_health", __name__, url_prefix="/api/ingestion-configs")
 log = logging.getLogger(__name__)
 
 
-def _redis() -> redis.Redis:
+def _redis() -> RedisClient:
     return redis_for(get_settings().locks_redis_url)
 
 

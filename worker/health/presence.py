@@ -20,8 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
+from common.redis_client import RedisClient
 from worker.health.drift import Counts
 from worker.ingest.mapping import CompiledMapping
 from worker.ingest.prepare import decode_payload
@@ -75,7 +74,7 @@ def bucket_of(epoch_seconds: float) -> int:
 
 
 def record(
-    client: redis.Redis,
+    client: RedisClient,
     observations: Sequence[Observation],
     now: float,
     recent_events: int | Mapping[uuid.UUID, int],
@@ -130,7 +129,7 @@ def recent_counts(entries: Iterable[dict[str, Any]], mapping_version: int) -> Co
     )
 
 
-def window_counts(client: redis.Redis, config_id: uuid.UUID, now: float, seconds: float) -> Counts:
+def window_counts(client: RedisClient, config_id: uuid.UUID, now: float, seconds: float) -> Counts:
     """Events and presence by source over at least the last ``seconds``, in whole buckets."""
     pipe = client.pipeline(transaction=False)
     for bucket in range(bucket_of(now - seconds), bucket_of(now) + 1):
@@ -147,6 +146,6 @@ def window_counts(client: redis.Redis, config_id: uuid.UUID, now: float, seconds
     return Counts(events=events, by_source=dict(present))
 
 
-def forget_recent(client: redis.Redis, config_id: uuid.UUID) -> None:
+def forget_recent(client: RedisClient, config_id: uuid.UUID) -> None:
     """Start the config's recent window afresh (on release: the operator has looked)."""
     client.delete(recent_key(config_id))

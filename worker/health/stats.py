@@ -16,6 +16,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from common.redis_client import RedisClient
 from models import IngestionConfig
 from models.base import utcnow
 from models.enums import EventAction, EventStatus
@@ -74,7 +75,7 @@ def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> 
 
 
 def config_stats(
-    session: Session, client: redis.Redis | None, config: IngestionConfig, window: str
+    session: Session, client: RedisClient | None, config: IngestionConfig, window: str
 ) -> dict[str, Any]:
     """The config's health over the window (1h, 24h or 7d), as JSON-ready values.
 

@@ -1,0 +1,123 @@
+"""Scenario: a worker holding a batch is SIGKILLed; its events are done within one sweep.
+
+The shipped timings, not the suite's shortened ones: a sweep every 15 s and two minutes as the
+longest an attempt may hold its events, with a short lease (3 s here) that the worker renews
+while it lives. The holding worker is paused after taking its identity locks, so its events sit
+``processing`` under a lease only the heartbeat keeps alive. Once it is killed, every event it
+held must be done, exactly once, within one sweep interval plus the lease plus the time to
+process them; with the lease lasting the whole two minutes (no renewal), they would wait that
+long and the test fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent
+from models.base import utcnow
+from tests.faults.conftest import FaultStack, ScenarioReport, kill_worker_and_child
+from tests.support.invariants import check_invariants, engine_for
+from tests.support.load import LoadPlan, send_now
+from tests.support.workload import make_person, make_request
+
+pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
+
+EVENTS = 20
+SWEEP_SECONDS = 15.0
+LEASE_SECONDS = 3.0
+# Generous: processing twenty events takes a second or two on an idle machine, but the machine
+# is shared; still far below the two minutes a lease without renewal would make them wait.
+PROCESSING_ALLOWANCE = 20.0
+SHIPPED_TIMINGS = {
+    "LEADGATE_SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
+    "LEADGATE_STUCK_AFTER_SECONDS": "120",
+    "LEADGATE_LEASE_SECONDS": str(LEASE_SECONDS),
+    # The paused worker's Redis locks run out before it is killed, so the survivor does not wait
+    # on them (that wait is the lock TTL's, not the lease's, and tested in test_lock_expiry).
+    "LEADGATE_LOCK_TTL_SECONDS": "2",
+}
+
+
+def _latest_done(database_url: str, organization_id: int) -> dt.datetime | None:
+    engine = engine_for(database_url)
+    try:
+        with Session(engine) as session:
+            return session.scalar(
+                select(func.max(IngestionEvent.processed_time)).where(
+                    IngestionEvent.organization_id == organization_id
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _lease_ends(database_url: str, organization_id: int) -> list[dt.datetime | None]:
+    engine = engine_for(database_url)
+    try:
+        with Session(engine) as session:
+            return list(
+                session.scalars(
+                    select(IngestionEvent.next_attempt_time).where(
+                        IngestionEvent.organization_id == organization_id
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_workers_events_are_done_within_one_sweep(
+    stack: FaultStack, scenario_report: ScenarioReport
+) -> None:
+    tenant = stack.tenant()
+    rng = random.Random(12)
+    persons = [make_person("R", index) for index in range(EVENTS)]
+    web = stack.web(workers=2, **SHIPPED_TIMINGS)
+    plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
+    # All in the inbox before any worker runs: the first message's claim takes them as one batch.
+    sent = send_now(plan, [make_request(person, 0, rng) for person in persons])
+    event_ids = [request.event_id or "" for request in sent]
+    assert all(event_ids)
+
+    holder = stack.worker(
+        "holder", concurrency=1, queues="ingest", faults="pause_after_lock:600", **SHIPPED_TIMINGS
+    )
+    stack.wait_for_events(event_ids, lambda state: state.status == "processing")
+    stack.beat(**SHIPPED_TIMINGS)
+    # Three leases later the events are still leased into the future: the heartbeat renews them.
+    time.sleep(3 * LEASE_SECONDS)
+    now = utcnow()
+    ends = _lease_ends(stack.database_url, tenant.organization_id)
+    assert all(end is not None and end > now for end in ends), ends
+    assert {state.attempts for state in stack.events(event_ids).values()} == {1}
+
+    # The survivor is up before the kill: what is measured is the lease and the sweep, not how
+    # long a worker takes to start on a busy machine.
+    stack.worker("survivor", concurrency=2, **SHIPPED_TIMINGS)
+    killed_at = utcnow()
+    kill_worker_and_child(holder)
+    bound = SWEEP_SECONDS + LEASE_SECONDS + PROCESSING_ALLOWANCE
+    states = stack.wait_for_events(event_ids, lambda state: state.terminal, timeout=bound + 30)
+    latest = _latest_done(stack.database_url, tenant.organization_id)
+    assert latest is not None
+    recovery = (latest - killed_at).total_seconds()
+
+    verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
+    scenario_report.figures.update(
+        events_held=EVENTS,
+        sweep_interval_seconds=SWEEP_SECONDS,
+        lease_seconds=LEASE_SECONDS,
+        kill_to_last_done_seconds=round(recovery, 1),
+    )
+    scenario_report.save(verdict)
+    verdict.assert_ok()
+    assert {state.status for state in states.values()} == {"done"}
+    # Held once by the killed worker, done once after it: no event ran a third time.
+    assert {state.attempts for state in states.values()} == {2}
+    assert recovery <= bound, f"recovery took {recovery:.1f} s, bound {bound:.0f} s"
