@@ -26,7 +26,9 @@ from bench.stack import (
     worker_answers,
 )
 
-NAIVE_APP = "bench.naive_app"
+NAIVE_MODULE = "bench.naive_app"
+# Named explicitly: given the module alone, celery would pick its Flask ``app``.
+NAIVE_CELERY = f"{NAIVE_MODULE}:celery"
 
 
 def naive_worker_arguments(worker_command: str, env: dict[str, str]) -> list[str]:
@@ -35,7 +37,7 @@ def naive_worker_arguments(worker_command: str, env: dict[str, str]) -> list[str
     swapped = list(arguments)
     for index, argument in enumerate(arguments[:-1]):
         if argument == "-A":
-            swapped[index + 1] = NAIVE_APP
+            swapped[index + 1] = NAIVE_CELERY
         elif argument == "-Q":
             swapped[index + 1] = QUEUE
     return swapped
@@ -48,7 +50,7 @@ def start_naive_worker(env: dict[str, str], timeout: float = 90) -> ServiceProce
     while time.monotonic() < deadline:
         if not worker.alive():
             raise RuntimeError(f"naive worker exited at start:\n{worker.log()}")
-        if worker_answers(env, NAIVE_APP):
+        if worker_answers(env, NAIVE_CELERY):
             return worker
         time.sleep(0.2)
     worker.stop()
@@ -83,7 +85,7 @@ def run_naive(
             connection.execute(CREATE_TABLE)
         env = service_env(database.url, servers.redis_url)
         worker = start_naive_worker(env)
-        web = start_web(env, app=f"{NAIVE_APP}:app")
+        web = start_web(env, app=f"{NAIVE_MODULE}:app")
         target = Target.at(web.url, "/api/lead-ingestion/naive/upsert/", "naive")
         posted = post_in_order(
             target, [[stream.events[i].body for i in indices] for indices in split]

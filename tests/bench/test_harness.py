@@ -213,7 +213,15 @@ def test_naive_peer_normalizes_the_phone_and_picks_fields_by_hand() -> None:
 def test_naive_worker_runs_the_procfile_command_on_its_own_app_and_queue() -> None:
     command = "celery -A worker.celery_app worker --concurrency ${WORKER_CONCURRENCY:-2} -Q a,b"
     arguments = naive_worker_arguments(command, {"WORKER_CONCURRENCY": "3"})
-    assert arguments[1:] == ["-A", "bench.naive_app", "worker", "--concurrency", "3", "-Q", QUEUE]
+    assert arguments[1:] == [
+        "-A",
+        "bench.naive_app:celery",
+        "worker",
+        "--concurrency",
+        "3",
+        "-Q",
+        QUEUE,
+    ]
 
 
 @pytest.fixture
