@@ -17,7 +17,7 @@ from webhook.auth import (
     load_config,
     provider_payload,
 )
-from webhook.broker import enqueue_event
+from webhook.broker import wake_config
 from webhook.db import request_session
 from webhook.errors import ApiError
 from webhook.group_commit import Ticket, group_committer
@@ -80,11 +80,11 @@ def _ingest_with(config_id: str, endpoint: Endpoint, ticket: Ticket) -> Response
         ticket=ticket,
     )
     # The INSERT committed on its own; this ends the session's transaction and hands the
-    # connection back to the pool before the publish. Enqueue only after the event is
-    # committed: a worker must find it.
+    # connection back to the pool before the publish. Wake a worker only after the event is
+    # committed: the worker must find it. One wake-up drains a batch of the config's events.
     session.commit()
     if stored.created:
-        enqueue_event(stored.event_id)
+        wake_config(config.id, stored.event_id)
     if wait <= 0 and stored.created:
         return accepted_response(stored.event_id)
     event = wait_for_terminal(session, stored.event_id, wait)
