@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
+from models.ingestion_event import new_event_id
 from webhook.auth import EndpointConfig
 from webhook.errors import ApiError
 from webhook.group_commit import BatchFailed, Row, Ticket
@@ -108,7 +109,7 @@ def store_event(
     # No statement below relies on an earlier one in the same transaction (each re-reads what
     # it needs and the loop absorbs races), so this also holds in an autocommit session.
     digest = body_digest(raw_body, query_string)
-    event_id = uuid.uuid4()
+    event_id = new_event_id()
     values: dict[str, object] = {
         "id": event_id,
         "config_id": config.id,

@@ -102,6 +102,7 @@ def test_concurrent_requests_share_one_insert_and_one_commit(
     stored = [result for result in results if isinstance(result, StoredEvent)]
     assert len(stored) == 4 and all(event.created for event in stored)
     assert len({event.event_id for event in stored}) == 4
+    assert all(event.event_id.version == 7 for event in stored)  # time-ordered ids
     transactions = _stored(engine, [event.event_id for event in stored])
     assert len(transactions) == 4
     assert len(set(transactions.values())) == 1, transactions
