@@ -13,6 +13,7 @@ from weakref import WeakKeyDictionary
 
 from celery import Celery
 from kombu.entity import Queue
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.wakeups import WAKE_TASK, clear_wake_pending, mark_wake_pending
 
@@ -121,7 +122,11 @@ def wake_config(config_id: uuid.UUID, event_id: uuid.UUID) -> bool:
     try:
         send = mark_wake_pending(config_id)
     except Exception as error:  # Redis unavailable: fall back to one message per event
-        log.warning("wake-up state unavailable (%s); publishing the event", type(error).__name__)
+        log.warning("wake-up state unavailable (%s)", type(error).__name__)
+        if isinstance(error, RedisTimeoutError) or _timed_out(error):
+            # A hung Redis is most likely the broker too: stop waiting on it for a while.
+            _pause.until = time.monotonic() + PAUSE_AFTER_TIMEOUT_SECONDS
+            return False
         return enqueue_event(event_id)
     if not send:
         return True

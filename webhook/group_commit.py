@@ -25,6 +25,8 @@ from common.settings import get_settings
 Row = dict[str, object]
 # Runs one batch's INSERT and returns the ids of the rows it inserted.
 BatchRunner = Callable[[list[Row]], set[object]]
+# Runs once per stored batch, by its leader, after every member has its answer.
+AfterCommit = Callable[[list[Row]], None]
 
 
 class BatchFailed(Exception):
@@ -38,9 +40,9 @@ class Ticket:
     committer: GroupCommitter
     joined: bool = False
 
-    def insert(self, row: Row, run: BatchRunner) -> bool:
+    def insert(self, row: Row, run: BatchRunner, after: AfterCommit | None = None) -> bool:
         """Store ``row`` in a batch of this ticket's committer (see ``GroupCommitter.insert``)."""
-        return self.committer.insert(self, row, run)
+        return self.committer.insert(self, row, run, after)
 
 
 @dataclass
@@ -85,11 +87,13 @@ class GroupCommitter:
                     self._arriving -= 1
                     self._changed.notify_all()
 
-    def insert(self, ticket: Ticket | None, row: Row, run: BatchRunner) -> bool:
+    def insert(
+        self, ticket: Ticket | None, row: Row, run: BatchRunner, after: AfterCommit | None = None
+    ) -> bool:
         """Store ``row`` in a batch; True when it was inserted, False when a conflict skipped it.
 
-        ``run`` is used when this request leads its batch. Raises ``BatchFailed`` when the batch
-        could not be stored.
+        ``run`` and ``after`` (given the rows inserted) are used when this request leads its
+        batch. Raises ``BatchFailed`` when the batch could not be stored.
         """
         member = _Member(row)
         with self._changed:
@@ -108,7 +112,9 @@ class GroupCommitter:
                 self._changed.notify_all()
         if leading:
             assert batch is not None
-            self._run(batch, run)
+            inserted = self._run(batch, run)
+            if after is not None and inserted:
+                after(inserted)
         else:
             member.done.wait()
         if member.error is not None:
@@ -130,17 +136,19 @@ class GroupCommitter:
         self.stats.largest = max(self.stats.largest, len(batch))
 
     @staticmethod
-    def _run(batch: list[_Member], run: BatchRunner) -> None:
+    def _run(batch: list[_Member], run: BatchRunner) -> list[Row]:
+        """Run the batch and answer its members; the rows it inserted."""
         try:
             inserted = run([member.row for member in batch])
         except BaseException as error:
             for member in batch:
                 member.error = error
                 member.done.set()
-            return
+            return []
         for member in batch:
             member.inserted = member.row["id"] in inserted
             member.done.set()
+        return [member.row for member in batch if member.inserted]
 
 
 @lru_cache(maxsize=4)

@@ -19,6 +19,7 @@ from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from models.ingestion_event import new_event_id
 from webhook.auth import EndpointConfig
+from webhook.broker import wake_config
 from webhook.errors import ApiError
 from webhook.group_commit import BatchFailed, Row, Ticket
 
@@ -33,6 +34,8 @@ class StoredEvent:
 
     event_id: uuid.UUID
     created: bool
+    # True when its batch's leader already woke a worker for it (see ``_wake_batch``).
+    woken: bool = False
 
 
 def body_digest(raw_body: bytes, query_string: str) -> str:
@@ -75,11 +78,20 @@ def _insert_batch(session: Session) -> Callable[[list[Row]], set[object]]:
     return run
 
 
+def _wake_batch(rows: list[Row]) -> None:
+    # One wake-up per config of the batch, sent once every member has its answer.
+    first_of_config: dict[object, object] = {}
+    for row in rows:
+        first_of_config.setdefault(row["config_id"], row["id"])
+    for config_id, event_id in first_of_config.items():
+        wake_config(cast(uuid.UUID, config_id), cast(uuid.UUID, event_id))
+
+
 def _insert_grouped(session: Session, values: Row, ticket: Ticket) -> uuid.UUID | None:
     # Every row of a batch has the same columns; none can conflict but on an idempotency key.
     row = {**values, "target_lead_id": values.get("target_lead_id")}
     try:
-        inserted = ticket.insert(row, _insert_batch(session))
+        inserted = ticket.insert(row, _insert_batch(session), _wake_batch)
     except BatchFailed as error:
         log.warning("a batch of events failed: %s", type(error.__cause__).__name__)
         raise ApiError(
@@ -104,7 +116,8 @@ def store_event(
     The key is as ``webhook.idempotency`` derives it, ready for the column. The same key with a
     different body is a 409; a key older than the window is released and the new payload takes
     it. With a ``ticket`` (an autocommit session only) the first insert joins this process's
-    group commit and is durable when this returns; a batch that fails is a 503.
+    group commit and is durable when this returns, and the batch's leader wakes a worker for
+    it; a batch that fails is a 503.
     """
     # No statement below relies on an earlier one in the same transaction (each re-reads what
     # it needs and the loop absorbs races), so this also holds in an autocommit session.
@@ -130,12 +143,14 @@ def store_event(
         # Only a PATCH of the standard API names its lead; the other inserts keep their shape.
         values["target_lead_id"] = target_lead_id
     for attempt in range(3):
-        if ticket is not None and attempt == 0:
+        grouped = ticket is not None and attempt == 0
+        if grouped:
+            assert ticket is not None
             inserted = _insert_grouped(session, values, ticket)
         else:
             inserted = _insert(session, values, idempotent=idempotency_key is not None)
         if inserted is not None:
-            return StoredEvent(inserted, created=True)
+            return StoredEvent(inserted, created=True, woken=grouped)
         first = session.execute(
             select(
                 IngestionEvent.id, IngestionEvent.body_sha256, IngestionEvent.received_time

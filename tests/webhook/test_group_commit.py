@@ -94,8 +94,12 @@ def _post(
 
 
 def test_concurrent_requests_share_one_insert_and_one_commit(
-    engine: Engine, config: EndpointConfig
+    engine: Engine, config: EndpointConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    woken: list[tuple[uuid.UUID, uuid.UUID]] = []
+    monkeypatch.setattr(
+        "webhook.inbox.wake_config", lambda config_id, event_id: woken.append((config_id, event_id))
+    )
     committer = GroupCommitter(window_s=20, max_rows=16)
     jobs = [_post(config, json.dumps({"n": n}).encode()) for n in range(4)]
     results = _run_together(engine, committer, jobs)
@@ -107,6 +111,10 @@ def test_concurrent_requests_share_one_insert_and_one_commit(
     assert len(transactions) == 4
     assert len(set(transactions.values())) == 1, transactions
     assert (committer.stats.batches, committer.stats.rows) == (1, 4)
+    # One wake-up for the batch, naming one of its events, sent after everyone's commit.
+    assert len(woken) == 1 and woken[0][0] == config.id
+    assert woken[0][1] in {event.event_id for event in stored}
+    assert all(event.woken for event in stored)
 
 
 def test_a_full_batch_goes_without_waiting_for_the_window(

@@ -81,9 +81,10 @@ def _ingest_with(config_id: str, endpoint: Endpoint, ticket: Ticket) -> Response
     )
     # The INSERT committed on its own; this ends the session's transaction and hands the
     # connection back to the pool before the publish. Wake a worker only after the event is
-    # committed: the worker must find it. One wake-up drains a batch of the config's events.
+    # committed: the worker must find it. One wake-up drains a batch of the config's events;
+    # a batch's leader has sent it already for the events of its batch.
     session.commit()
-    if stored.created:
+    if stored.created and not stored.woken:
         wake_config(config.id, stored.event_id)
     if wait <= 0 and stored.created:
         return accepted_response(stored.event_id)
