@@ -269,6 +269,9 @@ def test_wrk_posts_to_the_bare_view(harness_urls: tuple[str, str]) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
+# Four benchmarks, each starting its services (B2 twice: leadgate and the naive peer), on a
+# machine other test runs share.
+@pytest.mark.timeout(900)
 def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     harness_urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
