@@ -85,6 +85,7 @@ enable_utc = True
 task_default_queue = "ingest"
 task_routes = {
     "leadgate.process_event": {"queue": "ingest"},
+    "leadgate.wake": {"queue": "ingest"},
     "leadgate.sweep": {"queue": "maintenance"},
     # Lead webhooks wait on other people's servers (up to 15 s each): a queue of their own keeps
     # a slow receiver from holding up ingestion.

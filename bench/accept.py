@@ -1,8 +1,11 @@
 """B1 accept: requests/s at saturation, then p50/p99 at 80% of it; leadgate and a bare Flask view.
 
 Only the web runs (with the database and Redis): the accept path is measured on its own, and
-the bare baseline (``bench.baseline_app``) gets the same gunicorn command line from the Procfile
-and, for latency, the same fixed rate as leadgate.
+the bare baseline (``bench.baseline_app``) gets the same gunicorn command line from the Procfile.
+Each side is held at 80% of its own saturation rate for its latencies; the generator's send lag
+says when the generator, not the server, set the pace. Leadgate then runs a long saturation
+(60 s) whose first and last windows (10 s) are compared: an inbox that grows must not slow the
+door.
 Saturation uses wrk when it is there (installed from Debian when allowed), else the Python
 closed-loop generator; the fixed rate always uses the Python open-loop generator, since
 Debian's wrk has no ``-R``.
@@ -31,8 +34,11 @@ class AcceptPlan:
     saturation_s: float = 10.0
     fixed_s: float = 10.0
     warmup_s: float = 2.0
-    connections: int = 8
+    connections: int = 32
     fixed_share: float = 0.8
+    # The long saturation run and the windows at its start and end that are compared.
+    endurance_s: float = 60.0
+    window_s: float = 10.0
     install_wrk: bool = True
     use_wrk: bool = True
 
@@ -45,16 +51,42 @@ def saturate(target: Target, plan: AcceptPlan, wrk: str | None, seconds: float) 
     return closed_loop(target, source, plan.connections, seconds)
 
 
-def measure(
-    target: Target, plan: AcceptPlan, wrk: str | None, rate: float | None = None
-) -> dict[str, Any]:
-    """Warm up, saturate, then hold ``rate`` (by default 80% of the saturation rate)."""
+def measure(target: Target, plan: AcceptPlan, wrk: str | None) -> dict[str, Any]:
+    """Warm up, saturate, then hold 80% of that saturation rate."""
     saturate(target, plan, wrk, plan.warmup_s)
     saturation = saturate(target, plan, wrk, plan.saturation_s)
-    rate = rate or max(1.0, plan.fixed_share * saturation.rps)
+    rate = max(1.0, plan.fixed_share * saturation.rps)
     source = BodySource(count=20_000, run_tag="accept-fixed")
     fixed = fixed_rate(target, source, rate, plan.fixed_s)
     return {"saturation": saturation.as_dict(), "fixed_rate": fixed.as_dict()}
+
+
+def endurance_windows(total_s: float, window_s: float) -> tuple[float, float, float]:
+    """Seconds of the first window, the stretch between, and the last window of a long run."""
+    window = min(window_s, total_s / 2)
+    return window, max(0.0, total_s - 2 * window), window
+
+
+def endurance_summary(first: LoadResult, last: LoadResult, total_s: float) -> dict[str, Any]:
+    """The accept rate of the first and last windows, and the last as a share of the first."""
+    return {
+        "seconds": total_s,
+        "first_window": first.as_dict(),
+        "last_window": last.as_dict(),
+        "first_rps": round(first.rps, 1),
+        "last_rps": round(last.rps, 1),
+        "last_vs_first": round(last.rps / first.rps, 3) if first.rps else None,
+    }
+
+
+def endurance(target: Target, plan: AcceptPlan, wrk: str | None) -> dict[str, Any]:
+    """Saturate for ``endurance_s``, measuring its first and last windows on their own."""
+    first_s, middle_s, last_s = endurance_windows(plan.endurance_s, plan.window_s)
+    first = saturate(target, plan, wrk, first_s)
+    if middle_s > 0:
+        saturate(target, plan, wrk, middle_s)
+    last = saturate(target, plan, wrk, last_s)
+    return endurance_summary(first, last, plan.endurance_s)
 
 
 def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
@@ -64,19 +96,19 @@ def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
         tenant = create_tenant(database.sqlalchemy_url)
         env = service_env(database.url, servers.redis_url)
         wrk = find_wrk(plan.install_wrk) if plan.use_wrk else None
-        results: dict[str, Any] = {"load_generator": "wrk" if wrk else "python"}
-        # The bare view is held at leadgate's fixed rate, not at 80% of its own saturation:
-        # that compares latencies under the same load, and thousands of requests per second
-        # are beyond a Python generator sharing 2 cores with the server.
-        rate: float | None = None
+        results: dict[str, Any] = {
+            "load_generator": "wrk" if wrk else "python",
+            "connections": plan.connections,
+        }
         for name, app in (("leadgate", None), ("bare", BARE_APP)):
             web = start_web(env, app=app)
             try:
                 sampler = RssSampler({"web": web.pid}).start()
                 target = Target.at(web.url, tenant.upsert_path, tenant.token)
-                results[name] = measure(target, plan, wrk, rate)
+                results[name] = measure(target, plan, wrk)
+                if app is None:
+                    results["endurance"] = endurance(target, plan, wrk)
                 results[name]["memory"] = memory_report(sampler)
-                rate = results[name]["fixed_rate"]["target_rps"]
             finally:
                 web.stop()
     finally:
@@ -88,4 +120,5 @@ def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
     results["accept_ratio"] = round(leadgate["rps"] / bare["rps"], 3) if bare["rps"] else None
     results["p50_ms_at_80pct"] = results["leadgate"]["fixed_rate"]["p50_ms"]
     results["p99_ms_at_80pct"] = results["leadgate"]["fixed_rate"]["p99_ms"]
+    results["bare_p99_ms_at_80pct"] = results["bare"]["fixed_rate"]["p99_ms"]
     return results

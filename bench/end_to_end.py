@@ -2,8 +2,11 @@
 
 70% of the events are new persons and 30% updates to persons sent earlier, posted by several
 client processes (each person always by the same client, so a person's events arrive in order).
-The baseline, measured in the same run on the same database with the services stopped, is
-``bench.raw_baseline``: one process, one ``INSERT ... ON CONFLICT`` and one commit per lead.
+The worker runs while the clients post, so posting and processing overlap; the time to accept
+(first post to last answer) and the time to drain (first post to last event done) are both kept.
+Two baselines: ``bench.raw_baseline`` (one process, one ``INSERT ... ON CONFLICT`` and one commit
+per lead, on the same database with the services stopped), and the naive Flask + Celery peer
+(``bench.naive_peer``), posted the same stream by the same clients under the same process counts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from bench import profile
 from bench.events import backend_cpu_seconds, wait_until_terminal
 from bench.load import Answer, Target, post_in_order
+from bench.naive_peer import run_naive
 from bench.payloads import Stream, Tenant, build_stream, create_tenant
 from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
 from bench.raw_baseline import run_raw_loop
@@ -159,6 +163,7 @@ def run_pipeline_load(
         "posted": posted.as_dict(),
         "by_status": completion.by_status,
         "complete": completion.complete,
+        "accept_s": round(posted.ended_at - posted.started_at, 2),
         "wall_s": round(wall, 2),
         "leads_per_s": round(completion.done / wall, 1),
         "cpu_s": cpu,
@@ -191,7 +196,7 @@ def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
-    """B2: leadgate end to end, then the raw psycopg loop on the same database."""
+    """B2: leadgate end to end, the raw psycopg loop on the same database, then the naive peer."""
     stream = build_stream(plan.events, update_share=plan.update_share, seed=2)
     pipeline = run_pipeline_load(servers, "b2", stream, plan)
     result, database = pipeline.result, pipeline.database
@@ -211,4 +216,9 @@ def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
             )
     finally:
         database.drop()
+    naive = run_naive(servers, stream, split_indices(stream, plan.clients), plan.drain_timeout_s)
+    result["naive"] = naive
+    result["vs_naive"] = (
+        round(result["leads_per_s"] / naive["leads_per_s"], 3) if naive["leads_per_s"] else None
+    )
     return result

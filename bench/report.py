@@ -42,9 +42,10 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
     socket_errors = (
         leadgate["saturation"]["socket_errors"] + leadgate["fixed_rate"]["socket_errors"]
     )
-    return [
+    rows: list[Row] = [
         ("B1 accept", "web settings (gunicorn config)", settings, ""),
         ("B1 accept", "load generator", b1["load_generator"], ""),
+        ("B1 accept", "connections", _number(b1.get("connections")), "32"),
         ("B1 accept", "leadgate saturation req/s", _number(b1["accept_rps"]), ""),
         ("B1 accept", "bare Flask saturation req/s", _number(b1["bare_rps"]), ""),
         ("B1 accept", "accept_ratio", _number(b1["accept_ratio"], 3), ">= 0.5"),
@@ -52,7 +53,8 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
         ("B1 accept", "generator send lag p99 ms", _number(fixed_lag, 2), "small"),
         ("B1 accept", "p50 ms at 80%", _number(b1["p50_ms_at_80pct"], 2), ""),
         ("B1 accept", "p99 ms at 80%", _number(b1["p99_ms_at_80pct"], 2), "< 50"),
-        ("B1 accept", "bare p50 / p99 ms, same rate", bare_latency, ""),
+        ("B1 accept", "bare fixed rate req/s: target / achieved", _rates(bare["fixed_rate"]), ""),
+        ("B1 accept", "bare p50 / p99 ms at 80% of its own", bare_latency, ""),
         ("B1 accept", "bare generator send lag p99 ms", _number(bare_lag, 2), "small"),
         ("B1 accept", "non-2xx / socket errors", f"{non_2xx} / {socket_errors}", "0 / 0"),
         (
@@ -62,6 +64,15 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
             "< 150",
         ),
     ]
+    endurance = b1.get("endurance")
+    if endurance:
+        first_last = f"{_number(endurance['first_rps'])} / {_number(endurance['last_rps'])}"
+        seconds = _number(endurance["seconds"], 0)
+        rows += [
+            ("B1 accept", f"{seconds} s saturation: first / last window req/s", first_last, ""),
+            ("B1 accept", "last window / first", _number(endurance["last_vs_first"], 3), ">= 0.9"),
+        ]
+    return rows
 
 
 def _statuses(by_status: dict[str, int]) -> str:
@@ -72,7 +83,7 @@ def _pipeline_rows(name: str, result: dict[str, Any]) -> list[Row]:
     memory = result["memory"]
     masters = f"{_number(_peak(memory, 'web master'))} / {_number(_peak(memory, 'worker master'))}"
     cpu = " / ".join(_number(seconds, 1) for seconds in result["cpu_s"].values())
-    lps_target = ">= 300" if name.startswith("B2") else ""
+    lps_target = ">= 1000" if name.startswith("B2") else ""
     db_cpu = (
         f"{_number(result.get('database_cpu_s_per_lead'), 5)}"
         f" ({result.get('database_backends', 0)} backends)"
@@ -81,6 +92,7 @@ def _pipeline_rows(name: str, result: dict[str, Any]) -> list[Row]:
         (name, "events / persons", f"{result['events']} / {result['persons']}", ""),
         (name, "posted req/s", _number(result["posted"]["rps"]), ""),
         (name, "events by status", _statuses(result["by_status"]), "all done"),
+        (name, "accept s (first post to last answer)", _number(result.get("accept_s"), 2), ""),
         (name, "wall s (first post to last done)", _number(result["wall_s"], 2), ""),
         (name, "leads/s", _number(result["leads_per_s"]), lps_target),
         (name, "CPU s per lead (web+worker)", _number(result["cpu_s_per_lead"], 5), ""),
@@ -99,6 +111,14 @@ def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:
     if raw:
         rows.append(("B2 end to end", "raw psycopg loop leads/s", _number(raw["leads_per_s"]), ""))
     rows.append(("B2 end to end", "e2e_ratio", _number(b2.get("e2e_ratio"), 3), ">= 0.5"))
+    naive = b2.get("naive")
+    if naive:
+        accept_wall = f"{_number(naive['accept_s'], 2)} / {_number(naive['wall_s'], 2)}"
+        rows += [
+            ("B2 end to end", "naive peer: accept s / wall s", accept_wall, ""),
+            ("B2 end to end", "naive peer leads/s", _number(naive["leads_per_s"]), ""),
+            ("B2 end to end", "vs_naive", _number(b2.get("vs_naive"), 3), ">= 1.5"),
+        ]
     trips = b2.get("round_trips")
     if trips:
         for key in ("web_per_request", "worker_per_new_lead", "worker_per_update"):
@@ -207,9 +227,10 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
 
 
 def summary_line(results: dict[str, Any]) -> str:
-    """``summary: accept_rps=N bare_rps=N accept_ratio=X e2e_lps=N raw_lps=N e2e_ratio=X``."""
+    """The last line: accept and end-to-end figures with the baselines and their ratios."""
     b1, b2 = results.get("B1", {}), results.get("B2", {})
     raw_lps = b2.get("raw", {}).get("leads_per_s")
+    naive_lps = b2.get("naive", {}).get("leads_per_s")
 
     def whole(value: Any) -> str:
         return "n/a" if value is None else str(round(value))
@@ -222,6 +243,7 @@ def summary_line(results: dict[str, Any]) -> str:
         f" accept_ratio={ratio(b1.get('accept_ratio'))}"
         f" e2e_lps={whole(b2.get('leads_per_s'))} raw_lps={whole(raw_lps)}"
         f" e2e_ratio={ratio(b2.get('e2e_ratio'))}"
+        f" naive_lps={whole(naive_lps)} vs_naive={ratio(b2.get('vs_naive'))}"
     )
 
 

@@ -58,7 +58,9 @@ class Plan:
     def quick(cls) -> Plan:
         """Small counts and short durations: proves the harness works, measures little."""
         return cls(
-            accept=AcceptPlan(saturation_s=2, fixed_s=2, warmup_s=0.5, connections=4),
+            accept=AcceptPlan(
+                saturation_s=2, fixed_s=2, warmup_s=0.5, connections=4, endurance_s=4, window_s=1
+            ),
             end_to_end=PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=5),
             contention=PipelinePlan(events=300, hot_share=0.3, drain_timeout_s=180),
             soak=SoakPlan(seconds=10, drain_timeout_s=120),

@@ -214,10 +214,11 @@ def start_web(
     raise RuntimeError(f"web did not answer within {timeout} s:\n{web.log()}")
 
 
-def _worker_answers(env: Mapping[str, str]) -> bool:
+def worker_answers(env: Mapping[str, str], celery_app: str = "worker.celery_app") -> bool:
+    """True when a worker of ``celery_app`` answers a ping through the broker."""
     # The celery command reads the app's own configuration (broker, key prefix), so the ping
     # travels the way the tasks will.
-    ping = [str(VENV_BIN / "celery"), "-A", "worker.celery_app", "inspect", "ping", "--timeout=1"]
+    ping = [str(VENV_BIN / "celery"), "-A", celery_app, "inspect", "ping", "--timeout=1"]
     try:
         finished = subprocess.run(
             ping, cwd=REPO_ROOT, env=dict(env), capture_output=True, timeout=30, check=False
@@ -235,7 +236,7 @@ def start_worker(env: Mapping[str, str], timeout: float = 90) -> ServiceProcess:
     while time.monotonic() < deadline:
         if not worker.alive():
             raise RuntimeError(f"worker exited at start:\n{worker.log()}")
-        if _worker_answers(env):
+        if worker_answers(env):
             return worker
         time.sleep(0.2)
     worker.stop()

@@ -98,6 +98,13 @@ class Settings:
     redis_cluster: bool = False
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str = "mymaster"
+    # Group commit in the web: how long a batch of inserts waits for the requests on their way
+    # (LEADGATE_GROUP_COMMIT_WINDOW_MS) and how many rows it holds at most.
+    group_commit_window_ms: float = 2.0
+    group_commit_max_rows: int = 32
+    # How long a wake-up for a config stays pending before the next event may send another
+    # (LEADGATE_WAKE_PENDING_SECONDS): bounds the wait when a wake-up message is lost.
+    wake_pending_seconds: float = 5.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -266,6 +273,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_cluster=_flag(env, "LEADGATE_REDIS_CLUSTER"),
         redis_sentinels=_sentinels(env),
         redis_sentinel_master=env.get("LEADGATE_REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
+        group_commit_window_ms=_number(env, "LEADGATE_GROUP_COMMIT_WINDOW_MS", 2.0, 0.0),
+        group_commit_max_rows=int(_number(env, "LEADGATE_GROUP_COMMIT_MAX_ROWS", 32, 1)),
+        wake_pending_seconds=_number(env, "LEADGATE_WAKE_PENDING_SECONDS", 5.0, 0.1),
     )
     return _check_broker_beside(settings)
 

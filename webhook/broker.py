@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -12,6 +13,9 @@ from weakref import WeakKeyDictionary
 
 from celery import Celery
 from kombu.entity import Queue
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from common.wakeups import WAKE_TASK, clear_wake_pending, mark_wake_pending
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +50,28 @@ def _client() -> Celery:
 
 
 class Publisher:
-    """Sends ``process_event`` messages as ``Celery.send_task`` does, minus its per-call setup.
+    """Sends one task's messages as ``Celery.send_task`` does, minus its per-call setup.
 
     The message is built by Celery's own protocol code and published through its producer pool,
     so workers receive exactly what ``send_task`` would have sent; what is done once here is the
     routing (task_routes) and binding the queue to each producer's channel.
     """
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, task: str = PROCESS_EVENT_TASK) -> None:
         self.app = app
-        self.route: dict[str, Any] = app.amqp.router.route({}, PROCESS_EVENT_TASK, None, None, None)
+        self.task = task
+        self.route: dict[str, Any] = app.amqp.router.route({}, task, None, None, None)
         self.queue: Queue = self.route["queue"]
         self._bound: WeakKeyDictionary[Any, Queue] = WeakKeyDictionary()
 
-    def publish(self, event_id: uuid.UUID) -> None:
-        """Publish one message asking a worker to process ``event_id``; raises when it cannot."""
+    def publish(self, argument: uuid.UUID) -> None:
+        """Publish one message with ``argument`` (an event or config id); raises when it cannot."""
         app = self.app
         task_id = str(uuid.uuid4())
-        args = [str(event_id)]
+        args = [str(argument)]
         message = app.amqp.create_task_message(
             task_id,
-            PROCESS_EVENT_TASK,
+            self.task,
             args,
             {},
             reply_to=app.thread_oid,
@@ -79,7 +84,7 @@ class Publisher:
         with app.producer_or_acquire() as producer:
             app.amqp.send_task_message(
                 producer,
-                PROCESS_EVENT_TASK,
+                self.task,
                 message,
                 retry=False,
                 declare=[self._bound_queue(producer.channel)],
@@ -97,12 +102,46 @@ class Publisher:
 
 
 @lru_cache(maxsize=4)
-def _publisher(app: Celery) -> Publisher:
-    return Publisher(app)
+def _publisher(app: Celery, task: str = PROCESS_EVENT_TASK) -> Publisher:
+    return Publisher(app, task)
 
 
 def _publish(event_id: uuid.UUID) -> None:
     _publisher(_client()).publish(event_id)
+
+
+def wake_config(config_id: uuid.UUID, event_id: uuid.UUID) -> bool:
+    """Ask a worker to drain the config's fresh events, unless a wake-up is already pending.
+
+    ``event_id`` is committed already. When Redis cannot say whether a wake-up is pending, the
+    event gets a message of its own, as before wake-ups; when the broker cannot take the
+    wake-up, the pending mark is dropped so the next event tries again (the sweeper covers both).
+    """
+    if time.monotonic() < _pause.until:
+        return False
+    try:
+        send = mark_wake_pending(config_id)
+    except Exception as error:  # Redis unavailable: fall back to one message per event
+        log.warning("wake-up state unavailable (%s)", type(error).__name__)
+        if isinstance(error, RedisTimeoutError) or _timed_out(error):
+            # A hung Redis is most likely the broker too: stop waiting on it for a while.
+            _pause.until = time.monotonic() + PAUSE_AFTER_TIMEOUT_SECONDS
+            return False
+        return enqueue_event(event_id)
+    if not send:
+        return True
+    try:
+        _publisher(_client(), WAKE_TASK).publish(config_id)
+    except Exception as error:  # any broker failure: the events stay queued for the sweeper
+        log.warning(
+            "broker unavailable, wake-up for %s not sent: %s", config_id, type(error).__name__
+        )
+        if _timed_out(error):
+            _pause.until = time.monotonic() + PAUSE_AFTER_TIMEOUT_SECONDS
+        with contextlib.suppress(Exception):
+            clear_wake_pending(config_id)
+        return False
+    return True
 
 
 def enqueue_event(event_id: uuid.UUID) -> bool:

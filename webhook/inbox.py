@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -15,8 +17,13 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
+from models.ingestion_event import new_event_id
 from webhook.auth import EndpointConfig
+from webhook.broker import wake_config
 from webhook.errors import ApiError
+from webhook.group_commit import BatchFailed, Row, Ticket
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = dt.timedelta(days=7)
 
@@ -27,6 +34,8 @@ class StoredEvent:
 
     event_id: uuid.UUID
     created: bool
+    # True when its batch's leader already woke a worker for it (see ``_wake_batch``).
+    woken: bool = False
 
 
 def body_digest(raw_body: bytes, query_string: str) -> str:
@@ -60,6 +69,37 @@ def _insert(session: Session, values: dict[str, object], idempotent: bool) -> uu
     return inserted
 
 
+def _insert_batch(session: Session) -> Callable[[list[Row]], set[object]]:
+    def run(rows: list[Row]) -> set[object]:
+        # One multi-row INSERT in an autocommit session: one transaction, one commit for all.
+        result = session.connection().execute(_INSERT_UNLESS_KEY_TAKEN, rows)
+        return set(result.scalars().all())
+
+    return run
+
+
+def _wake_batch(rows: list[Row]) -> None:
+    # One wake-up per config of the batch, sent once every member has its answer.
+    first_of_config: dict[object, object] = {}
+    for row in rows:
+        first_of_config.setdefault(row["config_id"], row["id"])
+    for config_id, event_id in first_of_config.items():
+        wake_config(cast(uuid.UUID, config_id), cast(uuid.UUID, event_id))
+
+
+def _insert_grouped(session: Session, values: Row, ticket: Ticket) -> uuid.UUID | None:
+    # Every row of a batch has the same columns; none can conflict but on an idempotency key.
+    row = {**values, "target_lead_id": values.get("target_lead_id")}
+    try:
+        inserted = ticket.insert(row, _insert_batch(session), _wake_batch)
+    except BatchFailed as error:
+        log.warning("a batch of events failed: %s", type(error.__cause__).__name__)
+        raise ApiError(
+            503, "The event could not be stored; retry later.", headers={"Retry-After": "1"}
+        ) from error
+    return cast(uuid.UUID, values["id"]) if inserted else None
+
+
 def store_event(
     session: Session,
     config: EndpointConfig,
@@ -69,17 +109,20 @@ def store_event(
     query_string: str,
     idempotency_key: str | None,
     target_lead_id: int | None = None,
+    ticket: Ticket | None = None,
 ) -> StoredEvent:
     """Insert the event (committed by the caller), or return the first one with the same key.
 
     The key is as ``webhook.idempotency`` derives it, ready for the column. The same key with a
     different body is a 409; a key older than the window is released and the new payload takes
-    it.
+    it. With a ``ticket`` (an autocommit session only) the first insert joins this process's
+    group commit and is durable when this returns, and the batch's leader wakes a worker for
+    it; a batch that fails is a 503.
     """
     # No statement below relies on an earlier one in the same transaction (each re-reads what
     # it needs and the loop absorbs races), so this also holds in an autocommit session.
     digest = body_digest(raw_body, query_string)
-    event_id = uuid.uuid4()
+    event_id = new_event_id()
     values: dict[str, object] = {
         "id": event_id,
         "config_id": config.id,
@@ -99,10 +142,15 @@ def store_event(
     if target_lead_id is not None:
         # Only a PATCH of the standard API names its lead; the other inserts keep their shape.
         values["target_lead_id"] = target_lead_id
-    for _ in range(3):
-        inserted = _insert(session, values, idempotent=idempotency_key is not None)
+    for attempt in range(3):
+        grouped = ticket is not None and attempt == 0
+        if grouped:
+            assert ticket is not None
+            inserted = _insert_grouped(session, values, ticket)
+        else:
+            inserted = _insert(session, values, idempotent=idempotency_key is not None)
         if inserted is not None:
-            return StoredEvent(inserted, created=True)
+            return StoredEvent(inserted, created=True, woken=grouped)
         first = session.execute(
             select(
                 IngestionEvent.id, IngestionEvent.body_sha256, IngestionEvent.received_time

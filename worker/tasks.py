@@ -9,29 +9,62 @@ from celery import Task
 
 import worker.logging_setup  # noqa: F401 - connects Celery's setup_logging signal
 from common.settings import get_settings
-from worker.attempts import attempt_event
+from common.wakeups import WAKE_TASK, mark_wake_pending
+from worker.attempts import Retry, attempt_event
 from worker.celery_app import app, waiting_messages
 from worker.database import task_session
 from worker.observe import event_requeued
 from worker.retry import describe, is_transient
 from worker.sweeper import claim_due_events
+from worker.wakeups import drain_once
 
 log = logging.getLogger(__name__)
 
 
-@app.task(name="leadgate.process_event", bind=True, max_retries=None)
-def process_event(self: Task, event_id: str) -> None:
-    """Process one ingestion event by id; delivery is at least once, the event row guards it."""
-    verdict = attempt_event(uuid.UUID(event_id), deliveries=self.request.retries)
-    for retry in verdict.others:
+def _schedule(retries: list[Retry]) -> None:
+    for retry in retries:
         try:
             process_event.apply_async((str(retry.claim.event_id),), countdown=retry.seconds)
         except Exception as error:  # the sweeper re-enqueues retries that come due unsent
             log.warning(
                 "event %s: retry not scheduled (%s)", retry.claim.event_id, type(error).__name__
             )
+
+
+@app.task(name="leadgate.process_event", bind=True, max_retries=None)
+def process_event(self: Task, event_id: str) -> None:
+    """Process one ingestion event by id; delivery is at least once, the event row guards it."""
+    verdict = attempt_event(uuid.UUID(event_id), deliveries=self.request.retries)
+    _schedule(verdict.others)
     if verdict.retry_in is not None:
         raise self.retry(countdown=verdict.retry_in)
+
+
+@app.task(name=WAKE_TASK)
+def wake(config_id: str) -> None:
+    """Drain one batch of a config's fresh events; wake again while more are waiting."""
+    drained = drain_once(uuid.UUID(config_id))
+    _schedule(drained.verdict.others)
+    if drained.event_id is not None and drained.verdict.retry_in is not None:
+        _schedule_event(drained.event_id, drained.verdict.retry_in)
+    # One batch per message keeps other configs' wake-ups from waiting behind a long backlog.
+    if drained.more_waiting and _no_wake_pending(config_id):
+        wake.delay(config_id)
+
+
+def _no_wake_pending(config_id: str) -> bool:
+    try:
+        return mark_wake_pending(config_id)
+    except Exception as error:  # without the mark, a second wake-up costs only a message
+        log.warning("wake-up state unavailable: %s", type(error).__name__)
+        return True
+
+
+def _schedule_event(event_id: uuid.UUID, seconds: float) -> None:
+    try:
+        process_event.apply_async((str(event_id),), countdown=seconds)
+    except Exception as error:  # the sweeper re-enqueues retries that come due unsent
+        log.warning("event %s: retry not scheduled (%s)", event_id, type(error).__name__)
 
 
 @app.task(name="leadgate.sweep")

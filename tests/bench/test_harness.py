@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from bench import contention, report
+from bench.accept import endurance_summary, endurance_windows
 from bench.end_to_end import in_stream_order, split_by_person, split_indices
-from bench.load import Answer, Target, event_id_of, percentile
+from bench.load import Answer, LoadResult, Target, event_id_of, percentile
+from bench.naive_app import QUEUE, naive_row, normalized_phone
+from bench.naive_peer import naive_worker_arguments
 from bench.payloads import NESTED_MAPPING, build_stream, phone_for
 from bench.procfile import expand_command, procfile_commands
 from bench.procstats import cpu_seconds, process_tree, rss_bytes
@@ -36,7 +39,7 @@ from worker.ingest.prepare import prepare_lead
 
 SUMMARY = re.compile(
     r"^summary: accept_rps=\d+ bare_rps=\d+ accept_ratio=\d+\.\d\d"
-    r" e2e_lps=\d+ raw_lps=\d+ e2e_ratio=\d+\.\d\d$"
+    r" e2e_lps=\d+ raw_lps=\d+ e2e_ratio=\d+\.\d\d naive_lps=\d+ vs_naive=\d+\.\d\d$"
 )
 # The tests' own Redis database is 1 (and a session worker consumes it); the harness gets another.
 HARNESS_REDIS_DB = 3
@@ -156,8 +159,69 @@ def test_summary_line_without_results_says_not_available() -> None:
     line = report.summary_line({})
     assert line == (
         "summary: accept_rps=n/a bare_rps=n/a accept_ratio=n/a e2e_lps=n/a raw_lps=n/a"
-        " e2e_ratio=n/a"
+        " e2e_ratio=n/a naive_lps=n/a vs_naive=n/a"
     )
+
+
+def test_summary_line_carries_the_naive_peer() -> None:
+    results = {
+        "B1": {"accept_rps": 812.4, "bare_rps": 1624.8, "accept_ratio": 0.5},
+        "B2": {
+            "leads_per_s": 450.0,
+            "raw": {"leads_per_s": 900.0},
+            "e2e_ratio": 0.5,
+            "naive": {"leads_per_s": 300.0},
+            "vs_naive": 1.5,
+        },
+    }
+    assert report.summary_line(results) == (
+        "summary: accept_rps=812 bare_rps=1625 accept_ratio=0.50 e2e_lps=450 raw_lps=900"
+        " e2e_ratio=0.50 naive_lps=300 vs_naive=1.50"
+    )
+
+
+def test_endurance_windows_split_a_long_run() -> None:
+    assert endurance_windows(60, 10) == (10, 40, 10)
+    assert endurance_windows(4, 1) == (1, 2, 1)
+    # A run shorter than two windows is two halves with nothing between.
+    assert endurance_windows(6, 10) == (3, 0, 3)
+
+
+def _load(requests: int, seconds: float) -> LoadResult:
+    return LoadResult("wrk", requests, seconds, requests, 0, 0, 1.0, 2.0, 3.0)
+
+
+def test_endurance_summary_compares_the_last_window_with_the_first() -> None:
+    summary = endurance_summary(_load(5_000, 10), _load(4_000, 10), 60)
+    assert (summary["first_rps"], summary["last_rps"]) == (500.0, 400.0)
+    assert summary["last_vs_first"] == 0.8
+    assert endurance_summary(_load(0, 10), _load(10, 10), 60)["last_vs_first"] is None
+
+
+def test_naive_peer_normalizes_the_phone_and_picks_fields_by_hand() -> None:
+    stream = build_stream(3, update_share=0.0, seed=3)
+    payload = json.loads(stream.events[0].body)
+    row = naive_row(payload, organization_id=7)
+    assert row[0] == 7
+    assert row[1] == str(payload["lead"]["id"])
+    assert row[2] == normalize_phone(payload["contact"]["phone"])
+    assert row[2] is not None and row[2].startswith("+1")
+    assert normalized_phone("not a phone") is None
+    assert normalized_phone(None) is None
+
+
+def test_naive_worker_runs_the_procfile_command_on_its_own_app_and_queue() -> None:
+    command = "celery -A worker.celery_app worker --concurrency ${WORKER_CONCURRENCY:-2} -Q a,b"
+    arguments = naive_worker_arguments(command, {"WORKER_CONCURRENCY": "3"})
+    assert arguments[1:] == [
+        "-A",
+        "bench.naive_app:celery",
+        "worker",
+        "--concurrency",
+        "3",
+        "-Q",
+        QUEUE,
+    ]
 
 
 @pytest.fixture
@@ -205,6 +269,9 @@ def test_wrk_posts_to_the_bare_view(harness_urls: tuple[str, str]) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
+# Four benchmarks, each starting its services (B2 twice: leadgate and the naive peer), on a
+# machine other test runs share.
+@pytest.mark.timeout(900)
 def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     harness_urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -241,6 +308,13 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
         assert results["B1"][side]["fixed_rate"]["ok"] > 0
+    endurance = results["B1"]["endurance"]
+    assert endurance["first_window"]["ok"] > 0 and endurance["last_window"]["ok"] > 0
+    assert endurance["last_vs_first"] > 0
+    naive = results["B2"]["naive"]
+    assert naive["complete"] and naive["applied"] == 40, naive
+    assert results["B2"]["vs_naive"] > 0
+    assert results["B2"]["accept_s"] <= results["B2"]["wall_s"]
     for name in ("B2", "B3"):
         assert results[name]["complete"]
         assert results[name]["by_status"] == {"done": 40}

@@ -332,7 +332,7 @@ class TestWaiting:
     def test_wait_runs_out_with_202(
         self, client: FlaskClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("webhook.views.ingest.enqueue_event", lambda _: False)
+        monkeypatch.setattr("webhook.inbox.wake_config", lambda *_: False)
         answer = post_payload(
             client,
             tenant.config_id,

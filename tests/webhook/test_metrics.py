@@ -14,7 +14,7 @@ from tests.support.processes import ServiceProcess
 def test_metrics_count_requests_and_report_queue(
     client: FlaskClient, committed_session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("webhook.views.ingest.enqueue_event", lambda _: False)
+    monkeypatch.setattr("webhook.inbox.wake_config", lambda *_: False)
     tenant = make_tenant(committed_session)
     committed_session.commit()
     post_payload(client, tenant.config_id, "upsert", {"phone_number": "2024561111"}, tenant.token)

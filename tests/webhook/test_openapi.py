@@ -64,7 +64,7 @@ def _ingest_responses(endpoint: str) -> dict[str, Any]:
 def test_a_resend_carries_the_documented_replay_header(
     client: FlaskClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
-    monkeypatch.setattr("webhook.views.ingest.enqueue_event", lambda _: False)
+    monkeypatch.setattr("webhook.inbox.wake_config", lambda *_: False)
     body = {"phone_number": "2024561111"}
     headers = {"Idempotency-Key": f"resend-{endpoint}"}
     first = post_payload(client, tenant.config_id, endpoint, body, tenant.token, headers=headers)
@@ -80,7 +80,7 @@ def test_a_resend_carries_the_documented_replay_header(
 def test_query_parameters_are_declared_as_payload_fields(
     client: FlaskClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, endpoint: str
 ) -> None:
-    monkeypatch.setattr("webhook.views.ingest.enqueue_event", lambda _: False)
+    monkeypatch.setattr("webhook.inbox.wake_config", lambda *_: False)
     answer = post_payload(
         client,
         tenant.config_id,

@@ -38,6 +38,7 @@ def tasks(services: Any) -> list[Task]:
         "leadgate.process_event",
         "leadgate.sweep",
         "leadgate.sweep_deliveries",
+        "leadgate.wake",
     ]
     return found
 

@@ -17,9 +17,10 @@ from webhook.auth import (
     load_config,
     provider_payload,
 )
-from webhook.broker import enqueue_event
+from webhook.broker import wake_config
 from webhook.db import request_session
 from webhook.errors import ApiError
+from webhook.group_commit import Ticket, group_committer
 from webhook.idempotency import idempotency_key
 from webhook.inbox import store_event
 from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
@@ -44,6 +45,12 @@ def _body_limit(config: EndpointConfig) -> int:
 
 
 def _ingest(config_id: str, endpoint: Endpoint) -> Response:
+    # Announced from the start, so a batch being collected waits for this request's row.
+    with group_committer().arriving() as ticket:
+        return _ingest_with(config_id, endpoint, ticket)
+
+
+def _ingest_with(config_id: str, endpoint: Endpoint, ticket: Ticket) -> Response:
     # Every statement here stands alone (see store_event), so none needs a BEGIN and a COMMIT
     # round trip of its own: the event is durable once its INSERT returns.
     session = request_session(autocommit=True)
@@ -70,13 +77,15 @@ def _ingest(config_id: str, endpoint: Endpoint) -> Response:
             (config.mapping or {}).get("idempotency_key"),
             incoming.payload,
         ),
+        ticket=ticket,
     )
     # The INSERT committed on its own; this ends the session's transaction and hands the
-    # connection back to the pool before the publish. Enqueue only after the event is
-    # committed: a worker must find it.
+    # connection back to the pool before the publish. Wake a worker only after the event is
+    # committed: the worker must find it. One wake-up drains a batch of the config's events;
+    # a batch's leader has sent it already for the events of its batch.
     session.commit()
-    if stored.created:
-        enqueue_event(stored.event_id)
+    if stored.created and not stored.woken:
+        wake_config(config.id, stored.event_id)
     if wait <= 0 and stored.created:
         return accepted_response(stored.event_id)
     event = wait_for_terminal(session, stored.event_id, wait)

@@ -1,0 +1,122 @@
+"""Every index of the inbox serves a query of the service, shown by the planner (EXPLAIN).
+
+Each insert pays for every index whose predicate the new row meets, so an index stays only
+while a query uses it. Sequential scans are switched off so that a small test table still shows
+which index the planner would use for each query; a query no index could serve would fail here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import cast
+
+import pytest
+from sqlalchemy import Engine, Table, text
+from sqlalchemy.orm import Session
+
+from models import IngestionEvent
+from tests.support.factories import Tenant, make_tenant
+
+pytestmark = pytest.mark.integration
+
+# Each index and the query that needs it: the statement is the shape the code runs.
+USERS: dict[str, str] = {
+    # One event by id (the events API, the claim of a message's event).
+    "pk_ingestion_events": "SELECT * FROM ingestion_events WHERE id = "
+    "'00000000-0000-7000-8000-000000000001'::uuid",
+    # Receive order is unique (leads.last_event_seq compares with it).
+    "uq_ingestion_events_seq": "SELECT id FROM ingestion_events WHERE seq = 42",
+    # Idempotency: the first event with a config's key (webhook.inbox).
+    "uq_ingestion_events_config_id_idempotency_key": "SELECT id FROM ingestion_events "
+    "WHERE config_id = :config AND idempotency_key = 'k'",
+    # The sweeper: unfinished events that are due (worker.sweeper).
+    "ix_ingestion_events_status_next_attempt_time": "SELECT id FROM ingestion_events "
+    "WHERE status IN ('queued', 'processing', 'retrying') AND status = 'processing' "
+    "AND next_attempt_time < now()",
+    # The events list filtered by receive time within an organization (worker.event_search).
+    "ix_ingestion_events_organization_id_received_time": "SELECT id FROM ingestion_events "
+    "WHERE organization_id = :organization AND received_time >= now() - interval '1 day' "
+    "AND received_time < now()",
+    # The events list filtered by lead (worker.event_search), and deleting a lead (its FK).
+    "ix_ingestion_events_lead_id": "SELECT id FROM ingestion_events WHERE lead_id = 7",
+    # Dead letters per config (/metrics, leadgate status); rows enter it only when they die.
+    "ix_ingestion_events_config_id_dead": "SELECT config_id, count(*) FROM ingestion_events "
+    "WHERE status = 'dead' AND config_id = :config GROUP BY config_id",
+    # leadgate status: events received in the last hour, all organizations.
+    "ix_ingestion_events_received_time": "SELECT status, count(*) FROM ingestion_events "
+    "WHERE received_time >= now() - interval '1 hour' GROUP BY status",
+    # The events list's keyset pages (webhook.keyset).
+    "ix_ingestion_events_organization_id_seq": "SELECT id FROM ingestion_events "
+    "WHERE organization_id = :organization AND seq < 1000000 ORDER BY seq DESC LIMIT 50",
+    # payload_contains (worker.event_search).
+    "ix_ingestion_events_payload": "SELECT id FROM ingestion_events "
+    """WHERE payload @> '{"a": 1}'::jsonb""",
+    # The batch claim: a config's oldest fresh events (worker.ingest.claims, worker.wakeups).
+    "ix_ingestion_events_config_id_seq_fresh": "SELECT id FROM ingestion_events "
+    "WHERE config_id = :config AND status = 'queued' AND attempts = 0 "
+    "ORDER BY seq LIMIT 32",
+    # A config's stats over a window (worker.health.stats).
+    "ix_ingestion_events_config_id_received_time": "SELECT status, count(*) "
+    "FROM ingestion_events WHERE config_id = :config "
+    "AND received_time >= now() - interval '1 hour' GROUP BY status",
+    # Releasing a held config: its held events in receive order (worker.health.holds); a new
+    # row never enters it, so it costs the insert nothing.
+    "ix_ingestion_events_config_id_seq_held": "SELECT id FROM ingestion_events "
+    "WHERE config_id = :config AND status = 'held' ORDER BY seq LIMIT 500",
+}
+
+
+# Events of an organization, most of them done, ``spacing`` seconds apart: enough rows and
+# statistics for the planner to choose as it would on a real inbox.
+_FILL = """
+INSERT INTO ingestion_events (id, config_id, organization_id, endpoint, received_time,
+    content_type, raw_body, query_string, body_sha256, status, attempts, errors, warnings,
+    processed_time)
+SELECT gen_random_uuid(), :config, :organization, 'upsert',
+       now() - (n * :spacing * interval '1 second'), 'application/json', '{}'::bytea, '', 'x',
+       CASE WHEN n % 500 = 0 THEN 'dead' WHEN n < 20 THEN 'queued' ELSE 'done' END,
+       CASE WHEN n < 20 THEN 0 ELSE 1 END, '[]', '[]', now()
+FROM generate_series(1, :rows) AS n
+"""
+
+
+def _plans(engine: Engine, tenant: Tenant, others: Tenant) -> dict[str, str]:
+    """Each statement's plan on a filled inbox, asked for ``tenant``; everything is rolled back."""
+    values = {"config": tenant.config_id, "organization": tenant.organization_id}
+    with engine.connect() as connection:
+        # The organization asked about holds a small share of the inbox, as most do.
+        connection.execute(text(_FILL), {**values, "rows": 2_000, "spacing": 600})
+        other = {"config": others.config_id, "organization": others.organization_id}
+        connection.execute(text(_FILL), {**other, "rows": 50_000, "spacing": 10})
+        connection.execute(text("ANALYZE ingestion_events"))
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plans = {
+            index: "\n".join(
+                connection.execute(text("EXPLAIN " + statement), values).scalars().all()
+            )
+            for index, statement in USERS.items()
+        }
+        connection.rollback()
+    return plans
+
+
+def test_every_index_of_the_inbox_has_a_query_that_uses_it(
+    engine: Engine, committed_session: Session
+) -> None:
+    tenant, others = make_tenant(committed_session), make_tenant(committed_session)
+    committed_session.commit()
+    with engine.connect() as connection:
+        indexes = set(
+            connection.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'ingestion_events'")
+            ).scalars()
+        )
+    assert indexes == set(USERS), "an index was added or dropped: say which query uses it"
+    for index, plan in _plans(engine, tenant, others).items():
+        # "Index Scan using IX", "Index Only Scan using IX" or "Bitmap Index Scan on IX".
+        assert re.search(rf" (using|on) {index} ", plan), (index, plan)
+
+
+def test_the_model_declares_the_same_indexes() -> None:
+    declared = {index.name for index in cast(Table, IngestionEvent.__table__).indexes}
+    assert declared <= set(USERS)
