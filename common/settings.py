@@ -71,6 +71,9 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     webhook_disable_after_seconds: float = 5 * 86400.0
+    # Uploaded files (LEADGATE_UPLOAD_DIR, default LEADGATE_HOME/uploads) and their size limit.
+    upload_dir: Path = Path(".leadgate/uploads")
+    upload_max_bytes: int = 100 * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -216,6 +219,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_disable_after_seconds=_number(
             env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
         ),
+        upload_dir=Path(env.get("LEADGATE_UPLOAD_DIR", "").strip() or home / "uploads").resolve(),
+        upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),
     )
 
 

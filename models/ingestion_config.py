@@ -55,6 +55,7 @@ class IngestionConfig(Base):
         # A custom-payload config routes new leads to its campaign; the standard API's config
         # routes them by lead type.
         CheckConstraint("standard_api OR campaign_id IS NOT NULL", name="campaign_required"),
+        CheckConstraint("file_endpoint IN ('create', 'upsert')", name="file_endpoint_known"),
         # One standard-API config per organization.
         Index(
             "uq_ingestion_configs_organization_id_standard_api",
@@ -108,6 +109,10 @@ class IngestionConfig(Base):
     # go through the same inbox, claims, sweeper and replay as any other. It has no URL of its
     # own: the custom-payload doors answer 404 for it.
     standard_api: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What a row of an uploaded file does: "upsert" (the default) or "create", like the doors.
+    file_endpoint: Mapped[str] = mapped_column(
+        String(16), default="upsert", server_default="upsert"
+    )
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)
     # The number of the mapping version the mapping column holds (models.mapping_version).
