@@ -69,17 +69,36 @@ def _locked_upload(session: Session, upload_id: uuid.UUID) -> Upload | None:
 def _process_in_order(events: list[RowEvent]) -> list[tuple[uuid.UUID, float]]:
     """Run the chunk's events through the normal pipeline, oldest first.
 
-    Claiming the first unfinished event takes the fresh ones queued behind it as a batch (in
-    receive order), so most calls process many rows; the rest find their events done.
+    Claiming the first fresh event takes the fresh ones queued behind it (in receive order) as
+    one batch, so a chunk is usually one transaction; what a failed batch left is claimed again.
     """
     retries: list[tuple[uuid.UUID, float]] = []
-    for event in events:
-        verdict = attempt_event(event.event_id)
+    ids = [event.event_id for event in events]
+    tried: set[uuid.UUID] = set()
+    while True:
+        fresh = [event_id for event_id in _fresh(ids) if event_id not in tried]
+        if not fresh:
+            return retries
+        tried.add(fresh[0])
+        verdict = attempt_event(fresh[0], batch_size=len(fresh))
         retries += [(retry.claim.event_id, retry.seconds) for retry in verdict.others]
         if verdict.retry_in is not None:
             # Scheduled like any retry, by a message of its own; the chunk does not wait.
-            retries.append((event.event_id, verdict.retry_in))
-    return retries
+            retries.append((fresh[0], verdict.retry_in))
+
+
+def _fresh(event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    with task_session() as session:
+        return list(
+            session.scalars(
+                select(IngestionEvent.id)
+                .where(
+                    IngestionEvent.id.in_(event_ids),
+                    IngestionEvent.status == EventStatus.queued,
+                )
+                .order_by(IngestionEvent.seq)
+            )
+        )
 
 
 def _tally_events(
