@@ -610,6 +610,10 @@ def openapi_document() -> dict[str, Any]:
     document["components"]["schemas"].update(standard_schemas())
     for path, operations in standard_paths().items():
         document["paths"].setdefault(path, {}).update(operations)
+    from webhook.openapi_uploads import upload_paths, upload_schemas
+
+    document["components"]["schemas"].update(upload_schemas())
+    document["paths"].update(upload_paths())
     return document
 
 
