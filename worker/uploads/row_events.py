@@ -24,6 +24,10 @@ from models.enums import Endpoint, EventStatus
 
 _EVENTS = cast(Table, IngestionEvent.__table__)
 _JSON = "application/json"
+_INSERT_UNLESS_KEY_TAKEN = insert(_EVENTS).on_conflict_do_nothing(
+    index_elements=["config_id", "idempotency_key"],
+    index_where=_EVENTS.c.idempotency_key.is_not(None),
+)
 
 
 @dataclass(frozen=True)
@@ -79,16 +83,10 @@ def store_row_events(
                 "warnings": [],
             }
         )
-    # One multi-row INSERT takes its identity values in VALUES order, so seq follows file order
-    # and the worker applies one person's rows in the order the file has them.
-    session.execute(
-        insert(_EVENTS)
-        .values(values)
-        .on_conflict_do_nothing(
-            index_elements=["config_id", "idempotency_key"],
-            index_where=_EVENTS.c.idempotency_key.is_not(None),
-        )
-    )
+    # One statement, compiled once and cached; SQLAlchemy sends the rows as multi-row VALUES
+    # batches in list order, which take their identity values in that order: seq follows file
+    # order, and the worker applies one person's rows in the order the file has them.
+    session.execute(_INSERT_UNLESS_KEY_TAKEN, values)
     ours = {value["id"] for value in values}
     keys = {row_key(file_sha256, number): number for number, _ in rows}
     found = session.execute(
