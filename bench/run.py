@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import accept, contention, end_to_end, profile, report, soak
+from bench import accept, contention, end_to_end, imports, profile, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
 from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B5")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -34,6 +34,7 @@ class Plan:
     end_to_end: PipelinePlan = field(default_factory=PipelinePlan)
     contention: PipelinePlan = field(default_factory=lambda: PipelinePlan(hot_share=0.3))
     soak: SoakPlan = field(default_factory=SoakPlan)
+    imports: imports.ImportPlan = field(default_factory=imports.ImportPlan)
     # Used for B4 when B2 did not run in the same invocation.
     soak_rate: float | None = None
 
@@ -45,6 +46,7 @@ class Plan:
             end_to_end=PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=5),
             contention=PipelinePlan(events=300, hot_share=0.3, drain_timeout_s=180),
             soak=SoakPlan(seconds=10, drain_timeout_s=120),
+            imports=imports.ImportPlan(rows=2000, timeout_s=300),
         )
 
 
@@ -108,6 +110,7 @@ def run_benchmarks(
         "B2": lambda: end_to_end.run(servers, plan.end_to_end),
         "B3": lambda: contention.run(servers, plan.contention),
         "B4": lambda: soak.run(servers, soak_plan()),
+        "B5": lambda: imports.run(servers, plan.imports),
     }
     for name in BENCHMARKS:
         if name not in only:

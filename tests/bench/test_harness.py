@@ -227,7 +227,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     lines = out.rstrip("\n").splitlines()
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert lines[0].split() == ["benchmark", "metric", "value", "target"]
-    for name in ("B1 accept", "B2 end to end", "B3 contention", "B4 soak"):
+    for name in ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B5 import"):
         assert any(line.startswith(name) for line in lines), name
 
     (written,) = tmp_path.glob("*.json")
@@ -235,7 +235,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4"}
+    assert set(results) == {"B1", "B2", "B3", "B4", "B5"}
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
         assert results["B1"][side]["fixed_rate"]["ok"] > 0
@@ -255,3 +255,9 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
         assert any(re.match(rf"^B3 contention\s+{name}\s+holds: ", line) for line in lines), name
     assert results["B4"]["complete"]
     assert results["B4"]["received_to_done"]["events"] > 0
+    b5 = results["B5"]
+    assert b5["exit_code"] == 0, b5["summary"]
+    assert b5["error_file_rows"] == b5["bad_rows"] == 40
+    assert b5["rows_per_s"] > 0 and b5["copy_ratio"] > 0
+    assert {"worker child", "import master"} <= {process["role"] for process in b5["memory"]}
+    assert b5["rss_under_limit"]
