@@ -32,6 +32,7 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     # Provider credentials, as the CLI's flags of the same names; secrets are never shown back.
     **{name: ("string",) for name in CREDENTIAL_OPTIONS},
     "ignore_file_parts": ("boolean",),
+    "file_endpoint": ("string",),
 }
 CREATE_ONLY = {"campaign": ("integer",)}
 
@@ -108,5 +109,6 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
             flags=False,
         ),
         ignore_file_parts=body.get("ignore_file_parts"),
+        file_endpoint=body.get("file_endpoint"),
         message=body.get("message"),
     )

@@ -66,6 +66,11 @@ _WRITABLE: dict[str, Any] = {
         "type": "boolean",
         "description": "multipart bodies: drop file parts (true) or refuse them with 415",
     },
+    "file_endpoint": {
+        "type": "string",
+        "enum": ["create", "upsert"],
+        "description": "what a row of an uploaded file does (default upsert)",
+    },
 }
 # What a config shows of its credential: never a secret, nor its digest.
 _SHOWN_CREDENTIAL: dict[str, Any] = {

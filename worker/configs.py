@@ -190,8 +190,24 @@ class ConfigOptions:
     # Provider credentials (payload-key and signature modes) and the multipart file setting.
     credentials: CredentialOptions = field(default_factory=CredentialOptions)
     ignore_file_parts: bool | None = None
+    # What a row of an uploaded file does: "create" or "upsert" (None: unchanged / upsert).
+    file_endpoint: str | None = None
     # Saved with the mapping version a new mapping makes.
     message: str | None = None
+
+
+# What a row of an uploaded file may do; the last is the default.
+FILE_ENDPOINTS = ("create", "upsert")
+
+
+def check_file_endpoint(value: str) -> str:
+    """The config's file_endpoint, if it is one of FILE_ENDPOINTS."""
+    if value not in FILE_ENDPOINTS:
+        raise ConfigError(
+            f"file_endpoint must be one of {', '.join(FILE_ENDPOINTS)}; got {value!r}",
+            "file_endpoint",
+        )
+    return value
 
 
 def _apply_credentials(config: IngestionConfig, options: ConfigOptions) -> list[str]:
@@ -250,6 +266,7 @@ def create_config(
         active=True if options.active is None else options.active,
         mapping_version=1,
         ignore_file_parts=options.ignore_file_parts or False,
+        file_endpoint=check_file_endpoint(options.file_endpoint or FILE_ENDPOINTS[-1]),
         **check_limits(dict(options.limits)),
     )
     _apply_credentials(config, options)  # before the row is added: a refusal leaves nothing
@@ -280,6 +297,8 @@ def _wanted(options: ConfigOptions) -> dict[str, Any]:
         wanted["min_reengagement_days"] = days
     if options.ignore_file_parts is not None:
         wanted["ignore_file_parts"] = options.ignore_file_parts
+    if options.file_endpoint is not None:
+        wanted["file_endpoint"] = check_file_endpoint(options.file_endpoint)
     wanted.update(check_limits(dict(options.limits)))
     return wanted
 
@@ -340,6 +359,7 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "rate_limit_burst": config.rate_limit_burst,
         **credential_summary(config),
         "ignore_file_parts": config.ignore_file_parts,
+        "file_endpoint": config.file_endpoint,
         "version": config.version,
         "mapping_version": config.mapping_version,
         "mapping": config.mapping,

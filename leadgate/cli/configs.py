@@ -154,6 +154,8 @@ def config_group() -> None:
 @click.option("--lead-type", type=int, default=None, help="Default lead_type of new leads.")
 @click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
 @click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
+@click.option("--file-endpoint", type=click.Choice(["create", "upsert"]), default=None,
+              help="What a row of an uploaded file does (default upsert).")  # fmt: skip
 @_limit_decorators
 @credential_decorators
 def config_create(
@@ -170,6 +172,7 @@ def config_create(
     rate_burst: float | str | None,
     auth: str | None,
     ignore_file_parts: bool | None,
+    file_endpoint: str | None,
     **credentials: str | None,
 ) -> None:
     """Create an ingestion config (organization from the campaign) and print its UUID."""
@@ -204,6 +207,7 @@ def config_create(
             if ignore_file_parts is not None
             else template.get("ignore_file_parts")
         ),
+        file_endpoint=file_endpoint,
     )
     with admin_session() as session:
         config = records.create_config(session, campaign_id, options)
@@ -278,6 +282,8 @@ def config_list(organization_id: int | None) -> None:
 @click.option("--yes", is_flag=True, help="Save a mapping even when events would newly fail.")
 @click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
               show_default=True, help="Recent events a new mapping is tried on.")  # fmt: skip
+@click.option("--file-endpoint", type=click.Choice(["create", "upsert"]), default=None,
+              help="What a row of an uploaded file does (default upsert).")  # fmt: skip
 @_limit_decorators
 @credential_decorators
 def config_update(
@@ -297,6 +303,7 @@ def config_update(
     rate_burst: float | str | None,
     auth: str | None,
     ignore_file_parts: bool | None,
+    file_endpoint: str | None,
     **credentials: str | None,
 ) -> None:
     """Change a config; every change bumps its version.
@@ -320,6 +327,7 @@ def config_update(
         limits=limit_options(max_body_bytes, rate_limit, rate_burst),
         credentials=credential_options(credentials, {}),
         ignore_file_parts=ignore_file_parts,
+        file_endpoint=file_endpoint,
         message=message,
     )
     with admin_session() as session:

@@ -316,3 +316,34 @@ def test_the_error_file_uploaded_again_once_fixed_applies_the_rows(
     assert wait_for_upload(client, tenant.token, again)["actions"] == {"created": 1}
     lead = _leads(committed_session, tenant)[0]
     assert lead.lead_source == "Fixme" and "error_field" not in lead.lead_metadata
+
+
+def test_a_config_whose_file_endpoint_is_create_discards_duplicate_rows(
+    client: FlaskClient, tenant: Tenant, committed_session: Session
+) -> None:
+    changed = client.patch(
+        f"/api/ingestion-configs/{tenant.config_id}/",
+        json={"file_endpoint": "create"},
+        headers=_auth(tenant),
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["file_endpoint"] == "create"
+    rows = [[_phone(21), "c@example.com", "First"], [_phone(21), "c@example.com", "Second"]]
+    _, upload_id = upload_file(client, tenant.token, str(tenant.config_id), csv_text(HEADER, rows))
+    assert wait_for_upload(client, tenant.token, upload_id)["actions"] == {
+        "created": 1,
+        "duplicate": 1,
+    }
+    assert [lead.lead_source for lead in _leads(committed_session, tenant)] == ["First"]
+
+
+def test_a_file_endpoint_that_is_neither_create_nor_upsert_is_refused(
+    client: FlaskClient, tenant: Tenant
+) -> None:
+    response = client.patch(
+        f"/api/ingestion-configs/{tenant.config_id}/",
+        json={"file_endpoint": "patch"},
+        headers=_auth(tenant),
+    )
+    assert response.status_code == 400
+    assert "file_endpoint" in response.get_json()["errors"]
