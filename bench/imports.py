@@ -34,6 +34,14 @@ MB = 1024 * 1024
 RSS_LIMIT_MB = 250
 AREA_CODES = ("415", "628", "510", "650", "408", "212", "646", "718", "917", "347")
 COPY_BLOCK = 64 * 1024
+# The file's columns, read by a config's mapping as a provider's flat payload would be.
+FLAT_MAPPING: dict[str, Any] = {
+    "fields": {
+        "phone_number": "phone_number",
+        "email": "email",
+        "lead_source": "lead_source",
+    }
+}
 
 
 @dataclass
@@ -105,7 +113,7 @@ def run(servers: Servers, plan: ImportPlan) -> dict[str, Any]:
     # The command and the worker must share the upload directory; the stack copies os.environ.
     os.environ["LEADGATE_UPLOAD_DIR"] = str(workdir / "uploads")
     try:
-        tenant = create_tenant(database.sqlalchemy_url, mapping={})
+        tenant = create_tenant(database.sqlalchemy_url, mapping=FLAT_MAPPING)
         path = workdir / "b5.csv"
         bad = write_file(path, plan.rows, plan.bad_every)
         baseline = copy_seconds(database.url, path)

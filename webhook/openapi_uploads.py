@@ -22,7 +22,6 @@ _COUNTS = {"type": "object", "additionalProperties": _INT}
 _MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _UPLOAD_ID = _path("upload_id", {"type": "string", "format": "uuid"})
-_NO_SECRET_KEY = _error("LEADGATE_SECRET_KEY is not set on the service, or the database is down")
 
 _NEW_UPLOAD = {
     "type": "object",
@@ -104,7 +103,6 @@ def upload_paths() -> dict[str, dict[str, Any]]:
                     "400": _error("source or filename missing or malformed"),
                     "415": _error("the body is not JSON"),
                     **_AUTH_ERRORS,
-                    "503": _NO_SECRET_KEY,
                 },
             }
         },
@@ -136,7 +134,7 @@ def upload_paths() -> dict[str, dict[str, Any]]:
                     "400": _error("the file has no header row or is not UTF-8: the upload failed"),
                     "403": _error("the signature is wrong, expired or already used"),
                     "413": _error("the file is over the size limit: the upload failed"),
-                    "503": _NO_SECRET_KEY,
+                    "503": _DATABASE_DOWN,
                 },
             }
         },

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import uuid
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -285,13 +286,21 @@ def test_a_file_that_is_no_csv_with_a_header_fails_the_upload(
     assert shown["status"] == "failed" and reason in shown["failure_reason"]
 
 
-def test_uploads_without_a_secret_key_are_503(
+def test_without_leadgate_secret_key_urls_are_signed_with_a_key_of_the_upload_dir(
     app: Flask, client: FlaskClient, tenant: Tenant
 ) -> None:
     app.config["SECRET_KEYS"] = ()
-    response = create_upload(client, tenant.token, str(tenant.config_id))
-    assert response.status_code == 503
-    assert "LEADGATE_SECRET_KEY" in response.get_json()["detail"]
+    body = create_upload(client, tenant.token, str(tenant.config_id)).get_json()
+    key_file = Path(app.config["UPLOAD_DIR"]) / ".signing-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    content = csv_text(HEADER, [[_phone(30), "k@example.com", "Keyed"]])
+    assert put_file(client, body["signed_url"], content).status_code == 200
+    assert wait_for_upload(client, tenant.token, body["id"])["actions"] == {"created": 1}
+    # A URL signed with LEADGATE_SECRET_KEY is no good under the directory's key.
+    app.config["SECRET_KEYS"] = (SECRET_KEY,)
+    other = create_upload(client, tenant.token, str(tenant.config_id)).get_json()
+    app.config["SECRET_KEYS"] = ()
+    assert put_file(client, other["signed_url"], content).status_code == 403
 
 
 def test_error_file_of_an_upload_without_failures_is_404(

@@ -28,7 +28,12 @@ from worker.uploads.service import (
     upload_of,
     upload_summary,
 )
-from worker.uploads.signing import SignatureRefused, check_signature, sign_upload
+from worker.uploads.signing import (
+    SignatureRefused,
+    check_signature,
+    sign_upload,
+    signing_keys,
+)
 from worker.uploads.storage import (
     CHUNK_BYTES,
     FileTooLarge,
@@ -47,10 +52,7 @@ def _upload_dir() -> Path:
 
 
 def _secret_keys() -> tuple[str, ...]:
-    keys: tuple[str, ...] = current_app.config["SECRET_KEYS"]
-    if not keys:
-        raise ApiError(503, "Uploads need LEADGATE_SECRET_KEY set on the service to sign URLs.")
-    return keys
+    return signing_keys(current_app.config["SECRET_KEYS"], _upload_dir())
 
 
 def _own_upload(session: Session, organization_id: int, upload_id: str) -> Upload:

@@ -10,7 +10,12 @@ import pytest
 
 from tests.support.uploads import SECRET_KEY
 from worker.uploads.error_file import FailedRow, append_failed_rows
-from worker.uploads.signing import SignatureRefused, check_signature, sign_upload
+from worker.uploads.signing import (
+    SignatureRefused,
+    check_signature,
+    sign_upload,
+    signing_keys,
+)
 
 OTHER_KEY = "b1ZyQ2xY9lT3v0v8m2rP6nWq4uE7sK5jH3gF1dC0aB8="
 
@@ -34,8 +39,16 @@ def test_a_signature_made_before_a_key_rotation_still_holds() -> None:
 
 
 def test_without_a_key_nothing_is_signed() -> None:
-    with pytest.raises(LookupError, match="LEADGATE_SECRET_KEY"):
+    with pytest.raises(LookupError, match="no key"):
         sign_upload(uuid.uuid4(), ())
+
+
+def test_the_upload_dirs_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    assert signing_keys((SECRET_KEY,), tmp_path) == (SECRET_KEY,)
+    assert not (tmp_path / ".signing-key").exists()
+    made = signing_keys((), tmp_path)
+    assert signing_keys((), tmp_path) == made and len(made[0]) >= 32
+    assert (tmp_path / ".signing-key").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_redone_chunk_replaces_what_it_wrote_before(tmp_path: Path) -> None:
