@@ -12,7 +12,7 @@ from worker.celery_app import app
 from worker.database import task_session
 from worker.retry import backoff_seconds, describe, is_transient
 from worker.tasks import process_event
-from worker.uploads.importing import import_next_chunk
+from worker.uploads.importing import import_next_chunk, stop_import
 from worker.uploads.stalled import claim_stalled_uploads
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,14 @@ def import_upload(self: Task, upload_id: str) -> None:
         outcome = import_next_chunk(uuid.UUID(upload_id), settings.upload_dir)
     except Exception as error:
         if not is_transient(error):
-            raise
+            # Running it again would fail alike (and the sweeper would keep restarting it).
+            log.error("upload %s: import stopped", upload_id, exc_info=error)
+            stop_import(
+                uuid.UUID(upload_id),
+                f"the import stopped at an unexpected error ({describe(error)}); "
+                "upload the file again, and tell the service's operator if it recurs",
+            )
+            return
         log.warning("upload %s: chunk not imported (%s); retrying", upload_id, describe(error))
         raise self.retry(
             countdown=backoff_seconds(

@@ -201,3 +201,13 @@ def import_next_chunk(
             upload.status = UploadStatus.done
             upload.finished_time = now
     return ChunkOutcome(more=more, retries=retries)
+
+
+def stop_import(upload_id: uuid.UUID, reason: str) -> None:
+    """Fail an upload whose import cannot go on (its file is gone or unreadable, say)."""
+    with task_session() as session:
+        upload = session.get(Upload, upload_id, with_for_update=True)
+        if upload is not None and upload.status == UploadStatus.processing:
+            upload.status = UploadStatus.failed
+            upload.failure_reason = reason
+            upload.finished_time = utcnow()
