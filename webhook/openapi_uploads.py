@@ -27,8 +27,12 @@ _NEW_UPLOAD = {
     "type": "object",
     "required": ["source", "filename"],
     "properties": {
-        "source": {"type": "string", "description": "an ingestion config's id or name"},
-        "filename": {"type": "string", "minLength": 1, "maxLength": 255},
+        "source": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "an ingestion config's id or name",
+        },
+        "filename": {"type": "string", "pattern": "\\S", "maxLength": 255},
     },
 }
 _CREATED_UPLOAD = {
@@ -133,6 +137,7 @@ def upload_paths() -> dict[str, dict[str, Any]]:
                     "200": _json(_ref("Upload"), "stored; the import has started"),
                     "400": _error("the file has no header row or is not UTF-8: the upload failed"),
                     "403": _error("the signature is wrong, expired or already used"),
+                    "404": _error("no such upload"),
                     "413": _error("the file is over the size limit: the upload failed"),
                     "503": _DATABASE_DOWN,
                 },

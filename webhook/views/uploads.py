@@ -106,13 +106,19 @@ def create() -> Response:
 @bp.put("/uploads/<upload_id>/file/")
 def put_file(upload_id: str) -> Response:
     """Receive the upload's CSV (streamed to storage) and start its import; 200 when accepted."""
-    keys = _secret_keys()
     try:
         parsed = uuid.UUID(upload_id)
-        check_signature(request.args.get("signature", ""), parsed, keys)
-    except (ValueError, SignatureRefused):
-        raise ApiError(403, _FORBIDDEN) from None
+    except ValueError:
+        raise ApiError(404, "No such upload.") from None
     session = request_session()
+    # As every id of the API: one that names nothing is a 404 (an upload id is a random UUID,
+    # so this tells a prober nothing usable); a real one needs its signature.
+    if session.get(Upload, parsed) is None:
+        raise ApiError(404, "No such upload.")
+    try:
+        check_signature(request.args.get("signature", ""), parsed, _secret_keys())
+    except SignatureRefused:
+        raise ApiError(403, _FORBIDDEN) from None
     if not claim_signed_url(session, parsed):
         raise ApiError(403, _FORBIDDEN)
     session.commit()
