@@ -356,3 +356,14 @@ def test_a_file_endpoint_that_is_neither_create_nor_upsert_is_refused(
     )
     assert response.status_code == 400
     assert "file_endpoint" in response.get_json()["errors"]
+
+
+def test_a_put_to_an_upload_that_does_not_exist_is_404(client: FlaskClient, tenant: Tenant) -> None:
+    body = create_upload(client, tenant.token, str(tenant.config_id)).get_json()
+    signature = body["signed_url"].split("?")[1]
+    response = put_file(client, f"/api/ingestion/uploads/{uuid.uuid4()}/file/?{signature}", b"a\n")
+    assert response.status_code == 404
+    assert (
+        put_file(client, "/api/ingestion/uploads/not-a-uuid/file/?signature=x", b"").status_code
+        == 404
+    )
