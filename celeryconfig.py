@@ -91,6 +91,9 @@ task_routes = {
     # a slow receiver from holding up ingestion.
     "leadgate.deliver_webhook": {"queue": "outbound"},
     "leadgate.sweep_deliveries": {"queue": "maintenance"},
+    # One chunk of an uploaded file per message, beside the events it makes.
+    "leadgate.import_upload": {"queue": "ingest"},
+    "leadgate.sweep_uploads": {"queue": "maintenance"},
 }
 
 beat_schedule = {
@@ -98,6 +101,11 @@ beat_schedule = {
         "task": "leadgate.sweep",
         "schedule": _settings.sweep_interval_seconds,
         # A sweep that waited longer than one interval is superseded by the next one.
+        "options": {"expires": _settings.sweep_interval_seconds},
+    },
+    "sweep-stalled-uploads": {
+        "task": "leadgate.sweep_uploads",
+        "schedule": _settings.sweep_interval_seconds,
         "options": {"expires": _settings.sweep_interval_seconds},
     },
     "sweep-due-webhook-deliveries": {

@@ -195,6 +195,22 @@ def _recovery_rows(result: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _import_rows(b5: dict[str, Any]) -> list[Row]:
+    name = "B5 import"
+    rows: list[Row] = [
+        (name, "rows (bad) / in error file", f"{b5['rows']} ({b5['bad_rows']}) / "
+         f"{b5['error_file_rows']}", "error file = bad rows"),
+        (name, "rows/s (import / COPY)", f"{b5['rows_per_s']} / {b5['copy_rows_per_s']}", ""),
+        (name, "import / COPY time", f"{b5['import_seconds']} s / {b5['copy_seconds']} s", ""),
+        (name, "import / COPY ratio", _number(b5["copy_ratio"]), ""),
+        (name, "max peak RSS MB", _number(b5["max_peak_rss_mb"]), "< 250"),
+    ]  # fmt: skip
+    for process in b5["memory"]:
+        rows.append((name, f"peak RSS MB {process['role']} {process['pid']}",
+                     _number(process["peak_rss_mb"]), ""))  # fmt: skip
+    return rows
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -206,6 +222,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B7": outbound_rows,
         "B9": _health_rows,
         "RECOVERY": _recovery_rows,
+        "B5": _import_rows,
     }
     for name, build in builders.items():
         if name in results:

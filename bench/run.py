@@ -20,6 +20,7 @@ from bench import (
     contention,
     end_to_end,
     health,
+    imports,
     outbound,
     profile,
     recovery,
@@ -34,7 +35,7 @@ from bench.recovery import RecoveryPlan
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B7", "B9", "RECOVERY")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B7", "B9", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -47,6 +48,7 @@ class Plan:
     contention: PipelinePlan = field(default_factory=lambda: PipelinePlan(hot_share=0.3))
     soak: SoakPlan = field(default_factory=SoakPlan)
     health: health.HealthPlan = field(default_factory=health.HealthPlan)
+    imports: imports.ImportPlan = field(default_factory=imports.ImportPlan)
     # Used for B4 when B2 did not run in the same invocation.
     soak_rate: float | None = None
     outbound: OutboundPlan = field(
@@ -70,6 +72,7 @@ class Plan:
             ),
             health=health.HealthPlan(batches=20, rounds=3),
             recovery=RecoveryPlan(events=200, drain_timeout_s=180),
+            imports=imports.ImportPlan(rows=2000, timeout_s=300),
         )
 
 
@@ -136,6 +139,7 @@ def run_benchmarks(
         "B7": lambda: outbound.run(servers, plan.outbound),
         "B9": lambda: health.run(servers, plan.health),
         "RECOVERY": lambda: recovery.run(servers, plan.recovery),
+        "B5": lambda: imports.run(servers, plan.imports),
     }
     for name in BENCHMARKS:
         if name not in only:

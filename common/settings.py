@@ -105,6 +105,9 @@ class Settings:
     # How long a wake-up for a config stays pending before the next event may send another
     # (LEADGATE_WAKE_PENDING_SECONDS): bounds the wait when a wake-up message is lost.
     wake_pending_seconds: float = 5.0
+    # Uploaded files (LEADGATE_UPLOAD_DIR, default LEADGATE_HOME/uploads) and their size limit.
+    upload_dir: Path = Path(".leadgate/uploads")
+    upload_max_bytes: int = 100 * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -276,6 +279,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         group_commit_window_ms=_number(env, "LEADGATE_GROUP_COMMIT_WINDOW_MS", 2.0, 0.0),
         group_commit_max_rows=int(_number(env, "LEADGATE_GROUP_COMMIT_MAX_ROWS", 32, 1)),
         wake_pending_seconds=_number(env, "LEADGATE_WAKE_PENDING_SECONDS", 5.0, 0.1),
+        upload_dir=Path(env.get("LEADGATE_UPLOAD_DIR", "").strip() or home / "uploads").resolve(),
+        upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),
     )
     return _check_broker_beside(settings)
 

@@ -7,6 +7,7 @@ from models.lead import Lead
 from models.lead_type import LeadType
 from models.mapping_version import MappingVersion
 from models.tenancy import ApiToken, Campaign, Organization, Representative
+from models.upload import Upload, UploadStatus
 from models.webhook import Webhook, WebhookDelivery
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "MappingVersion",
     "Organization",
     "Representative",
+    "Upload",
+    "UploadStatus",
     "Webhook",
     "WebhookDelivery",
 ]

@@ -69,10 +69,11 @@ class IngestionConfig(Base):
         CheckConstraint(
             "callback_url IS NULL OR callback_secret IS NOT NULL", name="callback_secret_required"
         ),
-        # One standard-API config per organization.
+        CheckConstraint("file_endpoint IN ('create', 'upsert')", name="file_endpoint_known"),
         CheckConstraint(
             "held_reason IS NULL OR held_reason IN ('manual', 'drift')", name="held_reason_known"
         ),
+        # One standard-API config per organization.
         Index(
             "uq_ingestion_configs_organization_id_standard_api",
             "organization_id",
@@ -149,6 +150,10 @@ class IngestionConfig(Base):
     # The config's own drift limits, in place of the service's: {"recent_events": 20}
     drift_limits: Mapped[dict[str, Any] | None] = mapped_column(
         JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
+    # What a row of an uploaded file does: "upsert" (the default) or "create", like the doors.
+    file_endpoint: Mapped[str] = mapped_column(
+        String(16), default="upsert", server_default="upsert"
     )
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)

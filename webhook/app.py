@@ -24,6 +24,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SECRET_GRACE_SECONDS=settings.secret_grace_seconds,
         BULK_MAX_ITEMS=settings.bulk_max_items,
         WEBHOOK_ALLOW_PRIVATE=settings.webhook_allow_private,
+        UPLOAD_DIR=settings.upload_dir,
+        UPLOAD_MAX_BYTES=settings.upload_max_bytes,
     )
     if test_config:
         app.config.update(test_config)
@@ -44,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         metrics,
         openapi,
         templates,
+        uploads,
         webhooks,
     )
 
@@ -62,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         templates.bp,
         webhooks.bp,
         callbacks.bp,
+        uploads.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

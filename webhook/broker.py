@@ -198,3 +198,20 @@ def enqueue_delivery(delivery_id: int) -> bool:
         )
         return False
     return True
+
+
+IMPORT_UPLOAD_TASK = "leadgate.import_upload"
+
+
+def enqueue_upload(upload_id: uuid.UUID) -> bool:
+    """Publish the import of an uploaded file; False when the broker could not take it.
+
+    The upload is committed as processing, so the uploads sweeper starts it when this could not.
+    """
+    try:
+        _client().send_task(IMPORT_UPLOAD_TASK, args=(str(upload_id),), retry=False)
+    except Exception as error:  # any broker failure: the sweeper starts the import later
+        log.warning("broker unavailable, upload %s left to the sweeper: %s", upload_id,
+                    type(error).__name__)  # fmt: skip
+        return False
+    return True

@@ -38,6 +38,7 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     "rotate_callback_secret": ("boolean",),
     "hold_on_drift": ("boolean",),
     "drift_limits": ("object", "null"),
+    "file_endpoint": ("string",),
 }
 CREATE_ONLY = {"campaign": ("integer",)}
 
@@ -124,5 +125,6 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
         hold_on_drift=body.get("hold_on_drift"),
         drift_limits=body.get("drift_limits"),
         clear_drift_limits="drift_limits" in body and not body["drift_limits"],
+        file_endpoint=body.get("file_endpoint"),
         message=body.get("message"),
     )

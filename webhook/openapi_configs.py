@@ -69,6 +69,11 @@ _WRITABLE: dict[str, Any] = {
     },
     "hold_on_drift": {"type": "boolean", "description": "hold the config when drift is raised"},
     "drift_limits": DRIFT_LIMITS_SCHEMA,
+    "file_endpoint": {
+        "type": "string",
+        "enum": ["create", "upsert"],
+        "description": "what a row of an uploaded file does (default upsert)",
+    },
 }
 # What a config shows of its credential: never a secret, nor its digest.
 _SHOWN_CREDENTIAL: dict[str, Any] = {

@@ -616,6 +616,10 @@ def openapi_document() -> dict[str, Any]:
         document["paths"].setdefault(path, {}).update(operations)
     add_callbacks(document)
     _merge(document, health_schemas(), health_paths(_AUTH_ERRORS))
+    from webhook.openapi_uploads import upload_paths, upload_schemas
+
+    document["components"]["schemas"].update(upload_schemas())
+    document["paths"].update(upload_paths())
     return document
 
 

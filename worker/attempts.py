@@ -49,10 +49,13 @@ class Verdict:
     others: list[Retry] = field(default_factory=list)
 
 
-def attempt_event(event_id: uuid.UUID, deliveries: int = 0) -> Verdict:
+def attempt_event(
+    event_id: uuid.UUID, deliveries: int = 0, batch_size: int | None = None
+) -> Verdict:
     """Claim the event (with fresh ones behind it), then prepare, lock, match and apply them.
 
-    ``deliveries`` counts earlier runs of this message that could not even claim the event.
+    ``deliveries`` counts earlier runs of this message that could not even claim the event;
+    ``batch_size`` overrides the setting (a file import claims a whole chunk at once).
     """
     settings = get_settings()
     try:
@@ -64,7 +67,7 @@ def attempt_event(event_id: uuid.UUID, deliveries: int = 0) -> Verdict:
                 event_id,
                 lease_seconds=settings.lease_seconds,
                 max_attempts=settings.task_max_attempts,
-                batch_size=settings.batch_size,
+                batch_size=batch_size or settings.batch_size,
             )
     except Exception as error:
         if not is_transient(error):

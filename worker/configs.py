@@ -227,8 +227,24 @@ class ConfigOptions:
     # The config's own drift limits ({"recent_events": 20}); clear_drift_limits drops them.
     drift_limits: dict[str, Any] | None = None
     clear_drift_limits: bool = False
+    # What a row of an uploaded file does: "create" or "upsert" (None: unchanged / upsert).
+    file_endpoint: str | None = None
     # Saved with the mapping version a new mapping makes.
     message: str | None = None
+
+
+# What a row of an uploaded file may do; the last is the default.
+FILE_ENDPOINTS = ("create", "upsert")
+
+
+def check_file_endpoint(value: str) -> str:
+    """The config's file_endpoint, if it is one of FILE_ENDPOINTS."""
+    if value not in FILE_ENDPOINTS:
+        raise ConfigError(
+            f"file_endpoint must be one of {', '.join(FILE_ENDPOINTS)}; got {value!r}",
+            "file_endpoint",
+        )
+    return value
 
 
 def _apply_credentials(config: IngestionConfig, options: ConfigOptions) -> list[str]:
@@ -296,6 +312,7 @@ def create_config(
         ignore_file_parts=options.ignore_file_parts or False,
         hold_on_drift=options.hold_on_drift or False,
         drift_limits=check_drift_limits(options.drift_limits),
+        file_endpoint=check_file_endpoint(options.file_endpoint or FILE_ENDPOINTS[-1]),
         **check_limits(dict(options.limits)),
     )
     _apply_credentials(config, options)  # before the row is added: a refusal leaves nothing
@@ -331,6 +348,8 @@ def _wanted(options: ConfigOptions) -> dict[str, Any]:
         wanted["hold_on_drift"] = options.hold_on_drift
     if options.clear_drift_limits or options.drift_limits is not None:
         wanted["drift_limits"] = check_drift_limits(options.drift_limits)
+    if options.file_endpoint is not None:
+        wanted["file_endpoint"] = check_file_endpoint(options.file_endpoint)
     wanted.update(check_limits(dict(options.limits)))
     return wanted
 
@@ -399,6 +418,7 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "held_time": config.held_time.isoformat() if config.held_time else None,
         "drift_alarm": config.drift_alarm,
         "drift_limits": config.drift_limits,
+        "file_endpoint": config.file_endpoint,
         "version": config.version,
         "mapping_version": config.mapping_version,
         "mapping": config.mapping,

@@ -155,6 +155,8 @@ def config_group() -> None:
 @click.option("--lead-type", type=int, default=None, help="Default lead_type of new leads.")
 @click.option("--match", callback=_match_keys, default=None, help=MATCH_HELP)
 @click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
+@click.option("--file-endpoint", type=click.Choice(["create", "upsert"]), default=None,
+              help="What a row of an uploaded file does (default upsert).")  # fmt: skip
 @_limit_decorators
 @credential_decorators
 def config_create(
@@ -171,6 +173,7 @@ def config_create(
     rate_burst: float | str | None,
     auth: str | None,
     ignore_file_parts: bool | None,
+    file_endpoint: str | None,
     **credentials: str | None,
 ) -> None:
     """Create an ingestion config (organization from the campaign) and print its UUID."""
@@ -205,6 +208,7 @@ def config_create(
             if ignore_file_parts is not None
             else template.get("ignore_file_parts")
         ),
+        file_endpoint=file_endpoint,
     )
     with admin_session() as session:
         config = records.create_config(session, campaign_id, options)
@@ -284,6 +288,8 @@ def config_list(organization_id: int | None) -> None:
 @click.option("--yes", is_flag=True, help="Save a mapping even when events would newly fail.")
 @click.option("--sample", type=click.IntRange(1, MAX_SAMPLE), default=DEFAULT_SAMPLE,
               show_default=True, help="Recent events a new mapping is tried on.")  # fmt: skip
+@click.option("--file-endpoint", type=click.Choice(["create", "upsert"]), default=None,
+              help="What a row of an uploaded file does (default upsert).")  # fmt: skip
 @_limit_decorators
 @credential_decorators
 @callback_decorators
@@ -308,6 +314,7 @@ def config_update(
     ignore_file_parts: bool | None,
     callback_url: str | None,
     rotate_callback_secret: bool,
+    file_endpoint: str | None,
     **credentials: str | None,
 ) -> None:
     """Change a config; every change bumps its version.
@@ -339,6 +346,7 @@ def config_update(
             else None
         ),
         clear_drift_limits=drift_limits_file == CLEAR,
+        file_endpoint=file_endpoint,
         message=message,
     )
     with admin_session() as session:

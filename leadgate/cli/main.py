@@ -17,6 +17,7 @@ from leadgate.cli.configs import config_group
 from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
+from leadgate.cli.imports import import_command
 from leadgate.cli.lead_types import lead_type_group
 from leadgate.cli.records import AdminError, ConfigError
 from leadgate.cli.replay import replay_command
@@ -76,6 +77,7 @@ for group in (
 cli.add_command(run_command)
 cli.add_command(replay_command)
 cli.add_command(status_command)
+cli.add_command(import_command)
 
 
 def main() -> None:

@@ -294,8 +294,8 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     lines = out.rstrip("\n").splitlines()
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert lines[0].split() == ["benchmark", "metric", "value", "target"]
-    names = ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B7 outbound", "B9 health")
-    for name in names:
+    names = ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B5 import", "B7 outbound")
+    for name in (*names, "B9 health"):
         assert any(line.startswith(name) for line in lines), name
 
     (written,) = tmp_path.glob("*.json")
@@ -303,7 +303,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4", "B7", "B9", "RECOVERY"}
+    assert set(results) == {"B1", "B2", "B3", "B4", "B5", "B7", "B9", "RECOVERY"}
     assert results["B7"]["outbound"]["delivered"] > 0
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
@@ -337,3 +337,9 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert recovery["held_at_kill"] > 0
     assert recovery["kill_to_held_done_s"] is not None
     assert any(line.startswith("recovery ") for line in lines)
+    b5 = results["B5"]
+    assert b5["exit_code"] == 0, b5["summary"]
+    assert b5["error_file_rows"] == b5["bad_rows"] == 40
+    assert b5["rows_per_s"] > 0 and b5["copy_ratio"] > 0
+    assert {"worker child", "import master"} <= {process["role"] for process in b5["memory"]}
+    assert b5["rss_under_limit"]

@@ -62,7 +62,8 @@ CLI_TIMEOUT_SECONDS = 480
 # is no http(s) URL or points at a refused address (400); a config whose mapping, campaign or
 # credentials the config rules refuse (400); an events filter whose value the filter cannot read
 # (400); a custom payload whose free-form query string makes the request line longer than the
-# server reads (414, from gunicorn). Every other operation keeps the defaults.
+# server reads (414, from gunicorn); an upload whose source or filename the upload service
+# refuses (400). Every other operation keeps the defaults.
 _DEFAULT_POSITIVE = ["2xx", "401", "403", "404", "409", "429"]
 _VALIDATED = [*_DEFAULT_POSITIVE, "400"]
 POSITIVE_EXCEPTIONS = {
@@ -78,6 +79,7 @@ POSITIVE_EXCEPTIONS = {
     "changeConfig": _VALIDATED,
     "mappingImpact": _VALIDATED,
     "listEvents": _VALIDATED,
+    "createUpload": _VALIDATED,
 }
 
 # The real worker answers well within this; a waiting request never holds the suite for long.

@@ -1,4 +1,11 @@
-"""The shared provider payload cases (``shared/payloads/cases``) and a runner for them."""
+"""The shared provider payload cases (``shared/payloads/cases``) and a runner for them.
+
+Beside the custom doors' ``post`` values (create, upsert, dry-run), a step may send to the
+standard lead API: ``leads.create``, ``leads.update``, ``leads.patch`` (with ``"target"``, the
+``lead_ref`` of the lead to change) and ``leads.bulk`` (the step's body is one item). Those are
+answered once processed: ``http`` checks that answer, ``lead_action`` its Lead-Action header, and
+the other expectations the event the answer names (Ingestion-Event-Id, or the item's event).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,50 @@ from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from tests.support.api import assert_subset, get_lead, lead_count, post_payload, wait_for_event
 from tests.support.factories import Tenant, make_lead_type, make_tenant
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO_ROOT.parent / "shared" / "payloads" / "cases"
+# Cases of the standard lead API, in the same format with its own ``post`` values.
+STANDARD_CASES_DIR = REPO_ROOT / "tests" / "webhook" / "standard_cases"
+# ``post`` values of the standard lead API: the method and path each is sent to.
+STANDARD_POSTS = {
+    "leads.create": ("POST", "/api/leads/"),
+    "leads.bulk": ("POST", "/api/leads/bulk-create/"),
+    "leads.update": ("PUT", "/api/leads/update/"),
+    "leads.patch": ("PATCH", "/api/leads/{target}/"),
+}
 
 
 def case_files() -> list[Path]:
     """Every case file, sorted by name (empty when shared/ is not beside the repository)."""
     return sorted(CASES_DIR.glob("*.json")) if CASES_DIR.is_dir() else []
+
+
+def standard_case_files() -> list[Path]:
+    """The standard lead API's case files, kept in this repository."""
+    return sorted(STANDARD_CASES_DIR.glob("*.json"))
+
+
+def _send_standard(
+    client: FlaskClient, step: dict[str, Any], token: str | None, lead_refs: dict[str, int]
+) -> tuple[TestResponse, str | None]:
+    """Send a standard-API step; its answer and the event it names (one item for a bulk)."""
+    method, path = STANDARD_POSTS[step["post"]]
+    if "{target}" in path:
+        path = path.format(target=lead_refs[step["target"]])
+    body = {"leads": [step["body"]]} if step["post"] == "leads.bulk" else step["body"]
+    headers = dict(step.get("headers") or {})
+    if token is not None:
+        headers["Authorization"] = f"Token {token}"
+    answer = client.open(path, method=method, data=json.dumps(body), headers=headers,
+                         content_type="application/json")  # fmt: skip
+    if step["post"] == "leads.bulk" and answer.status_code in (200, 202):
+        return answer, answer.get_json()["results"][0]["event"]
+    return answer, answer.headers.get("Ingestion-Event-Id")
 
 
 def tenant_for_case(session: Session, case: dict[str, Any]) -> Tenant:
@@ -64,28 +104,40 @@ def run_case(client: FlaskClient, case: dict[str, Any], own: Tenant, other: Tena
     for index, step in enumerate(case["steps"]):
         where = f"{case['name']} step {index}"
         expect = step["expect"]
-        answer = post_payload(
-            client,
-            own.config_id,
-            step["post"],
-            step["body"],
-            tokens[step.get("token", "own")],
-            content_type=step.get("content_type", "application/json"),
-            headers=step.get("headers"),
-            query=step.get("query", ""),
-        )
+        token = tokens[step.get("token", "own")]
+        if step["post"] in STANDARD_POSTS:
+            answer, standard_event = _send_standard(client, step, token, lead_refs)
+        else:
+            answer = post_payload(
+                client,
+                own.config_id,
+                step["post"],
+                step["body"],
+                token,
+                content_type=step.get("content_type", "application/json"),
+                headers=step.get("headers"),
+                query=step.get("query", ""),
+            )
         body = answer.get_json(silent=True) or {}
         if "http" in expect:
             assert answer.status_code == expect["http"], f"{where}: {answer.status_code} {body}"
+        if "lead_action" in expect:
+            assert answer.headers.get("Lead-Action") == expect["lead_action"], f"{where}: {body}"
+        if step["post"] in STANDARD_POSTS:
+            # Answered once the event is done (or failed): follow the event it names.
+            if standard_event is None:
+                event_ids.append(None)
+                continue
+            body = {"id": standard_event}
+        elif answer.status_code != 202:
+            event_ids.append(None)
+            continue
         if step["post"] == "dry-run":
             event_ids.append(None)
             assert answer.status_code == 200, f"{where}: {body}"
             assert body["would"] == expect["would"], f"{where}: {body}"
             if "lead_ref" in expect:
                 assert body["lead_id"] == lead_refs[expect["lead_ref"]], f"{where}: {body}"
-            continue
-        if answer.status_code != 202:
-            event_ids.append(None)
             continue
         event_ids.append(body["id"])
         if "same_event_as" in expect:

@@ -35,9 +35,11 @@ def tasks(services: Any) -> list[Task]:
     found = [task for name, task in app.tasks.items() if name.startswith("leadgate.")]
     assert sorted(task.name for task in found) == [
         "leadgate.deliver_webhook",
+        "leadgate.import_upload",
         "leadgate.process_event",
         "leadgate.sweep",
         "leadgate.sweep_deliveries",
+        "leadgate.sweep_uploads",
         "leadgate.wake",
     ]
     return found

@@ -1,0 +1,1 @@
+"""File ingestion: uploads of CSV files whose rows become ingestion events of a config."""
