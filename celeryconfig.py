@@ -88,6 +88,8 @@ task_routes = {
     # a slow receiver from holding up ingestion.
     "leadgate.deliver_webhook": {"queue": "outbound"},
     "leadgate.sweep_deliveries": {"queue": "maintenance"},
+    # A replay job's chunks run beside ingestion, not in front of it.
+    "leadgate.replay_chunk": {"queue": "maintenance"},
 }
 
 beat_schedule = {

@@ -39,7 +39,9 @@ def create_celery_app() -> Celery:
     # can import this app without a cycle.
     # The house task defaults (late acks, no results, time limits) are app-wide settings in
     # celeryconfig, so every task reads them from there; no base task class repeats them.
-    app = Celery("leadgate", include=["worker.tasks", "worker.outbound.tasks"])
+    app = Celery(
+        "leadgate", include=["worker.tasks", "worker.outbound.tasks", "worker.replay_tasks"]
+    )
     app.config_from_object("celeryconfig")
     return app
 

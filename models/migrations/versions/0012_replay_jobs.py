@@ -64,9 +64,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_replay_jobs")),
         sa.UniqueConstraint("seq", name=op.f("uq_replay_jobs_seq")),
     )
-    op.create_index(
-        "ix_replay_jobs_organization_id_seq", "replay_jobs", ["organization_id", "seq"]
-    )
+    op.create_index("ix_replay_jobs_organization_id_seq", "replay_jobs", ["organization_id", "seq"])
 
 
 def downgrade() -> None:
