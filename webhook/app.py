@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         leads,
         metrics,
         openapi,
+        replays,
         templates,
         webhooks,
     )
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         metrics.bp,
         templates.bp,
         webhooks.bp,
+        replays.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

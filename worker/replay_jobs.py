@@ -188,16 +188,16 @@ def advance_replay_job(
         return more and job.status == ReplayJobStatus.running
 
 
-def fail_replay_job(job_id: uuid.UUID, reason: str) -> None:
-    """Mark a job failed with a reason (an error of the job, not of its events)."""
-    with task_session() as session:
-        session.execute(
-            update(ReplayJob)
-            .where(ReplayJob.id == job_id, ReplayJob.status == ReplayJobStatus.running)
-            .values(
-                status=ReplayJobStatus.failed,
-                error=reason,
-                finished_time=utcnow(),
-                modified_time=utcnow(),
-            )
+def fail_replay_job(session: Session, job_id: uuid.UUID, reason: str) -> None:
+    """Mark a running job failed with a reason (an error of the job, not of its events)."""
+    session.execute(
+        update(ReplayJob)
+        .where(ReplayJob.id == job_id, ReplayJob.status == ReplayJobStatus.running)
+        .values(
+            status=ReplayJobStatus.failed,
+            error=reason,
+            finished_time=utcnow(),
+            modified_time=utcnow(),
         )
+        .execution_options(synchronize_session=False)
+    )

@@ -8,6 +8,7 @@ import uuid
 from celery import Task
 
 from worker.celery_app import app
+from worker.database import task_session
 from worker.replay_jobs import advance_replay_job, fail_replay_job
 from worker.retry import describe, is_transient
 
@@ -36,7 +37,8 @@ def replay_chunk(self: Task, job_id: str) -> None:
             log.warning("replay job %s: %s; trying again", job_id, describe(error))
             raise self.retry(countdown=TRANSIENT_RETRY_SECONDS) from None
         log.error("replay job %s failed", job_id, exc_info=error)
-        fail_replay_job(parsed, describe(error))
+        with task_session() as session:
+            fail_replay_job(session, parsed, describe(error))
         return
     if more:
         replay_chunk.delay(job_id)

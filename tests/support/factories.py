@@ -164,3 +164,26 @@ def make_delivery(
     session.add(delivery)
     session.flush()
     return delivery
+
+
+def make_events_in_bulk(
+    session: Session, tenant: Tenant, bodies: list[dict[str, Any]], **values: Any
+) -> None:
+    """Insert one JSON upsert event per body in a single bulk INSERT; ``values`` set any column.
+
+    For tests that need thousands of events: no ORM objects, one statement.
+    """
+    from sqlalchemy import insert
+
+    columns: dict[str, Any] = {
+        "config_id": tenant.config_id,
+        "organization_id": tenant.organization_id,
+        "endpoint": Endpoint.upsert,
+        "content_type": "application/json",
+        "body_sha256": "0" * 64,
+        "status": EventStatus.queued,
+    } | values
+    rows = [
+        columns | {"id": uuid.uuid4(), "raw_body": json.dumps(body).encode()} for body in bodies
+    ]
+    session.execute(insert(IngestionEvent), rows)
