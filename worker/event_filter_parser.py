@@ -172,13 +172,33 @@ def parse_event_filter(texts: FilterTexts) -> EventFilter:
 
 
 def _json_text(name: str, value: Any) -> str:
-    """One JSON value of a filter as the text a query string would carry."""
-    if name == "payload_contains" and isinstance(value, dict):
+    """One JSON value of a filter as the text a query string would carry; its type is checked.
+
+    JSON says "no filter" with null or by leaving the key out, so an empty string is refused
+    (a query string's empty value, as an HTML form sends it, is no filter instead).
+    """
+    if name == "payload_contains":
+        if not isinstance(value, dict):
+            raise FilterError(name, "must be a JSON object")
         return json.dumps(value)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        wanted = "an integer" if name == "lead" else "a string"
-        raise FilterError(name, f"must be {wanted}, not {type(value).__name__}")
-    return str(value)
+    if name == "lead":
+        # JSON Schema counts 2.0 as an integer too.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FilterError(name, f"must be an integer, not {_json_type(value)}")
+        return str(value)
+    if not isinstance(value, str):
+        raise FilterError(name, f"must be a string, not {_json_type(value)}")
+    if not value:
+        raise FilterError(name, "empty; leave the filter out (or null) to not filter by it")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names |= {list: "a list", dict: "an object"}
+    return names.get(type(value), "null")
 
 
 def texts_from_json(body: object) -> dict[str, list[str]]:
