@@ -134,6 +134,15 @@ def _soak_rows(b4: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _impact_rows(b6: dict[str, Any]) -> list[Row]:
+    return [
+        ("B6 impact", "sample events", str(b6["sample"]), "200"),
+        ("B6 impact", "report median / max s", f"{b6['report_median_s']} / {b6['report_max_s']}",
+         f"< {b6['target_s']:g}"),
+        ("B6 impact", "report / plain read of the sample", _number(b6["report_over_read"]), ""),
+    ]  # fmt: skip
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -142,6 +151,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B2": _end_to_end_rows,
         "B3": _contention_rows,
         "B4": _soak_rows,
+        "B6": _impact_rows,
     }
     for name, build in builders.items():
         if name in results:

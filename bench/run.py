@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import accept, contention, end_to_end, profile, report, soak
+from bench import accept, contention, end_to_end, impact, profile, report, soak
 from bench.accept import AcceptPlan
 from bench.end_to_end import PipelinePlan
 from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B6")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -108,6 +108,7 @@ def run_benchmarks(
         "B2": lambda: end_to_end.run(servers, plan.end_to_end),
         "B3": lambda: contention.run(servers, plan.contention),
         "B4": lambda: soak.run(servers, soak_plan()),
+        "B6": lambda: impact.run(servers, impact.ImpactPlan()),
     }
     for name in BENCHMARKS:
         if name not in only:
