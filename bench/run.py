@@ -1,4 +1,4 @@
-"""``python -m bench``: run B1-B4, print the table, write the JSON, end with the summary line."""
+"""``python -m bench``: run B1-B4 and B6, print the table, write the JSON, end with a summary."""
 
 from __future__ import annotations
 
