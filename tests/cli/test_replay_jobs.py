@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent, ReplayJob
@@ -155,8 +155,8 @@ def test_ctrl_c_detaches_from_a_job_without_cancelling_it(
     assert job is not None and job.status != ReplayJobStatus.cancelled
     # Another test's worker may finish it later; left running, it stops at its next chunk.
     committed_session.execute(
-        ReplayJob.__table__.update()
-        .where(ReplayJob.id == job.id)
+        update(ReplayJob)
+        .where(ReplayJob.id == job.id, ReplayJob.status == ReplayJobStatus.running)
         .values(status=ReplayJobStatus.cancelled)
     )
     committed_session.commit()
