@@ -36,6 +36,7 @@ def tasks(services: Any) -> list[Task]:
     assert sorted(task.name for task in found) == [
         "leadgate.deliver_webhook",
         "leadgate.process_event",
+        "leadgate.replay_chunk",
         "leadgate.sweep",
         "leadgate.sweep_deliveries",
     ]
