@@ -160,7 +160,11 @@ def advance_replay_job(
             return False
         wanted = replay_filter(parse_event_filter(texts_from_json(job.filter)))
         chunk = matching_events(session, job.organization_id, wanted, job.last_seq, CHUNK_SIZE)
-        last_seq = chunk[-1].seq if chunk else job.last_seq
+        # Moved on with the requeue, in one commit: a second delivery of this task (or the
+        # next chunk's) starts after this chunk even while it is still being processed, and a
+        # chunk whose worker dies is left to the sweeper, which recovers queued events.
+        if chunk:
+            job.last_seq = chunk[-1].seq
         # The compare-and-set: an event another replay took meanwhile is left to it.
         requeued = requeue_events(session, [event.id for event in chunk])
         walked = len(chunk)
@@ -179,7 +183,6 @@ def advance_replay_job(
         job.done += walked
         job.by_action = _merged(job.by_action, by_action)
         job.failed_fields = _merged(job.failed_fields, failed_fields)
-        job.last_seq = last_seq
         job.modified_time = utcnow()
         more = walked == CHUNK_SIZE
         if job.status == ReplayJobStatus.running and not more:
