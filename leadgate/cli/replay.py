@@ -139,6 +139,19 @@ class ReplayGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+class _ReplayRunContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        """``leadgate replay``: the routing name of the replay itself stays out of sight."""
+        return self.parent.command_path if self.parent is not None else super().command_path
+
+
+class ReplayRun(click.Command):
+    """The replay itself, shown (in usage, help and errors) as ``leadgate replay``."""
+
+    context_class = _ReplayRunContext
+
+
 RUN = "run"
 _NEW_FILTERS = (
     "actions", "endpoint", "error_field", "lead", "until", "idempotency_key", "payload_contains",
@@ -154,7 +167,7 @@ replay_command.add_command(show_command)
 replay_command.add_command(cancel_command)
 
 
-@replay_command.command(RUN, hidden=True)
+@replay_command.command(RUN, cls=ReplayRun, hidden=True)
 @click.argument("event_ids", nargs=-1, type=click.UUID)
 @click.option(
     "--status",
