@@ -94,6 +94,8 @@ task_routes = {
     # One chunk of an uploaded file per message, beside the events it makes.
     "leadgate.import_upload": {"queue": "ingest"},
     "leadgate.sweep_uploads": {"queue": "maintenance"},
+    # A replay job's chunks run beside ingestion, not in front of it.
+    "leadgate.replay_chunk": {"queue": "maintenance"},
 }
 
 beat_schedule = {

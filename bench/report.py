@@ -211,6 +211,15 @@ def _import_rows(b5: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _impact_rows(b6: dict[str, Any]) -> list[Row]:
+    return [
+        ("B6 impact", "sample events", str(b6["sample"]), "200"),
+        ("B6 impact", "report median / max s", f"{b6['report_median_s']} / {b6['report_max_s']}",
+         f"< {b6['target_s']:g}"),
+        ("B6 impact", "report / plain read of the sample", _number(b6["report_over_read"]), ""),
+    ]  # fmt: skip
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -223,6 +232,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B9": _health_rows,
         "RECOVERY": _recovery_rows,
         "B5": _import_rows,
+        "B6": _impact_rows,
     }
     for name, build in builders.items():
         if name in results:

@@ -1,4 +1,4 @@
-"""``python -m bench``: run B1-B4, B7 and B9, print the table, write the JSON, the summary last."""
+"""``python -m bench``: run the benchmarks, print the table, write the JSON, the summary last."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bench import (
     contention,
     end_to_end,
     health,
+    impact,
     imports,
     outbound,
     profile,
@@ -35,7 +36,7 @@ from bench.recovery import RecoveryPlan
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B7", "B9", "RECOVERY")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -140,6 +141,7 @@ def run_benchmarks(
         "B9": lambda: health.run(servers, plan.health),
         "RECOVERY": lambda: recovery.run(servers, plan.recovery),
         "B5": lambda: imports.run(servers, plan.imports),
+        "B6": lambda: impact.run(servers, impact.ImpactPlan()),
     }
     for name in BENCHMARKS:
         if name not in only:

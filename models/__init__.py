@@ -6,6 +6,7 @@ from models.ingestion_event import IngestionEvent
 from models.lead import Lead
 from models.lead_type import LeadType
 from models.mapping_version import MappingVersion
+from models.replay_job import ReplayJob
 from models.tenancy import ApiToken, Campaign, Organization, Representative
 from models.upload import Upload, UploadStatus
 from models.webhook import Webhook, WebhookDelivery
@@ -20,6 +21,7 @@ __all__ = [
     "LeadType",
     "MappingVersion",
     "Organization",
+    "ReplayJob",
     "Representative",
     "Upload",
     "UploadStatus",

@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         leads,
         metrics,
         openapi,
+        replays,
         templates,
         uploads,
         webhooks,
@@ -66,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         webhooks.bp,
         callbacks.bp,
         uploads.bp,
+        replays.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -215,3 +215,20 @@ def enqueue_upload(upload_id: uuid.UUID) -> bool:
                     type(error).__name__)  # fmt: skip
         return False
     return True
+
+
+REPLAY_CHUNK_TASK = "leadgate.replay_chunk"
+# What a job that could not be sent records; starting it again picks up where it stands.
+REPLAY_UNSENT = "the broker was unreachable when the job started; start it again"
+
+
+def enqueue_replay_job(job_id: uuid.UUID) -> bool:
+    """Send a replay job's first chunk to the workers; False when the broker could not take it."""
+    try:
+        _client().send_task(REPLAY_CHUNK_TASK, args=[str(job_id)])
+    except Exception as error:  # the caller marks the job failed: nothing would ever run it
+        log.warning(
+            "broker unavailable, replay job %s not started: %s", job_id, type(error).__name__
+        )
+        return False
+    return True

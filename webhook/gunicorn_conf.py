@@ -24,6 +24,10 @@ graceful_timeout = 25
 timeout = 45
 # Keep-alive for providers that reuse connections behind a proxy.
 keepalive = 5
+# A POST's query string is merged into its payload, so a long one is a payload, not an attack:
+# allow gunicorn's largest request line (8190 bytes) instead of its default 4094, past which it
+# answers a 414 of its own that no operation of the API documents.
+limit_request_line = 8190
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -18,6 +18,7 @@ from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 from webhook.openapi_callbacks import add_callbacks
 from webhook.openapi_configs import CONFIG_SCHEMAS, config_paths
 from webhook.openapi_health import health_paths, health_schemas
+from webhook.openapi_replays import REPLAY_SCHEMAS, replay_paths
 from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
@@ -662,6 +663,8 @@ def _document() -> dict[str, Any]:
                 **CONFIG_SCHEMAS,
                 "ConfigPage": _page("Config"),
                 "MappingVersionPage": _page("MappingVersion"),
+                **REPLAY_SCHEMAS,
+                "ReplayJobPage": _page("ReplayJob"),
             },
         },
         "security": [{"token": []}],
@@ -817,6 +820,7 @@ def _document() -> dict[str, Any]:
             },
             **_webhook_paths(),
             **config_paths(_ref, _json, _error, _page, _path, _query, _PAGING, _AUTH_ERRORS),
+            **replay_paths(_ref, _json, _error, _page, _path, _PAGING, _AUTH_ERRORS),
             "/healthz": _plain("healthz", "Liveness", "the process is up"),
             "/readyz": _plain(
                 "readyz", "Readiness: database and broker reachable", "ready", not_ready=True

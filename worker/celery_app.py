@@ -39,7 +39,7 @@ def create_celery_app() -> Celery:
     # can import this app without a cycle.
     # The house task defaults (late acks, no results, time limits) are app-wide settings in
     # celeryconfig, so every task reads them from there; no base task class repeats them.
-    tasks = ["worker.tasks", "worker.outbound.tasks", "worker.upload_tasks"]
+    tasks = ["worker.tasks", "worker.outbound.tasks", "worker.upload_tasks", "worker.replay_tasks"]
     app = Celery("leadgate", include=tasks)
     app.config_from_object("celeryconfig")
     return app

@@ -105,6 +105,13 @@ def dry_run_payload(
     return answer
 
 
+def would_write(decision: Decision, prepared: PreparedLead) -> dict[str, Any]:
+    """The fields the event would write, as JSON; for a failure, what its payload maps to."""
+    if decision.action is None:
+        return _mapped_fields(prepared)
+    return _as_fields(decision.values)
+
+
 def _answer(decision: Decision, prepared: PreparedLead) -> dict[str, Any]:
     if decision.action is None:
         would, lead, changed = WOULD_FAIL, _mapped_fields(prepared), []

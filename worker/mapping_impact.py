@@ -23,14 +23,13 @@ from models import IngestionConfig, IngestionEvent, MappingVersion
 from models.enums import EventStatus
 from worker.configs import validate_mapping
 from worker.dry_run import WOULD, WOULD_FAIL
-from worker.ingest.decision import EventOrder, decide
+from worker.ingest.decision import Decision, EventOrder
 from worker.ingest.lead_fields import METADATA_PREFIX
 from worker.ingest.mapping import CompiledMapping, compile_mapping
-from worker.ingest.matching import LeadsInPlay, load_leads
 from worker.ingest.prepare import prepare_lead
-from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
 from worker.payload_view import decoded_shape
+from worker.read_only_decisions import Pending, decide_read_only
 
 DEFAULT_SAMPLE = 200
 MAX_SAMPLE = 1000
@@ -104,14 +103,12 @@ def _other_lead(entry: dict[str, Any]) -> str:
 
 def _weigh(
     tally: _Tally,
-    config: IngestionConfig,
     event: IngestionEvent,
     was: PreparedLead,
     now: PreparedLead,
-    leads: LeadsInPlay,
+    decision: Decision,
 ) -> None:
     tally.examined += 1
-    decision = decide(now, leads, config, event.endpoint, EventOrder.newest())
     before = _before(event)
     after = WOULD_FAIL if decision.action is None else WOULD[decision.action]
     after_lead = decision.lead.id if decision.lead is not None else None
@@ -209,12 +206,11 @@ def mapping_impact(
         decoded_payloads.append((event, payload))
         was = prepare_lead(old_mapping(event.mapping_version), payload)
         readable.append((event, was, prepare_lead(new, payload)))
-    organization_id = config.organization_id
-    nows = with_reference_errors(session, organization_id, [now for _, _, now in readable])
-    # Every lead the sample names, in one query: deciding reads them and writes nothing.
-    leads = load_leads(session, organization_id, [now.values for now in nows if not now.errors])
-    for (event, was, _), now in zip(readable, nows, strict=True):
-        _weigh(tally, config, event, was, now, leads)
+    # Each event is asked what it would do if it arrived now, against the leads as they stand.
+    pending = [Pending(config, event, EventOrder.newest(), now) for event, _, now in readable]
+    decisions = decide_read_only(session, config.organization_id, pending)
+    for (event, was, now), decision in zip(readable, decisions, strict=True):
+        _weigh(tally, event, was, now, decision)
     listed = (tally.new_failures + tally.fixed + tally.other_lead)[:MAX_LISTED]
     if new.decode:
         # With decode rules, the listed events show the payload as the candidate's rules see it.

@@ -7,12 +7,20 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import click
 from sqlalchemy import select
 
 from leadgate.cli.context import database_url
 from leadgate.cli.output import CliError, emit, say
+from leadgate.cli.replay_jobs import (
+    cancel_command,
+    print_plan,
+    read_filter,
+    show_command,
+    start_job,
+)
 from leadgate.cli.replay_outcomes import TERMINAL, EventOutcome, ReplayOutcomes, tally
 from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionEvent
@@ -117,7 +125,49 @@ def _report(outcomes: ReplayOutcomes, replayed: int, timeout: float) -> None:
         raise CliError("; ".join(problems))
 
 
-@click.command("replay")
+class ReplayGroup(click.Group):
+    """``leadgate replay ...`` runs a replay; ``leadgate replay show|cancel ID`` are about jobs.
+
+    Anything but a job command's name goes to the replay itself, so its options and event ids
+    stay where they always were: ``leadgate replay --status dead``.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Route to the replay unless the first word names a job command."""
+        if not args or args[0] not in self.commands or args[0] == RUN:
+            args = [RUN, *args]
+        return super().parse_args(ctx, args)
+
+
+class _ReplayRunContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        """``leadgate replay``: the routing name of the replay itself stays out of sight."""
+        return self.parent.command_path if self.parent is not None else super().command_path
+
+
+class ReplayRun(click.Command):
+    """The replay itself, shown (in usage, help and errors) as ``leadgate replay``."""
+
+    context_class = _ReplayRunContext
+
+
+RUN = "run"
+_NEW_FILTERS = (
+    "actions", "endpoint", "error_field", "lead", "until", "idempotency_key", "payload_contains",
+)  # fmt: skip
+
+
+@click.group("replay", cls=ReplayGroup)
+def replay_command() -> None:
+    """Replay failed or dead events (see ``leadgate replay --help``), and follow replay jobs."""
+
+
+replay_command.add_command(show_command)
+replay_command.add_command(cancel_command)
+
+
+@replay_command.command(RUN, cls=ReplayRun, hidden=True)
 @click.argument("event_ids", nargs=-1, type=click.UUID)
 @click.option(
     "--status",
@@ -153,7 +203,35 @@ def _report(outcomes: ReplayOutcomes, replayed: int, timeout: float) -> None:
     show_default=True,
     help="Seconds to wait for the outcomes.",
 )
-def replay_command(
+@click.option("--plan", is_flag=True, help="Print what the replay would do; change nothing.")
+@click.option(
+    "--job", is_flag=True, help="Run as a background replay job; follow it with a progress bar."
+)
+@click.option("--org", "organization_id", type=int, help="The organization (--plan, --job).")
+@click.option(
+    "--action",
+    "actions",
+    multiple=True,
+    help="Only events whose last action was this (repeatable; --plan, --job).",
+)
+@click.option("--endpoint", help="Only events of this endpoint (--plan, --job).")
+@click.option("--error-field", help="Only events that failed on this field (--plan, --job).")
+@click.option("--lead", help="Only events of this lead id (--plan, --job).")
+@click.option(
+    "--until",
+    metavar="TIME",
+    callback=since_option,
+    help="Only events received before then, as --since (--plan, --job).",
+)
+@click.option("--idempotency-key", help="Only the event with this key (--plan, --job).")
+@click.option(
+    "--payload-contains",
+    metavar="JSON",
+    help='A JSON object the payload must contain, e.g. \'{"contact": {"email": "x@y.z"}}\' '
+    "(--plan, --job).",
+)
+@click.option("--json", "as_json", is_flag=True, help="The plan as JSON (--plan).")
+def replay_run_command(
     event_ids: tuple[uuid.UUID, ...],
     statuses: tuple[str, ...],
     config_id: uuid.UUID | None,
@@ -161,6 +239,11 @@ def replay_command(
     replay_all: bool,
     wait: bool,
     timeout: float,
+    plan: bool,
+    job: bool,
+    organization_id: int | None,
+    as_json: bool,
+    **more_filters: Any,
 ) -> None:
     """Queue failed or dead events again and report what became of them.
 
@@ -170,7 +253,24 @@ def replay_command(
     the outcomes by action and by error; it exits 1 if any replayed event failed again or is
     still pending. A done event is never replayed (it would apply twice); replaying one event
     from two places queues it once.
+
+    --plan prints what replaying the filters' events would do (counts by action, stale ones
+    included, and a sample), changing nothing. --job runs them as a background replay job
+    (as POST /api/replays/ does), prints its id and follows it with a progress bar; Ctrl-C
+    detaches and the job goes on. Both take every filter of the events list and belong to one
+    organization (--org, or --config's). Follow a job with `leadgate replay show ID`, stop it
+    with `leadgate replay cancel ID`.
     """
+    if plan or job:
+        _plan_or_job(
+            event_ids, replay_all, plan, job, organization_id, as_json, wait,
+            {"config": config_id, "status": statuses, "since": since, **more_filters},
+        )  # fmt: skip
+        return
+    given = [name for name in _NEW_FILTERS if more_filters.get(name) not in (None, ())]
+    if given or organization_id is not None or as_json:
+        raise click.UsageError("--org, --json and filters beyond --status, --config and --since "
+                               "are for --plan and --job")  # fmt: skip
     filters = bool(statuses or config_id or since)
     if event_ids and (filters or replay_all):
         raise click.UsageError("give event ids or filters, not both")
@@ -199,3 +299,26 @@ def replay_command(
             return
         outcomes = wait_for_outcomes(url, replayed, timeout)
     _report(outcomes, len(replayed), timeout)
+
+
+def _plan_or_job(
+    event_ids: tuple[uuid.UUID, ...],
+    replay_all: bool,
+    plan: bool,
+    job: bool,
+    organization_id: int | None,
+    as_json: bool,
+    wait: bool,
+    options: dict[str, Any],
+) -> None:
+    if plan and job:
+        raise click.UsageError("--plan shows what --job would do; give one of them")
+    if event_ids or replay_all:
+        raise click.UsageError("--plan and --job take filters, not event ids or --all")
+    options["action"] = options.pop("actions", ())
+    wanted = read_filter(options)
+    config_id = options.get("config")
+    if plan:
+        print_plan(organization_id, config_id, wanted, as_json)
+    else:
+        start_job(organization_id, config_id, wanted, wait)

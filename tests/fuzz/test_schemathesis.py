@@ -36,6 +36,7 @@ from tests.support.factories import (
     make_delivery,
     make_event,
     make_lead_type,
+    make_replay_job,
     make_tenant,
     make_webhook,
 )
@@ -80,6 +81,7 @@ POSITIVE_EXCEPTIONS = {
     "mappingImpact": _VALIDATED,
     "listEvents": _VALIDATED,
     "createUpload": _VALIDATED,
+    "startReplay": _VALIDATED,
 }
 
 # The real worker answers well within this; a waiting request never holds the suite for long.
@@ -134,6 +136,8 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
     # A lead webhook with a failed delivery: the first redelivery is taken, later ones are 409.
     hook = make_webhook(committed_session, tenant.organization_id, "http://127.0.0.1:9/hook")
     delivery = make_delivery(committed_session, hook, lead.id, status=DeliveryStatus.failed)
+    # A running replay job: the first cancel takes it, later ones answer it cancelled again.
+    replay = make_replay_job(committed_session, tenant)
     committed_session.commit()
     return {
         "token": tenant.token,
@@ -146,6 +150,7 @@ def fixture_world(committed_session: Session) -> dict[str, Any]:
             "webhook_id": hook.id,
             "delivery_id": delivery.id,
             "version": 1,  # every config's first mapping version
+            "job_id": str(replay.id),
         },
     }
 

@@ -18,10 +18,12 @@ from models import (
     LeadType,
     MappingVersion,
     Organization,
+    ReplayJob,
     Webhook,
     WebhookDelivery,
 )
 from models.enums import MATCH_KEYS, AuthMode, Endpoint, EventStatus
+from models.replay_job import ReplayJobStatus
 from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 
 
@@ -164,3 +166,45 @@ def make_delivery(
     session.add(delivery)
     session.flush()
     return delivery
+
+
+def make_events_in_bulk(
+    session: Session, tenant: Tenant, bodies: list[dict[str, Any]], **values: Any
+) -> None:
+    """Insert one JSON upsert event per body in a single bulk INSERT; ``values`` set any column.
+
+    For tests that need thousands of events: no ORM objects, one statement.
+    """
+    from sqlalchemy import insert
+
+    columns: dict[str, Any] = {
+        "config_id": tenant.config_id,
+        "organization_id": tenant.organization_id,
+        "endpoint": Endpoint.upsert,
+        "content_type": "application/json",
+        "body_sha256": "0" * 64,
+        "status": EventStatus.queued,
+    } | values
+    rows = [
+        columns | {"id": uuid.uuid4(), "raw_body": json.dumps(body).encode()} for body in bodies
+    ]
+    session.execute(insert(IngestionEvent), rows)
+
+
+def make_replay_job(session: Session, tenant: Tenant, **values: Any) -> ReplayJob:
+    """Add a running replay job of the tenant's config that matched nothing yet."""
+    columns: dict[str, Any] = {
+        "organization_id": tenant.organization_id,
+        "filter": {"config": str(tenant.config_id), "status": ["failed", "dead"]},
+        "status": ReplayJobStatus.running,
+        "total": 0,
+        "done": 0,
+        "by_action": {},
+        "failed_fields": {},
+        "last_seq": 0,
+        "started_by": "test",
+    }
+    job = ReplayJob(**(columns | values))
+    session.add(job)
+    session.flush()
+    return job

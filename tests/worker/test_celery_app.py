@@ -37,6 +37,7 @@ def tasks(services: Any) -> list[Task]:
         "leadgate.deliver_webhook",
         "leadgate.import_upload",
         "leadgate.process_event",
+        "leadgate.replay_chunk",
         "leadgate.sweep",
         "leadgate.sweep_deliveries",
         "leadgate.sweep_uploads",

@@ -179,6 +179,11 @@ def _claim_from(row: Any, config: IngestionConfig) -> Claim:
     return claim
 
 
+def claim_of_event(event: IngestionEvent, config: IngestionConfig) -> Claim:
+    """The claim the worker would make of ``event``, without claiming it (for reading only)."""
+    return _claim_from(event, config)
+
+
 def claim_event(
     session: Session, event_id: uuid.UUID, lease_seconds: float, max_attempts: int
 ) -> Claim | None:

@@ -1,0 +1,44 @@
+"""The replay job's task: a doorway that runs one chunk and sends the next."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Task
+
+from worker.celery_app import app
+from worker.database import task_session
+from worker.replay_jobs import advance_replay_job, fail_replay_job
+from worker.retry import describe, is_transient
+
+log = logging.getLogger(__name__)
+# A job whose database is away tries again at this pace; its events wait in the inbox meanwhile.
+TRANSIENT_RETRY_SECONDS = 5.0
+
+
+def _schedule_retry(event_id: uuid.UUID, seconds: float) -> None:
+    from worker.tasks import process_event
+
+    try:
+        process_event.apply_async((str(event_id),), countdown=seconds)
+    except Exception as error:  # the sweeper re-enqueues retries that come due unsent
+        log.warning("event %s: retry not scheduled (%s)", event_id, type(error).__name__)
+
+
+@app.task(name="leadgate.replay_chunk", bind=True, max_retries=None)
+def replay_chunk(self: Task, job_id: str) -> None:
+    """Replay the job's next chunk of events; send the task for the chunk after, if any."""
+    parsed = uuid.UUID(job_id)
+    try:
+        more = advance_replay_job(parsed, _schedule_retry)
+    except Exception as error:
+        if is_transient(error):
+            log.warning("replay job %s: %s; trying again", job_id, describe(error))
+            raise self.retry(countdown=TRANSIENT_RETRY_SECONDS) from None
+        log.error("replay job %s failed", job_id, exc_info=error)
+        with task_session() as session:
+            fail_replay_job(session, parsed, describe(error))
+        return
+    if more:
+        replay_chunk.delay(job_id)
