@@ -1,6 +1,7 @@
 """The schema: typed declarative models, the engine and session factory, migrations."""
 
 from models.base import Base
+from models.blocked_identifier import BlockedIdentifier
 from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
@@ -12,6 +13,7 @@ from models.webhook import Webhook, WebhookDelivery
 __all__ = [
     "ApiToken",
     "Base",
+    "BlockedIdentifier",
     "Campaign",
     "IngestionConfig",
     "IngestionEvent",

@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webhook import db
     from webhook.views import (
+        blocked_identifiers,
         configs,
         events,
         health,
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         metrics.bp,
         templates.bp,
         webhooks.bp,
+        blocked_identifiers.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -605,10 +605,11 @@ def _plain(
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every endpoint."""
     from webhook.openapi_standard import standard_paths, standard_schemas
+    from webhook.openapi_trust import trust_paths, trust_schemas
 
     document = _document()
-    document["components"]["schemas"].update(standard_schemas())
-    for path, operations in standard_paths().items():
+    document["components"]["schemas"].update(standard_schemas() | trust_schemas())
+    for path, operations in (standard_paths() | trust_paths()).items():
         document["paths"].setdefault(path, {}).update(operations)
     return document
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from common.settings import get_settings
 from worker.batches import process_batch
+from worker.blocked_identifiers import load_hygiene
 from worker.database import autocommit_session, task_session
 from worker.ingest.claims import Claim, claim_events, prepare_claim, searchable_payload
 from worker.ingest.pipeline import ClaimedEvent, record_transient_error
@@ -61,6 +62,7 @@ def attempt_event(event_id: uuid.UUID, deliveries: int = 0) -> Verdict:
                 max_attempts=settings.task_max_attempts,
                 batch_size=settings.batch_size,
             )
+            hygiene = load_hygiene(session, (claim.organization_id for claim in claims))
     except Exception as error:
         if not is_transient(error):
             raise
@@ -78,7 +80,9 @@ def attempt_event(event_id: uuid.UUID, deliveries: int = 0) -> Verdict:
         return Verdict()
     for claim in claims:
         event_claimed(claim, batch_size=len(claims))
-    retries = run_batch([(claim, prepare_claim(claim)) for claim in claims])
+    retries = run_batch(
+        [(claim, prepare_claim(claim, hygiene[claim.organization_id])) for claim in claims]
+    )
     own = [retry.seconds for retry in retries if retry.claim.event_id == event_id]
     others = [retry for retry in retries if retry.claim.event_id != event_id]
     return Verdict(retry_in=own[0] if own else None, others=others)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionConfig
 from models.enums import Endpoint, EventAction
+from worker.blocked_identifiers import load_hygiene
 from worker.ingest.apply import LeadValues
 from worker.ingest.decision import Decision, EventOrder, decide
 from worker.ingest.lead_fields import METADATA
@@ -77,8 +78,9 @@ def dry_run_payload(
         compiled = compiled_mapping_for(config.id, config.version, config.mapping)
     else:
         compiled = compile_mapping(mapping)
+    hygiene = load_hygiene(session, [config.organization_id])[config.organization_id]
     [prepared] = with_reference_errors(
-        session, config.organization_id, [prepare_lead(compiled, payload)]
+        session, config.organization_id, [prepare_lead(compiled, payload, hygiene)]
     )
     leads = load_leads(
         session, config.organization_id, [] if prepared.errors else [prepared.values]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from common.payloads import PayloadError, merge_query, read_body
 from models import IngestionConfig, IngestionEvent, MappingVersion
 from models.enums import EventStatus
+from worker.blocked_identifiers import load_hygiene
 from worker.configs import validate_mapping
 from worker.dry_run import WOULD, WOULD_FAIL
 from worker.ingest.decision import EventOrder, decide
@@ -191,14 +192,15 @@ def mapping_impact(
         .limit(max(1, min(sample, MAX_SAMPLE)))
     )
     tally = _Tally()
+    hygiene = load_hygiene(session, [config.organization_id])[config.organization_id]
     readable: list[tuple[IngestionEvent, PreparedLead, PreparedLead]] = []
     for event in events:
         payload = _payload(event)
         if payload is None:
             tally.unreadable += 1
             continue
-        was = prepare_lead(old_mapping(event.mapping_version), payload)
-        readable.append((event, was, prepare_lead(new, payload)))
+        was = prepare_lead(old_mapping(event.mapping_version), payload, hygiene)
+        readable.append((event, was, prepare_lead(new, payload, hygiene)))
     organization_id = config.organization_id
     nows = with_reference_errors(session, organization_id, [now for _, _, now in readable])
     # Every lead the sample names, in one query: deciding reads them and writes nothing.

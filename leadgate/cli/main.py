@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from common.logs import configure_logging
 from common.settings import SettingsError, load_settings
 from leadgate.cli.admin import campaign_group, org_group, representative_group, token_group
+from leadgate.cli.blocked import blocked_group
 from leadgate.cli.configs import config_group
 from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
@@ -70,6 +71,7 @@ for group in (
     lead_type_group,
     events_group,
     webhooks_group,
+    blocked_group,
 ):
     cli.add_command(group)
 cli.add_command(run_command)

@@ -117,7 +117,7 @@ def decide(
     ``lead_types`` are the organization's lead types in play (see ``load_lead_types``);
     ``target_lead_id`` is the lead a PATCH names.
     """
-    warnings = list(prepared.warnings)
+    warnings = [*prepared.warnings, *(blocked.warning() for blocked in prepared.blocked)]
     if prepared.errors:
         return Decision(None, errors=list(prepared.errors), warnings=warnings)
     types = lead_types or LeadTypesInPlay()
@@ -154,8 +154,7 @@ def _create(
     lead_types: LeadTypesInPlay,
 ) -> Decision:
     if prepared.values.get("phone_number") is None:
-        error = FieldError("phone_number", "a phone number is required to create a lead")
-        return Decision(None, errors=[error], warnings=warnings)
+        return Decision(None, errors=[_no_phone_to_create(prepared)], warnings=warnings)
     values, ignored = new_lead_values(config, prepared, order.received_time)
     lead_type = lead_types.get(values["lead_type"])
     if config.standard_api:
@@ -173,6 +172,18 @@ def _create(
     if errors:
         return Decision(None, errors=errors, warnings=warnings)
     return Decision(EventAction.created, values=values, warnings=[*warnings, *ignored])
+
+
+def _no_phone_to_create(prepared: PreparedLead) -> FieldError:
+    """The create's error; when hygiene refused the payload's number, it says so."""
+    required = "a phone number is required to create a lead"
+    for blocked in prepared.blocked:
+        if blocked.field == "phone_number":
+            return FieldError(
+                "phone_number",
+                f"{blocked.masked} is a blocked identifier ({blocked.reason}); {required}",
+            )
+    return FieldError("phone_number", required)
 
 
 def _convert_metadata(

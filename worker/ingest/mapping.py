@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from worker.ingest.conversions import TYPE_NAMES, is_blank, shown
 from worker.ingest.expressions import Expression, compile_expression, fill_template, parse_template
+from worker.ingest.hygiene import BUILTIN, Hygiene
 from worker.ingest.lead_fields import MIN_REENGAGEMENT_DAYS, target_problem, types_for_target
 from worker.ingest.normalize import convert_and_normalize
 
@@ -60,8 +61,11 @@ class CompiledRule:
             return f"template {self.template!r}"
         return " or ".join(path.text for path in self.paths) or "value"
 
-    def found_value(self, payload: object) -> tuple[Any, str] | None:
-        """The value found and where it came from; None when nothing non-blank was found."""
+    def found_value(self, payload: object, hygiene: Hygiene = BUILTIN) -> tuple[Any, str] | None:
+        """The value found and where it came from; None when nothing non-blank was found.
+
+        A placeholder (``N/A``, ``none``...) counts as blank, so the next expression is tried.
+        """
         if self.constant is not None:
             return self.constant, "value"
         if self.template is not None:
@@ -69,7 +73,7 @@ class CompiledRule:
             return (text, self.source) if text else None
         for path in self.paths:
             value = path.search(payload)
-            if not is_blank(value):
+            if not is_blank(value) and not hygiene.is_placeholder(value):
                 return value, path.text
         return None
 

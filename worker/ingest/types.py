@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from worker.ingest.hygiene import BlockedValue
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -34,6 +36,8 @@ class PreparedLead:
     # A request parameter (SPEC section 5), never stored on the lead.
     min_reengagement_days: int | None = None
     errors: list[FieldError] = field(default_factory=list)
+    # Phone numbers and emails the payload gave that hygiene refused: left out of ``values``.
+    blocked: list[BlockedValue] = field(default_factory=list)
     # Notes about the payload itself (how its body was read, a field it ignored), recorded on the
     # event ahead of the matcher's warnings whatever the outcome.
     warnings: list[dict[str, Any]] = field(default_factory=list)
