@@ -14,9 +14,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import BlockedIdentifier
+from models import BlockedIdentifier, Organization
 from worker.ingest.emails import normalize_email
-from worker.ingest.hygiene import BUILTIN, EMAIL, KINDS, PHONE, PLACEHOLDER, Hygiene
+from worker.ingest.hygiene import EMAIL, KINDS, PHONE, PLACEHOLDER, Hygiene
 from worker.ingest.phones import normalize_phone
 
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -100,22 +100,37 @@ def own_entry(session: Session, organization_id: int, entry_id: int) -> BlockedI
 
 
 def load_hygiene(session: Session, organization_ids: Iterable[int]) -> dict[int, Hygiene]:
-    """Each organization's lists (the built-in ones alone for one without entries), one query."""
+    """Each organization's lists on top of the built-in ones, in one query."""
     wanted = sorted(set(organization_ids))
-    found: dict[int, dict[str, set[str]]] = {org: {kind: set() for kind in KINDS} for org in wanted}
-    if wanted:
-        rows = session.execute(
-            select(
-                BlockedIdentifier.organization_id, BlockedIdentifier.kind, BlockedIdentifier.value
-            ).where(BlockedIdentifier.organization_id.in_(wanted))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            Organization.id,
+            Organization.blocks_reserved_identifiers,
+            BlockedIdentifier.kind,
+            BlockedIdentifier.value,
         )
-        for organization_id, kind, value in rows:
-            found[organization_id][kind].add(value)
+        .outerjoin(BlockedIdentifier, BlockedIdentifier.organization_id == Organization.id)
+        .where(Organization.id.in_(wanted))
+    )
+    reserved: dict[int, bool] = {}
+    lists: dict[int, dict[str, set[str]]] = {org: {kind: set() for kind in KINDS} for org in wanted}
+    for organization_id, blocks_reserved, kind, value in rows:
+        reserved[organization_id] = blocks_reserved
+        if kind is not None:
+            lists[organization_id][kind].add(value)
     return {
         org: Hygiene(
-            frozenset(lists[PLACEHOLDER]), frozenset(lists[PHONE]), frozenset(lists[EMAIL])
+            frozenset(found[PLACEHOLDER]),
+            frozenset(found[PHONE]),
+            frozenset(found[EMAIL]),
+            reserved.get(org, True),
         )
-        if any(lists.values())
-        else BUILTIN
-        for org, lists in found.items()
+        for org, found in lists.items()
     }
+
+
+def set_reserved_blocking(session: Session, organization: Organization, blocked: bool) -> None:
+    """Block (or allow) the example numbers and domains for the organization's events."""
+    organization.blocks_reserved_identifiers = blocked

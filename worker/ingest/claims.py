@@ -25,7 +25,7 @@ from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from models.ingestion_event import FRESH_EVENTS
-from worker.ingest.hygiene import BUILTIN, Hygiene
+from worker.ingest.hygiene import OFF, Hygiene
 from worker.ingest.jsonb import fits_jsonb
 from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
@@ -199,7 +199,7 @@ def searchable_payload(claim: Claim) -> dict[str, Any] | None:
     return claim.payload
 
 
-def prepare_claim(claim: Claim, hygiene: Hygiene = BUILTIN) -> PreparedLead:
+def prepare_claim(claim: Claim, hygiene: Hygiene = OFF) -> PreparedLead:
     """Map and normalize the claimed event's payload with the config's current mapping.
 
     ``hygiene`` is the organization's placeholders and blocked identifiers.

@@ -40,17 +40,21 @@ class Hygiene:
     placeholders: frozenset[str] = frozenset()
     phones: frozenset[str] = frozenset()  # E.164
     emails: frozenset[str] = frozenset()  # lower-cased addresses, or "@domain" for a whole domain
+    # The example numbers (555-01XX) and domains (RFC 2606) are blocked too, unless switched off.
+    reserved: bool = True
+    # False: no hygiene at all (a pure caller that judges the mapping alone, as before hygiene).
+    enabled: bool = True
 
     def is_placeholder(self, value: object) -> bool:
         """True for a text value that only stands in for a missing one (any case, trimmed)."""
-        if not isinstance(value, str):
+        if not self.enabled or not isinstance(value, str):
             return False
         text = value.strip().casefold()
         return not text or text in BUILTIN_PLACEHOLDERS or text in self.placeholders
 
     def blocked_reason(self, target: str, value: object) -> str | None:
         """Why ``value`` may not be ``target`` (a phone number or email); None when it may."""
-        if not isinstance(value, str | int) or isinstance(value, bool):
+        if not self.enabled or not isinstance(value, str | int) or isinstance(value, bool):
             return None
         if target == PHONE:
             return self._phone_reason(str(value))
@@ -67,7 +71,11 @@ class Hygiene:
             return "a placeholder number (one digit repeated)"
         if national in _BUILTIN_PHONES:
             return "a placeholder number"
-        if len(national) == _NATIONAL_DIGITS and _FICTIONAL_PHONE.fullmatch(national):
+        if (
+            self.reserved
+            and len(national) == _NATIONAL_DIGITS
+            and _FICTIONAL_PHONE.fullmatch(national)
+        ):
             return "a fictional number (555-01XX)"
         candidates = {f"+{digits}", f"+1{national}"} if digits else set()
         if candidates & self.phones:
@@ -82,8 +90,10 @@ class Hygiene:
         if address in _BUILTIN_EMAILS:
             return "a placeholder address"
         if local in _PLACEHOLDER_LOCAL_PARTS:
-            return f"a placeholder address ({local}@...)"
-        if domain in _EXAMPLE_DOMAINS or domain.rpartition(".")[2] in _RESERVED_TLDS:
+            return "a placeholder address"
+        if self.reserved and (
+            domain in _EXAMPLE_DOMAINS or domain.rpartition(".")[2] in _RESERVED_TLDS
+        ):
             return "at a reserved example domain (RFC 2606)"
         if address in self.emails or f"@{domain}" in self.emails:
             return "on the organization's blocked list"
@@ -91,6 +101,7 @@ class Hygiene:
 
 
 BUILTIN = Hygiene()
+OFF = Hygiene(enabled=False)
 
 
 @dataclass(frozen=True)

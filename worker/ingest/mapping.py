@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from worker.ingest.conversions import TYPE_NAMES, is_blank, shown
 from worker.ingest.expressions import Expression, compile_expression, fill_template, parse_template
-from worker.ingest.hygiene import BUILTIN, Hygiene
+from worker.ingest.hygiene import OFF, Hygiene
 from worker.ingest.lead_fields import MIN_REENGAGEMENT_DAYS, target_problem, types_for_target
 from worker.ingest.normalize import convert_and_normalize
 
@@ -61,7 +61,7 @@ class CompiledRule:
             return f"template {self.template!r}"
         return " or ".join(path.text for path in self.paths) or "value"
 
-    def found_value(self, payload: object, hygiene: Hygiene = BUILTIN) -> tuple[Any, str] | None:
+    def found_value(self, payload: object, hygiene: Hygiene = OFF) -> tuple[Any, str] | None:
         """The value found and where it came from; None when nothing non-blank was found.
 
         A placeholder (``N/A``, ``none``...) counts as blank, so the next expression is tried.

@@ -7,7 +7,7 @@ from typing import Any
 
 from common.payloads import PayloadError, parse_json_value
 from worker.ingest.conversions import is_blank
-from worker.ingest.hygiene import BUILTIN, Hygiene, blocked_value
+from worker.ingest.hygiene import OFF, Hygiene, blocked_value
 from worker.ingest.lead_fields import (
     METADATA,
     METADATA_PREFIX,
@@ -23,7 +23,7 @@ _NOT_UNMAPPED = frozenset({*WRITABLE_FIELDS, METADATA, MIN_REENGAGEMENT_DAYS})
 
 
 def prepare_lead(
-    mapping: CompiledMapping, payload: dict[str, Any], hygiene: Hygiene = BUILTIN
+    mapping: CompiledMapping, payload: dict[str, Any], hygiene: Hygiene = OFF
 ) -> PreparedLead:
     """Map, convert and normalize one payload; invalid fields become errors, never exceptions.
 

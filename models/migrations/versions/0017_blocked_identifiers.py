@@ -16,7 +16,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add the blocked_identifiers table."""
+    """Add the blocked_identifiers table and the organization's reserved-identifier switch."""
+    op.add_column(
+        "organizations",
+        sa.Column(
+            "blocks_reserved_identifiers",
+            sa.Boolean(),
+            server_default=sa.true(),
+            nullable=False,
+        ),
+    )
     op.create_table(
         "blocked_identifiers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -49,3 +58,4 @@ def downgrade() -> None:
     """Drop the blocked_identifiers table."""
     op.drop_index(op.f("ix_blocked_identifiers_organization_id"), table_name="blocked_identifiers")
     op.drop_table("blocked_identifiers")
+    op.drop_column("organizations", "blocks_reserved_identifiers")
