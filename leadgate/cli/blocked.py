@@ -14,6 +14,7 @@ from worker.blocked_identifiers import (
     checked_entry,
     entries_statement,
     own_entry,
+    set_reserved_blocking,
 )
 from worker.ingest.hygiene import KINDS
 
@@ -67,3 +68,15 @@ def blocked_remove(organization_id: int, entry_id: int) -> None:
             raise AdminError(f"organization {organization_id} has no entry {entry_id}")
         session.delete(row)
     say(f"removed entry {entry_id} from organization {organization_id}")
+
+
+@blocked_group.command("reserved")
+@click.option("--org", "organization_id", type=int, required=True, help="Organization id.")
+@click.argument("setting", type=click.Choice(["block", "allow"]))
+def blocked_reserved(organization_id: int, setting: str) -> None:
+    """Block (the default) or allow the example numbers (555-01XX) and domains (RFC 2606)."""
+    with admin_session() as session:
+        organization = records.get_organization(session, organization_id)
+        set_reserved_blocking(session, organization, setting == "block")
+    verb = "blocks" if setting == "block" else "allows"
+    say(f"organization {organization_id} {verb} the reserved example identifiers")
