@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.blocked_identifier import BlockedIdentifier
+from models.fan_in import IdentifierClaim, QuarantinedIdentifier
 from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
@@ -15,12 +16,14 @@ __all__ = [
     "Base",
     "BlockedIdentifier",
     "Campaign",
+    "IdentifierClaim",
     "IngestionConfig",
     "IngestionEvent",
     "Lead",
     "LeadType",
     "MappingVersion",
     "Organization",
+    "QuarantinedIdentifier",
     "Representative",
     "Webhook",
     "WebhookDelivery",

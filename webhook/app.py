@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         leads,
         metrics,
         openapi,
+        quarantine,
         templates,
         webhooks,
     )
@@ -60,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         templates.bp,
         webhooks.bp,
         blocked_identifiers.bp,
+        quarantine.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -43,6 +43,18 @@ _NEW_BLOCKED_IDENTIFIER = {
     },
 }
 
+_QUARANTINED_IDENTIFIER = {
+    "type": "object",
+    "required": ["id", "kind", "value", "claimants", "quarantined_time"],
+    "properties": {
+        "id": _INT,
+        "kind": {"type": "string", "enum": ["phone_number", "email"]},
+        "value": {"type": "string"},
+        "claimants": {**_INT, "description": "distinct external ids when it was quarantined"},
+        "quarantined_time": {"type": "string", "format": "date-time"},
+    },
+}
+
 
 def trust_schemas() -> dict[str, Any]:
     """The schemas the data-trust operations name."""
@@ -50,11 +62,13 @@ def trust_schemas() -> dict[str, Any]:
         "BlockedIdentifier": _BLOCKED_IDENTIFIER,
         "NewBlockedIdentifier": _NEW_BLOCKED_IDENTIFIER,
         "BlockedIdentifierPage": _page("BlockedIdentifier"),
+        "QuarantinedIdentifier": _QUARANTINED_IDENTIFIER,
+        "QuarantinedIdentifierPage": _page("QuarantinedIdentifier"),
     }
 
 
 def trust_paths() -> dict[str, Any]:
-    """The operations under /api/blocked-identifiers/."""
+    """The operations under /api/blocked-identifiers/ and /api/quarantined-identifiers/."""
     entry_id = _path("entry_id", {"type": "integer", "minimum": 1})
     return {
         "/api/blocked-identifiers/": {
@@ -96,6 +110,35 @@ def trust_paths() -> dict[str, Any]:
                 "summary": "Remove an entry: the value is matched and stored again",
                 "parameters": [entry_id],
                 "responses": {"204": {"description": "removed"}, **_AUTH_ERRORS},
+            },
+        },
+        "/api/quarantined-identifiers/": {
+            "get": {
+                "operationId": "listQuarantinedIdentifiers",
+                "summary": "Phone numbers and emails quarantined for fan-in: not used to match",
+                "parameters": _PAGING,
+                "responses": {
+                    "200": _json(_ref("QuarantinedIdentifierPage"), "a page of them"),
+                    "400": _error("a bad page or page_size"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/api/quarantined-identifiers/{entry_id}/": {
+            "get": {
+                "operationId": "getQuarantinedIdentifier",
+                "summary": "One quarantined identifier",
+                "parameters": [entry_id],
+                "responses": {
+                    "200": _json(_ref("QuarantinedIdentifier"), "the identifier"),
+                    **_AUTH_ERRORS,
+                },
+            },
+            "delete": {
+                "operationId": "releaseQuarantinedIdentifier",
+                "summary": "Release it: it matches again and its claims start afresh",
+                "parameters": [entry_id],
+                "responses": {"204": {"description": "released"}, **_AUTH_ERRORS},
             },
         },
     }

@@ -13,6 +13,7 @@ from models.enums import Endpoint, EventAction
 from worker.blocked_identifiers import load_hygiene
 from worker.ingest.apply import LeadValues
 from worker.ingest.decision import Decision, EventOrder, decide
+from worker.ingest.fan_in_store import load_fan_in, longest_window
 from worker.ingest.lead_fields import METADATA
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.mapping import compile_mapping, compiled_mapping_for
@@ -95,7 +96,14 @@ def dry_run_payload(
         ],
         with_default=config.standard_api,
     )
-    decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest(), lead_types)
+    order = EventOrder.newest()
+    fan_in = load_fan_in(
+        session,
+        config.organization_id,
+        [prepared.values],
+        order.received_time - longest_window([config]),
+    )
+    decision = decide(prepared, leads, config, Endpoint(endpoint), order, lead_types, fan_in=fan_in)
     answer = _answer(decision, prepared)
     if compiled.decode:
         # What the rules saw: each decoded key's value as parsed (a bad one is in the errors).

@@ -18,6 +18,7 @@ from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
 from leadgate.cli.lead_types import lead_type_group
+from leadgate.cli.quarantine import quarantine_group
 from leadgate.cli.records import AdminError, ConfigError
 from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
@@ -72,6 +73,7 @@ for group in (
     events_group,
     webhooks_group,
     blocked_group,
+    quarantine_group,
 ):
     cli.add_command(group)
 cli.add_command(run_command)

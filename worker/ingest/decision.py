@@ -24,6 +24,7 @@ from worker.ingest.apply import (
     new_lead_values,
     reengaged_values,
 )
+from worker.ingest.fan_in import FAN_IN_KEYS, FanIn, FanInRule, judge_fan_in
 from worker.ingest.lead_types import (
     LeadTypeRules,
     LeadTypesInPlay,
@@ -77,6 +78,9 @@ class Decision:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # Why a failed event failed, when it is not a field's fault: NO_MATCH (nothing to change).
     reason: str | None = None
+    # Fan-in: the identifiers the event claims, and those it quarantines (written if applied).
+    claims: list[tuple[str, str, str]] = field(default_factory=list)
+    quarantined: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -111,11 +115,13 @@ def decide(
     order: EventOrder,
     lead_types: LeadTypesInPlay | None = None,
     target_lead_id: int | None = None,
+    fan_in: FanIn | None = None,
 ) -> Decision:
     """What the event does to which lead, by the matching, update and reengagement rules.
 
     ``lead_types`` are the organization's lead types in play (see ``load_lead_types``);
-    ``target_lead_id`` is the lead a PATCH names.
+    ``target_lead_id`` is the lead a PATCH names; ``fan_in`` the claims on the identifiers in
+    play (None: no quarantine).
     """
     warnings = [*prepared.warnings, *(blocked.warning() for blocked in prepared.blocked)]
     if prepared.errors:
@@ -128,14 +134,26 @@ def decide(
     if endpoint == Endpoint.leads_update and prepared.values.get("phone_number") is None:
         error = FieldError("phone_number", "a phone number is required to find the lead")
         return Decision(None, errors=[error], warnings=warnings)
+    verdict = None
+    match_values = prepared.values
+    if fan_in is not None and endpoint not in (Endpoint.leads_update, Endpoint.leads_patch):
+        # The owner's update and PATCH name their lead outright; only matching can be misled.
+        rule = FanInRule.of(config.fan_in_limit, config.fan_in_window_days)
+        verdict = judge_fan_in(prepared.values, fan_in, rule, order.received_time)
+        match_values = verdict.match_values
+        warnings += verdict.warnings
+        if endpoint in CREATE_ENDPOINTS and len(match_values) < len(prepared.values):
+            # A create's duplicate needs the same phone and the same email: one that cannot
+            # be evidence leaves the pair unproven.
+            match_values = {k: v for k, v in match_values.items() if k not in FAN_IN_KEYS}
     if endpoint in CREATE_ENDPOINTS:
-        match = find_duplicate(leads, organization_id, prepared.values)
+        match = find_duplicate(leads, organization_id, match_values)
     elif endpoint == Endpoint.leads_update:
         match = match_for_update(leads, organization_id, prepared.values)
     elif endpoint == Endpoint.leads_patch:
         match = match_by_id(leads, organization_id, target_lead_id)
     else:
-        match = match_for_upsert(leads, organization_id, prepared.values, config.match_keys)
+        match = match_for_upsert(leads, organization_id, match_values, config.match_keys)
     warnings += match.warnings
     if match.lead is None and endpoint in LOOKUP_ENDPOINTS:
         return Decision(None, errors=[no_match_error(endpoint)], warnings=warnings, reason=NO_MATCH)
@@ -143,7 +161,10 @@ def decide(
         decision = _create(prepared, config, order, warnings, types)
     else:
         decision = _to_match(prepared, config, endpoint, order, match, match.lead, warnings, types)
-    return _checked(decision, leads, organization_id)
+    decision = _checked(decision, leads, organization_id)
+    if verdict is not None and not decision.failed:
+        decision.claims, decision.quarantined = verdict.claims, verdict.quarantined
+    return decision
 
 
 def _create(

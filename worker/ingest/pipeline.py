@@ -7,6 +7,7 @@ in order. Every function takes a session and never commits; the task decides the
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
@@ -16,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Lead
+from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
 from worker.ingest.apply import build_lead, write_values
 from worker.ingest.claims import Claim, searchable_payload
 from worker.ingest.decision import ADVANCING_ACTIONS, Decision, EventOrder, decide
 from worker.ingest.event_rows import lock_event_rows
+from worker.ingest.fan_in_store import load_fan_in, longest_window, record_fan_in
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
@@ -83,6 +86,10 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
             ],
             with_default=any(claim.config.standard_api for claim, _ in mine),
         )
+        since = utcnow() - longest_window(claim.config for claim, _ in mine)
+        fan_in = load_fan_in(session, organization_id, [p.values for p in checked], since)
+        claims: list[tuple[str, str, str, dt.datetime]] = []
+        quarantined: list[tuple[str, str, int]] = []
         for (claim, _), prepared in zip(mine, checked, strict=True):
             order = EventOrder(claim.received_time, claim.seq)
             decision = decide(
@@ -93,10 +100,19 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
                 order,
                 lead_types,
                 claim.target_lead_id,
+                fan_in,
             )
             outcomes[claim.event_id] = outcome_of(
                 decision, apply_decision(session, decision, claim, leads)
             )
+            # The events after this one in the batch see its claims, as they see its lead.
+            for kind, value, external_id in decision.claims:
+                fan_in.claim((kind, value), external_id, claim.received_time)
+                claims.append((kind, value, external_id, claim.received_time))
+            for kind, value, count in decision.quarantined:
+                fan_in.quarantine((kind, value))
+                quarantined.append((kind, value, count))
+        record_fan_in(session, organization_id, claims, quarantined)
     # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
     return outcomes

@@ -1,4 +1,4 @@
-"""Per-organization blocked identifiers and placeholder values (identifier hygiene).
+"""Identifier hygiene: blocked identifiers and placeholders; fan-in claims and quarantine.
 
 Revision ID: 0017_blocked_identifiers
 Revises: 0007_config_versions
@@ -16,7 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add the blocked_identifiers table and the organization's reserved-identifier switch."""
+    """Add the hygiene lists, the reserved-identifier switch, fan-in claims and quarantine."""
     op.add_column(
         "organizations",
         sa.Column(
@@ -53,9 +53,69 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.add_column("ingestion_configs", sa.Column("fan_in_limit", sa.Integer(), nullable=True))
+    op.add_column("ingestion_configs", sa.Column("fan_in_window_days", sa.Integer(), nullable=True))
+    op.create_table(
+        "identifier_claims",
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("claimed_time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_identifier_claims_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "organization_id", "kind", "value", "external_id", name=op.f("pk_identifier_claims")
+        ),
+    )
+    op.create_index(
+        "ix_identifier_claims_identifier",
+        "identifier_claims",
+        ["organization_id", "kind", "value"],
+        unique=False,
+    )
+    op.create_table(
+        "quarantined_identifiers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("claimants", sa.Integer(), nullable=False),
+        sa.Column("quarantined_time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_quarantined_identifiers_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantined_identifiers")),
+        sa.UniqueConstraint(
+            "organization_id",
+            "kind",
+            "value",
+            name=op.f("uq_quarantined_identifiers_organization_id_kind_value"),
+        ),
+    )
+    op.create_index(
+        op.f("ix_quarantined_identifiers_organization_id"),
+        "quarantined_identifiers",
+        ["organization_id"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
-    """Drop the blocked_identifiers table."""
+    """Drop the hygiene and fan-in tables and columns."""
+    op.drop_index(
+        op.f("ix_quarantined_identifiers_organization_id"), table_name="quarantined_identifiers"
+    )
+    op.drop_table("quarantined_identifiers")
+    op.drop_index("ix_identifier_claims_identifier", table_name="identifier_claims")
+    op.drop_table("identifier_claims")
+    op.drop_column("ingestion_configs", "fan_in_window_days")
+    op.drop_column("ingestion_configs", "fan_in_limit")
     op.drop_index(op.f("ix_blocked_identifiers_organization_id"), table_name="blocked_identifiers")
     op.drop_table("blocked_identifiers")
     op.drop_column("organizations", "blocks_reserved_identifiers")
