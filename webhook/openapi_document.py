@@ -176,6 +176,12 @@ _EVENT = {
         "matched_by": _NULLABLE_STRING,
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
+        "match_explanation": {
+            "type": "array",
+            "description": "each match key tried: {key, skipped?, candidates: [{lead_id, taken,"
+            " reason}]}",
+            "items": {"type": "object"},
+        },
         "attempts": _INT,
         "received_time": _DATETIME,
         "processed_time": _DATETIME,
@@ -236,6 +242,7 @@ _DRY_RUN = {
         "changed": {"type": "array", "items": _STRING},
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
+        "match_explanation": {"type": "array", "items": {"type": "object"}},
         "decoded": {
             "type": "object",
             "description": "the mapping's decode keys as the rules saw them (when it has any)",
@@ -555,7 +562,8 @@ _ANONYMOUS_NOTE = "; an anonymous caller of an open config gets the outcome only
 
 def _ingest_operation(summary: str, operation_id: str) -> dict[str, Any]:
     lead_action = _header("the action taken: created, updated, unchanged, reengaged, ...")
-    lead_headers = {"Lead-Action": lead_action, **_EVENT_HEADERS}
+    lead_match = _header("the key that found the lead: external_id, phone_number, email or none")
+    lead_headers = {"Lead-Action": lead_action, "Lead-Match": lead_match, **_EVENT_HEADERS}
     return {
         "operationId": operation_id,
         "summary": summary,

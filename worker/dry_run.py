@@ -127,4 +127,5 @@ def _answer(decision: Decision, prepared: PreparedLead) -> dict[str, Any]:
         "changed": changed,
         "errors": [error.as_dict() for error in decision.errors],
         "warnings": decision.warnings,
+        "match_explanation": [key.as_dict() for key in decision.explanation],
     }

@@ -31,7 +31,13 @@ from worker.ingest.lead_types import (
     checked_metadata,
     unknown_lead_type,
 )
-from worker.ingest.matching import LeadsInPlay, MatchResult, find_duplicate, match_for_upsert
+from worker.ingest.matching import (
+    KeyTried,
+    LeadsInPlay,
+    MatchResult,
+    find_duplicate,
+    match_for_upsert,
+)
 from worker.ingest.metadata_cap import metadata_size_error
 from worker.ingest.standard import (
     CREATE_ENDPOINTS,
@@ -81,6 +87,8 @@ class Decision:
     # Fan-in: the identifiers the event claims, and those it quarantines (written if applied).
     claims: list[tuple[str, str, str]] = field(default_factory=list)
     quarantined: list[tuple[str, str, int]] = field(default_factory=list)
+    # Each match key tried, its candidate leads and why each was taken or passed over.
+    explanation: list[KeyTried] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -155,16 +163,39 @@ def decide(
     else:
         match = match_for_upsert(leads, organization_id, match_values, config.match_keys)
     warnings += match.warnings
+    explanation = _explained(match.tried, prepared, match_values)
     if match.lead is None and endpoint in LOOKUP_ENDPOINTS:
-        return Decision(None, errors=[no_match_error(endpoint)], warnings=warnings, reason=NO_MATCH)
+        return Decision(
+            None,
+            errors=[no_match_error(endpoint)],
+            warnings=warnings,
+            reason=NO_MATCH,
+            explanation=explanation,
+        )
     if match.lead is None:
         decision = _create(prepared, config, order, warnings, types)
     else:
         decision = _to_match(prepared, config, endpoint, order, match, match.lead, warnings, types)
     decision = _checked(decision, leads, organization_id)
+    decision.explanation = explanation
     if verdict is not None and not decision.failed:
         decision.claims, decision.quarantined = verdict.claims, verdict.quarantined
     return decision
+
+
+def _explained(
+    tried: list[KeyTried], prepared: PreparedLead, match_values: dict[str, Any]
+) -> list[KeyTried]:
+    """The keys tried, a key without a value saying why: blocked, quarantined or not given."""
+    blocked = {value.field for value in prepared.blocked}
+    for key in tried:
+        if key.skipped is None:
+            continue
+        if key.key in blocked:
+            key.skipped = "blocked identifier"
+        elif key.key in prepared.values and key.key not in match_values:
+            key.skipped = "quarantined"
+    return tried
 
 
 def _create(

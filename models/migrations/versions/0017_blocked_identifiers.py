@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0017_blocked_identifiers"
 down_revision: str | None = "0007_config_versions"
@@ -53,6 +54,14 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.add_column(
+        "ingestion_events",
+        sa.Column(
+            "match_explanation",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+    )
     op.add_column("ingestion_configs", sa.Column("fan_in_limit", sa.Integer(), nullable=True))
     op.add_column("ingestion_configs", sa.Column("fan_in_window_days", sa.Integer(), nullable=True))
     op.create_table(
@@ -116,6 +125,7 @@ def downgrade() -> None:
     op.drop_table("identifier_claims")
     op.drop_column("ingestion_configs", "fan_in_window_days")
     op.drop_column("ingestion_configs", "fan_in_limit")
+    op.drop_column("ingestion_events", "match_explanation")
     op.drop_index(op.f("ix_blocked_identifiers_organization_id"), table_name="blocked_identifiers")
     op.drop_table("blocked_identifiers")
     op.drop_column("organizations", "blocks_reserved_identifiers")
