@@ -69,7 +69,8 @@ def trust_schemas() -> dict[str, Any]:
 
 def trust_paths() -> dict[str, Any]:
     """The operations under /api/blocked-identifiers/ and /api/quarantined-identifiers/."""
-    entry_id = _path("entry_id", {"type": "integer", "minimum": 1})
+    blocked_id = _path("blocked_id", {"type": "integer", "minimum": 1})
+    quarantined_id = _path("quarantined_id", {"type": "integer", "minimum": 1})
     return {
         "/api/blocked-identifiers/": {
             "get": {
@@ -98,17 +99,17 @@ def trust_paths() -> dict[str, Any]:
                 },
             },
         },
-        "/api/blocked-identifiers/{entry_id}/": {
+        "/api/blocked-identifiers/{blocked_id}/": {
             "get": {
                 "operationId": "getBlockedIdentifier",
                 "summary": "One blocked identifier or placeholder value",
-                "parameters": [entry_id],
+                "parameters": [blocked_id],
                 "responses": {"200": _json(_ref("BlockedIdentifier"), "the entry"), **_AUTH_ERRORS},
             },
             "delete": {
                 "operationId": "deleteBlockedIdentifier",
                 "summary": "Remove an entry: the value is matched and stored again",
-                "parameters": [entry_id],
+                "parameters": [blocked_id],
                 "responses": {"204": {"description": "removed"}, **_AUTH_ERRORS},
             },
         },
@@ -124,11 +125,11 @@ def trust_paths() -> dict[str, Any]:
                 },
             },
         },
-        "/api/quarantined-identifiers/{entry_id}/": {
+        "/api/quarantined-identifiers/{quarantined_id}/": {
             "get": {
                 "operationId": "getQuarantinedIdentifier",
                 "summary": "One quarantined identifier",
-                "parameters": [entry_id],
+                "parameters": [quarantined_id],
                 "responses": {
                     "200": _json(_ref("QuarantinedIdentifier"), "the identifier"),
                     **_AUTH_ERRORS,
@@ -137,7 +138,7 @@ def trust_paths() -> dict[str, Any]:
             "delete": {
                 "operationId": "releaseQuarantinedIdentifier",
                 "summary": "Release it: it matches again and its claims start afresh",
-                "parameters": [entry_id],
+                "parameters": [quarantined_id],
                 "responses": {"204": {"description": "released"}, **_AUTH_ERRORS},
             },
         },

@@ -12,7 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import ApiToken, IngestionConfig, IngestionEvent
+from models import (
+    ApiToken,
+    BlockedIdentifier,
+    IngestionConfig,
+    IngestionEvent,
+    QuarantinedIdentifier,
+)
 from models.base import utcnow
 from models.enums import EventStatus
 from models.webhook import DeliveryStatus
@@ -50,6 +56,11 @@ def world(committed_session: Session) -> dict[str, Any]:
     lead_type = make_lead_type(committed_session, mine)
     hook = make_webhook(committed_session, mine.organization_id, "http://127.0.0.1:9/hook")
     delivery = make_delivery(committed_session, hook, lead.id, status=DeliveryStatus.failed)
+    blocked = BlockedIdentifier(organization_id=mine.organization_id, kind="email", value="a@b.io")
+    quarantined = QuarantinedIdentifier(
+        organization_id=mine.organization_id, kind="email", value="c@d.io", claimants=6
+    )
+    committed_session.add_all([blocked, quarantined])
     committed_session.commit()
     return {
         "mine": mine,
@@ -59,6 +70,8 @@ def world(committed_session: Session) -> dict[str, Any]:
         "lead_type_id": lead_type.id,
         "webhook_id": hook.id,
         "delivery_id": delivery.id,
+        "blocked_id": blocked.id,
+        "quarantined_id": quarantined.id,
     }
 
 
@@ -82,6 +95,8 @@ def _url(rule: str, world: dict[str, Any]) -> str:
         .replace("<int:webhook_id>", str(world["webhook_id"]))
         .replace("<int:delivery_id>", str(world["delivery_id"]))
         .replace("<int:version>", "1")
+        .replace("<int:blocked_id>", str(world["blocked_id"]))
+        .replace("<int:quarantined_id>", str(world["quarantined_id"]))
     )
 
 
@@ -168,9 +183,13 @@ def test_routes_refuse_another_organization(
             assert answer.status_code == 404, f"{method} {rule} → {answer.status_code}"
         elif rule in CATALOGUES:
             assert answer.status_code == 200, f"{method} {rule} → {answer.status_code}"
-        elif method == "POST" and rule in ("/api/webhooks/", "/api/ingestion-configs/"):
-            # Creates a webhook or a config of the caller's own organization; this body is
-            # neither (a config's names no campaign of theirs).
+        elif method == "POST" and rule in (
+            "/api/webhooks/",
+            "/api/ingestion-configs/",
+            "/api/blocked-identifiers/",
+        ):
+            # Creates a webhook, a config or a list entry of the caller's own organization;
+            # this body is none of them (a config's names no campaign of theirs).
             assert answer.status_code == 400, f"{method} {rule} → {answer.status_code}"
         else:  # lists: answered, but with nothing of the other organization
             assert answer.status_code == 200

@@ -91,13 +91,13 @@ def create_blocked_identifier() -> Response:
     return response
 
 
-def _own(entry_id: int) -> BlockedIdentifier:
+def _own(blocked_id: int) -> BlockedIdentifier:
     session = request_session()
     caller = authenticate(session)
     assert caller.organization_id is not None
     row = (
-        own_entry(session, caller.organization_id, entry_id)
-        if entry_id <= DATABASE_INT_MAX
+        own_entry(session, caller.organization_id, blocked_id)
+        if blocked_id <= DATABASE_INT_MAX
         else None
     )
     # Another organization's entry is reported as missing, so ids reveal nothing.
@@ -106,16 +106,16 @@ def _own(entry_id: int) -> BlockedIdentifier:
     return row
 
 
-@bp.get("/<int:entry_id>/")
-def get_blocked_identifier(entry_id: int) -> Response:
+@bp.get("/<int:blocked_id>/")
+def get_blocked_identifier(blocked_id: int) -> Response:
     """One entry of the caller's organization."""
-    return jsonify(blocked_identifier_json(_own(entry_id)))
+    return jsonify(blocked_identifier_json(_own(blocked_id)))
 
 
-@bp.delete("/<int:entry_id>/")
-def delete_blocked_identifier(entry_id: int) -> Response:
+@bp.delete("/<int:blocked_id>/")
+def delete_blocked_identifier(blocked_id: int) -> Response:
     """Remove an entry: the value is matched and stored again from the next event on."""
-    row = _own(entry_id)
+    row = _own(blocked_id)
     session = request_session()
     session.delete(row)
     session.commit()

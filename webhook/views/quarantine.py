@@ -39,29 +39,29 @@ def list_quarantined() -> Response:
     return jsonify(paginate(session, statement, quarantined_json))
 
 
-def _own(entry_id: int) -> QuarantinedIdentifier:
+def _own(quarantined_id: int) -> QuarantinedIdentifier:
     session = request_session()
     caller = authenticate(session)
     assert caller.organization_id is not None
     row = None
-    if entry_id <= DATABASE_INT_MAX:
-        row = own_quarantine(session, caller.organization_id, entry_id)
+    if quarantined_id <= DATABASE_INT_MAX:
+        row = own_quarantine(session, caller.organization_id, quarantined_id)
     # Another organization's entry is reported as missing, so ids reveal nothing.
     if row is None:
         raise ApiError(404, "No such quarantined identifier.")
     return row
 
 
-@bp.get("/<int:entry_id>/")
-def get_quarantined(entry_id: int) -> Response:
+@bp.get("/<int:quarantined_id>/")
+def get_quarantined(quarantined_id: int) -> Response:
     """One quarantined identifier of the caller's organization."""
-    return jsonify(quarantined_json(_own(entry_id)))
+    return jsonify(quarantined_json(_own(quarantined_id)))
 
 
-@bp.delete("/<int:entry_id>/")
-def release_quarantined(entry_id: int) -> Response:
+@bp.delete("/<int:quarantined_id>/")
+def release_quarantined(quarantined_id: int) -> Response:
     """Release it: it matches again, and its claims start afresh."""
-    row = _own(entry_id)
+    row = _own(quarantined_id)
     session = request_session()
     release(session, row)
     session.commit()
