@@ -6,6 +6,7 @@ from models.fan_in import IdentifierClaim, QuarantinedIdentifier
 from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
+from models.lead_field_change import LeadFieldChange
 from models.lead_type import LeadType
 from models.mapping_version import MappingVersion
 from models.tenancy import ApiToken, Campaign, Organization, Representative
@@ -20,6 +21,7 @@ __all__ = [
     "IngestionConfig",
     "IngestionEvent",
     "Lead",
+    "LeadFieldChange",
     "LeadType",
     "MappingVersion",
     "Organization",

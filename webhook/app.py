@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         events,
         health,
         ingest,
+        lead_history,
         lead_types,
         lead_writes,
         leads,
@@ -62,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         webhooks.bp,
         blocked_identifiers.bp,
         quarantine.bp,
+        lead_history.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -55,6 +55,23 @@ _QUARANTINED_IDENTIFIER = {
     },
 }
 
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+_FIELD_CHANGE = {
+    "type": "object",
+    "required": ["id", "field", "old_value", "new_value", "event", "changed_time"],
+    "properties": {
+        "id": _INT,
+        "field": {"type": "string", "description": "a lead field, or metadata.KEY"},
+        "old_value": {"description": "null when the field had no value"},
+        "new_value": {"description": "null when the change cleared it"},
+        "event": {"type": ["string", "null"], "format": "uuid"},
+        "event_url": _NULLABLE_TEXT,
+        "payload_url": _NULLABLE_TEXT,
+        "mapping_version": {"type": ["integer", "null"]},
+        "changed_time": {"type": "string", "format": "date-time"},
+    },
+}
+
 
 def trust_schemas() -> dict[str, Any]:
     """The schemas the data-trust operations name."""
@@ -62,6 +79,8 @@ def trust_schemas() -> dict[str, Any]:
         "BlockedIdentifier": _BLOCKED_IDENTIFIER,
         "NewBlockedIdentifier": _NEW_BLOCKED_IDENTIFIER,
         "BlockedIdentifierPage": _page("BlockedIdentifier"),
+        "FieldChange": _FIELD_CHANGE,
+        "FieldChangePage": _page("FieldChange"),
         "QuarantinedIdentifier": _QUARANTINED_IDENTIFIER,
         "QuarantinedIdentifierPage": _page("QuarantinedIdentifier"),
     }
@@ -140,6 +159,25 @@ def trust_paths() -> dict[str, Any]:
                 "summary": "Release it: it matches again and its claims start afresh",
                 "parameters": [quarantined_id],
                 "responses": {"204": {"description": "released"}, **_AUTH_ERRORS},
+            },
+        },
+        "/api/leads/{lead_id}/history/": {
+            "get": {
+                "operationId": "getLeadHistory",
+                "summary": "Every change to the lead's fields, with the event that made it",
+                "parameters": [
+                    _path("lead_id", {"type": "integer", "minimum": 1}),
+                    _query("field", {"type": "string"}, "only this field (metadata.KEY too)"),
+                    _query(
+                        "since", {"type": "string", "format": "date-time"}, "changed at or after"
+                    ),
+                    *_PAGING,
+                ],
+                "responses": {
+                    "200": _json(_ref("FieldChangePage"), "a page of changes, oldest first"),
+                    "400": _error("a bad since, page or page_size"),
+                    **_AUTH_ERRORS,
+                },
             },
         },
     }

@@ -18,6 +18,7 @@ from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
 from leadgate.cli.lead_types import lead_type_group
+from leadgate.cli.leads import lead_group
 from leadgate.cli.quarantine import quarantine_group
 from leadgate.cli.records import AdminError, ConfigError
 from leadgate.cli.replay import replay_command
@@ -74,6 +75,7 @@ for group in (
     webhooks_group,
     blocked_group,
     quarantine_group,
+    lead_group,
 ):
     cli.add_command(group)
 cli.add_command(run_command)

@@ -11,16 +11,18 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg.errors
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Lead
+from models import Lead, LeadFieldChange
 from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
-from worker.ingest.apply import build_lead, write_values
+from worker.ingest.apply import LeadValues, build_lead, write_values
 from worker.ingest.claims import Claim, searchable_payload
 from worker.ingest.decision import ADVANCING_ACTIONS, Decision, EventOrder, decide
 from worker.ingest.event_rows import lock_event_rows
@@ -28,6 +30,7 @@ from worker.ingest.fan_in_store import load_fan_in, longest_window, record_fan_i
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
+from worker.ingest.provenance import field_changes
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
 from worker.outbound.outbox import queue_deliveries
@@ -69,6 +72,7 @@ def apply_decision(
 
 def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[uuid.UUID, Outcome]:
     outcomes: dict[uuid.UUID, Outcome] = {}
+    pending_history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
     for organization_id in sorted({claim.organization_id for claim, _ in valid}):
         mine = [item for item in valid if item[0].organization_id == organization_id]
         checked = with_reference_errors(session, organization_id, [p for _, p in mine])
@@ -89,6 +93,7 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
         since = utcnow() - longest_window(claim.config for claim, _ in mine)
         fan_in = load_fan_in(session, organization_id, [p.values for p in checked], since)
         claims: list[tuple[str, str, str, dt.datetime]] = []
+        history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
         quarantined: list[tuple[str, str, int]] = []
         for (claim, _), prepared in zip(mine, checked, strict=True):
             order = EventOrder(claim.received_time, claim.seq)
@@ -102,9 +107,11 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
                 claim.target_lead_id,
                 fan_in,
             )
-            outcomes[claim.event_id] = outcome_of(
-                decision, apply_decision(session, decision, claim, leads)
-            )
+            before = _values_before(decision)
+            written = apply_decision(session, decision, claim, leads)
+            outcomes[claim.event_id] = outcome_of(decision, written)
+            if written is not None and decision.values:
+                history.append((written, field_changes(before, decision.values), claim))
             # The events after this one in the batch see its claims, as they see its lead.
             for kind, value, external_id in decision.claims:
                 fan_in.claim((kind, value), external_id, claim.received_time)
@@ -113,9 +120,41 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
                 fan_in.quarantine((kind, value))
                 quarantined.append((kind, value, count))
         record_fan_in(session, organization_id, claims, quarantined)
+        pending_history += history
     # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
+    record_history(session, pending_history)
     return outcomes
+
+
+def _values_before(decision: Decision) -> LeadValues:
+    """The matched lead's values the decision changes, as they are before it is written."""
+    if decision.lead is None or decision.action == EventAction.created:
+        return {}
+    return {attribute: getattr(decision.lead, attribute) for attribute in decision.values}
+
+
+def record_history(
+    session: Session, history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]]
+) -> None:
+    """Write the field changes of the applied events in one statement (after the flush: ids)."""
+    now = utcnow()
+    rows = [
+        {
+            "organization_id": lead.organization_id,
+            "lead_id": lead.id,
+            "field": name,
+            "old_value": old,
+            "new_value": new,
+            "event_id": claim.event_id,
+            "mapping_version": claim.config.mapping_version,
+            "changed_time": now,
+        }
+        for lead, changes, claim in history
+        for name, old, new in changes
+    ]
+    if rows:
+        session.execute(insert(LeadFieldChange).values(rows))
 
 
 def _is_unique_violation(error: IntegrityError) -> bool:

@@ -113,10 +113,46 @@ def upgrade() -> None:
         ["organization_id"],
         unique=False,
     )
+    op.create_table(
+        "lead_field_changes",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=300), nullable=False),
+        sa.Column("old_value", postgresql.JSONB(none_as_null=True), nullable=True),
+        sa.Column("new_value", postgresql.JSONB(none_as_null=True), nullable=True),
+        sa.Column("event_id", sa.Uuid(), nullable=True),
+        sa.Column("mapping_version", sa.Integer(), nullable=True),
+        sa.Column("changed_time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lead_id"],
+            ["leads.id"],
+            name=op.f("fk_lead_field_changes_lead_id_leads"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_lead_field_changes_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_field_changes")),
+    )
+    op.create_index(
+        "ix_lead_field_changes_lead_id_id", "lead_field_changes", ["lead_id", "id"], unique=False
+    )
+    op.create_index(
+        "ix_lead_field_changes_changed_time",
+        "lead_field_changes",
+        ["changed_time"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    """Drop the hygiene and fan-in tables and columns."""
+    """Drop the hygiene, fan-in and provenance tables and columns."""
+    op.drop_index("ix_lead_field_changes_changed_time", table_name="lead_field_changes")
+    op.drop_index("ix_lead_field_changes_lead_id_id", table_name="lead_field_changes")
+    op.drop_table("lead_field_changes")
     op.drop_index(
         op.f("ix_quarantined_identifiers_organization_id"), table_name="quarantined_identifiers"
     )

@@ -1,0 +1,39 @@
+"""A lead's field history (provenance): the query the API and the CLI read it with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from models import LeadFieldChange
+from worker.lead_payload import iso
+
+
+def history_statement(
+    lead_id: int, field: str | None = None, since: dt.datetime | None = None
+) -> Select[LeadFieldChange]:
+    """The lead's field changes, oldest first; ``field`` and ``since`` narrow them."""
+    statement = select(LeadFieldChange).where(LeadFieldChange.lead_id == lead_id)
+    if field is not None:
+        statement = statement.where(LeadFieldChange.field == field)
+    if since is not None:
+        statement = statement.where(LeadFieldChange.changed_time >= since)
+    return statement.order_by(LeadFieldChange.id)
+
+
+def change_json(change: LeadFieldChange) -> dict[str, Any]:
+    """A field change as the API shows it, with links to the event and its raw payload."""
+    event = str(change.event_id) if change.event_id is not None else None
+    return {
+        "id": change.id,
+        "field": change.field,
+        "old_value": change.old_value,
+        "new_value": change.new_value,
+        "event": event,
+        "event_url": f"/api/ingestion-events/{event}/" if event else None,
+        "payload_url": f"/api/ingestion-events/{event}/payload/" if event else None,
+        "mapping_version": change.mapping_version,
+        "changed_time": iso(change.changed_time),
+    }
