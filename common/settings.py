@@ -71,6 +71,8 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
     webhook_disable_after_seconds: float = 5 * 86400.0
+    # Field provenance: how long a lead's field changes are kept (LEADGATE_HISTORY_RETENTION_DAYS).
+    history_retention_days: float = 365.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -216,6 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_disable_after_seconds=_number(
             env, "LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400.0, 1.0
         ),
+        history_retention_days=_number(env, "LEADGATE_HISTORY_RETENTION_DAYS", 365.0, 0.01),
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import Session
 
 from models import LeadFieldChange
 from worker.lead_payload import iso
@@ -37,3 +38,20 @@ def change_json(change: LeadFieldChange) -> dict[str, Any]:
         "mapping_version": change.mapping_version,
         "changed_time": iso(change.changed_time),
     }
+
+
+# Rows one sweep deletes at most: a long backlog is cleared over several sweeps, never in one
+# long statement that holds its locks.
+PRUNE_BATCH = 5000
+
+
+def prune_history(session: Session, older_than: dt.datetime, limit: int = PRUNE_BATCH) -> int:
+    """Delete field changes made before ``older_than`` (the retention), at most ``limit``."""
+    oldest = (
+        select(LeadFieldChange.id)
+        .where(LeadFieldChange.changed_time < older_than)
+        .order_by(LeadFieldChange.changed_time)
+        .limit(limit)
+    )
+    result = session.execute(delete(LeadFieldChange).where(LeadFieldChange.id.in_(oldest)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from common.settings import get_settings
 from leadgate.cli.main import cli
+from models import LeadFieldChange
 from tests.support.api import post_payload
 from tests.support.factories import Tenant, make_tenant
 from tests.support.services import ServiceUrls
+from worker.lead_history import prune_history
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 
@@ -129,3 +134,28 @@ def test_the_cli_masks_personal_values(
     assert "external_id: - -> c-1" in result.stdout
     missing = CliRunner().invoke(cli, ["lead", "history", "999999999"])
     assert missing.exit_code == 1 and "no lead with id 999999999" in missing.stderr
+
+
+def test_the_sweeper_prunes_changes_past_the_retention(
+    client: FlaskClient, history_tenant: Tenant, committed_session: Session
+) -> None:
+    created = _upsert(client, history_tenant, {"id": "r-1", "phone": "(202) 456-1111"})
+    lead_id = created.get_json()["id"]
+    url = f"/api/leads/{lead_id}/history/"
+    kept = client.get(url, headers=_auth(history_tenant)).get_json()["count"]
+    assert kept > 0
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    committed_session.execute(
+        update(LeadFieldChange)
+        .where(LeadFieldChange.lead_id == lead_id, LeadFieldChange.field == "external_id")
+        .values(changed_time=old)
+    )
+    committed_session.commit()
+    assert prune_history(committed_session, old + dt.timedelta(days=1)) == 1
+    committed_session.commit()
+    fields = [
+        c["field"] for c in client.get(url, headers=_auth(history_tenant)).get_json()["results"]
+    ]
+    assert "external_id" not in fields and len(fields) == kept - 1
+    # The sweep task itself applies the retention setting (a year by default).
+    assert get_settings().history_retention_days == 365.0
