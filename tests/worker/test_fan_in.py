@@ -67,3 +67,22 @@ def test_decide_creates_rather_than_matching_through_a_quarantined_phone() -> No
     guarded = decide(prepared, LeadsInPlay([lead]), config, Endpoint.upsert, order, fan_in=fan_in)
     assert guarded.action == EventAction.created and guarded.lead is None
     assert guarded.values["phone_number"] == PHONE  # still stored on the new lead
+
+
+def test_a_create_is_no_duplicate_when_its_email_is_quarantined() -> None:
+    config = IngestionConfig(
+        organization_id=1, campaign_id=1, name="c", mapping={},
+        match_keys=["external_id", "phone_number", "email"], standard_api=False,
+    )  # fmt: skip
+    lead = Lead(
+        id=8, organization_id=1, phone_number=PHONE, email="desk@acme.io", modified_time=NOW,
+        lead_metadata={},
+    )  # fmt: skip
+    prepared = PreparedLead(values={"phone_number": PHONE, "email": "desk@acme.io"})
+    order = EventOrder(NOW)
+    assert decide(prepared, LeadsInPlay([lead]), config, Endpoint.create, order).lead is lead
+    fan_in = FanIn(quarantined=[("email", "desk@acme.io")])
+    guarded = decide(prepared, LeadsInPlay([lead]), config, Endpoint.create, order, fan_in=fan_in)
+    assert guarded.action == EventAction.created
+    skipped = {key.key: key.skipped for key in guarded.explanation}
+    assert skipped["phone_number"] is not None and "quarantined" in skipped["phone_number"]

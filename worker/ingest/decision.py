@@ -163,7 +163,8 @@ def decide(
     else:
         match = match_for_upsert(leads, organization_id, match_values, config.match_keys)
     warnings += match.warnings
-    explanation = _explained(match.tried, prepared, match_values)
+    quarantined = set(prepared.values) - set(verdict.match_values) if verdict else set()
+    explanation = _explained(match.tried, prepared, match_values, quarantined)
     if match.lead is None and endpoint in LOOKUP_ENDPOINTS:
         return Decision(
             None,
@@ -184,7 +185,10 @@ def decide(
 
 
 def _explained(
-    tried: list[KeyTried], prepared: PreparedLead, match_values: dict[str, Any]
+    tried: list[KeyTried],
+    prepared: PreparedLead,
+    match_values: dict[str, Any],
+    quarantined: set[str],
 ) -> list[KeyTried]:
     """The keys tried, a key without a value saying why: blocked, quarantined or not given."""
     blocked = {value.field for value in prepared.blocked}
@@ -193,8 +197,10 @@ def _explained(
             continue
         if key.key in blocked:
             key.skipped = "blocked identifier"
-        elif key.key in prepared.values and key.key not in match_values:
+        elif key.key in quarantined:
             key.skipped = "quarantined"
+        elif key.key in prepared.values and key.key not in match_values:
+            key.skipped = "a create's duplicate needs both phone and email; one is quarantined"
     return tried
 
 
