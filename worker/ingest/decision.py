@@ -25,6 +25,12 @@ from worker.ingest.apply import (
     reengaged_values,
 )
 from worker.ingest.fan_in import FAN_IN_KEYS, FanIn, FanInRule, judge_fan_in
+from worker.ingest.field_times import (
+    FieldTimes,
+    guard_late,
+    is_late,
+    stamped,
+)
 from worker.ingest.lead_types import (
     LeadTypeRules,
     LeadTypesInPlay,
@@ -61,6 +67,13 @@ class EventOrder:
 
     received_time: dt.datetime
     seq: int | None = None
+    # The payload's own time (the mapping's event_time), when it gave a readable one.
+    source_time: dt.datetime | None = None
+
+    @property
+    def time(self) -> dt.datetime:
+        """The event's time for ordering: its source time, else when it was received."""
+        return self.source_time or self.received_time
 
     @classmethod
     def newest(cls) -> EventOrder:
@@ -89,6 +102,8 @@ class Decision:
     quarantined: list[tuple[str, str, int]] = field(default_factory=list)
     # Each match key tried, its candidate leads and why each was taken or passed over.
     explanation: list[KeyTried] = field(default_factory=list)
+    # The lead's per-field write times after the event (None: they do not change).
+    field_times: FieldTimes | None = None
 
     @property
     def failed(self) -> bool:
@@ -229,7 +244,10 @@ def _create(
     errors = _convert_metadata(values, lead_type, creating=True)
     if errors:
         return Decision(None, errors=errors, warnings=warnings)
-    return Decision(EventAction.created, values=values, warnings=[*warnings, *ignored])
+    written = {name: value for name, value in values.items() if value is not None}
+    decision = Decision(EventAction.created, values=values, warnings=[*warnings, *ignored])
+    decision.field_times = stamped({}, {}, written, order.time, latest=True)
+    return decision
 
 
 def _no_phone_to_create(prepared: PreparedLead) -> FieldError:
@@ -279,9 +297,14 @@ def _to_match(
     days = reengagement_days(prepared, config, endpoint)
     # The owner's own PATCH may clear a DNC flag; ingestion never does.
     sticky_dnc = endpoint != Endpoint.leads_patch
-    if order.seq is not None and order.seq < (lead.last_event_seq or 0):
-        # I3: a late event only fills what is still empty.
-        action, after = EventAction.stale, merged_values(current, prepared, fill_only=True)
+    times: FieldTimes = dict(lead.field_times or {})
+    late = is_late(times, order.source_time)
+    if late is None:
+        late = order.seq is not None and order.seq < (lead.last_event_seq or 0)
+    if late:
+        # I3: a late event sets what no newer event wrote, and never undoes a newer write.
+        merged = merged_values(current, prepared, fill_only=False, sticky_dnc=sticky_dnc)
+        action, after = EventAction.stale, guard_late(current, merged, times, order.time)
     elif is_reengagement_due(current, days, order.received_time):
         action, after = (
             EventAction.reengaged,
@@ -294,7 +317,10 @@ def _to_match(
         action = EventAction.updated if after != current else EventAction.unchanged
     changes = changed_values(current, after)
     warnings = [*warnings, *cleared_flags(current, after)]
-    return Decision(action, lead, match.matched_by, changes, warnings=warnings)
+    decision = Decision(action, lead, match.matched_by, changes, warnings=warnings)
+    if changes:
+        decision.field_times = stamped(times, current, changes, order.time, latest=not late)
+    return decision
 
 
 def _checked(decision: Decision, leads: LeadsInPlay, organization_id: int) -> Decision:

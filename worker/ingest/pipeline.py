@@ -59,6 +59,7 @@ def apply_decision(
     """Write a decision: add the lead it creates, or put its changes on the matched lead."""
     if decision.action == EventAction.created:
         lead = build_lead(claim.organization_id, decision.values, claim.seq)
+        lead.field_times = decision.field_times
         session.add(lead)
         # The events after this one in the batch must see the lead it created.
         leads.add(lead)
@@ -67,6 +68,8 @@ def apply_decision(
         return None
     advance = claim.seq if decision.action in ADVANCING_ACTIONS else None
     write_values(decision.lead, decision.values, advance)
+    if decision.field_times is not None:
+        decision.lead.field_times = decision.field_times
     return decision.lead
 
 
@@ -96,7 +99,7 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
         history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
         quarantined: list[tuple[str, str, int]] = []
         for (claim, _), prepared in zip(mine, checked, strict=True):
-            order = EventOrder(claim.received_time, claim.seq)
+            order = EventOrder(claim.received_time, claim.seq, prepared.event_time)
             decision = decide(
                 prepared,
                 leads,

@@ -3,10 +3,12 @@ PreparedLead out, with every invalid field reported and nothing raised for bad c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from common.payloads import PayloadError, parse_json_value
-from worker.ingest.conversions import is_blank
+from worker.ingest.conversions import is_blank, to_event_time
+from worker.ingest.expressions import Expression
 from worker.ingest.hygiene import OFF, Hygiene, blocked_value
 from worker.ingest.lead_fields import (
     METADATA,
@@ -51,7 +53,25 @@ def prepare_lead(
         if not _blocked(lead, hygiene, name, value):
             _apply_value(lead, mapped_metadata, name, value)
     lead.metadata = _payload_metadata(lead, mapping, payload) | mapped_metadata
+    if mapping.event_time is not None:
+        lead.event_time = _event_time(lead, mapping.event_time, payload)
     return lead
+
+
+def _event_time(
+    lead: PreparedLead, expression: Expression, payload: dict[str, Any]
+) -> dt.datetime | None:
+    """The payload's event time; None (with a warning: receive order is used) when unreadable."""
+    found = expression.search(payload)
+    try:
+        if is_blank(found):
+            raise ValueError(f"no value at {expression.text}")
+        return to_event_time(found)
+    except ValueError as error:
+        lead.warnings.append(
+            {"field": "event_time", "reason": f"{error}; ordered by receipt instead"}
+        )
+        return None
 
 
 def decode_payload(

@@ -11,6 +11,8 @@ from worker.ingest.apply import LeadValues
 # Model attribute → the lead's JSON field name, where they differ.
 _FIELD = {"campaign_id": "campaign", "representative_id": "representative"}
 METADATA_ATTRIBUTE = "lead_metadata"
+# Bookkeeping written beside the fields, not a field of the lead.
+_NOT_FIELDS = frozenset({"field_times"})
 
 
 def json_value(value: Any) -> Any:
@@ -30,6 +32,8 @@ def field_changes(before: LeadValues, after: LeadValues) -> list[tuple[str, Any,
     """
     changes: list[tuple[str, Any, Any]] = []
     for attribute, new in after.items():
+        if attribute in _NOT_FIELDS:
+            continue
         old = before.get(attribute)
         if attribute == METADATA_ATTRIBUTE:
             changes += _metadata_changes(old or {}, new or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ class PreparedLead:
     metadata: dict[str, Any] = field(default_factory=dict)
     # A request parameter (SPEC section 5), never stored on the lead.
     min_reengagement_days: int | None = None
+    # When the payload says the event happened (the mapping's event_time), if readable.
+    event_time: dt.datetime | None = None
     errors: list[FieldError] = field(default_factory=list)
     # Phone numbers and emails the payload gave that hygiene refused: left out of ``values``.
     blocked: list[BlockedValue] = field(default_factory=list)

@@ -62,6 +62,14 @@ def upgrade() -> None:
             nullable=True,
         ),
     )
+    op.add_column(
+        "leads",
+        sa.Column(
+            "field_times",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+    )
     op.add_column("ingestion_configs", sa.Column("fan_in_limit", sa.Integer(), nullable=True))
     op.add_column("ingestion_configs", sa.Column("fan_in_window_days", sa.Integer(), nullable=True))
     op.create_table(
@@ -162,6 +170,7 @@ def downgrade() -> None:
     op.drop_column("ingestion_configs", "fan_in_window_days")
     op.drop_column("ingestion_configs", "fan_in_limit")
     op.drop_column("ingestion_events", "match_explanation")
+    op.drop_column("leads", "field_times")
     op.drop_index(op.f("ix_blocked_identifiers_organization_id"), table_name="blocked_identifiers")
     op.drop_table("blocked_identifiers")
     op.drop_column("organizations", "blocks_reserved_identifiers")
