@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.blocked_identifier import BlockedIdentifier
+from models.dnc_change import DncChange
 from models.fan_in import IdentifierClaim, QuarantinedIdentifier
 from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "BlockedIdentifier",
     "Campaign",
+    "DncChange",
     "IdentifierClaim",
     "IngestionConfig",
     "IngestionEvent",

@@ -72,6 +72,21 @@ _FIELD_CHANGE = {
     },
 }
 
+_DNC_CHANGE = {
+    "type": "object",
+    "required": ["id", "channel", "old_value", "new_value", "door", "event", "changed_time"],
+    "properties": {
+        "id": _INT,
+        "channel": {"type": "string", "enum": ["sms", "call"]},
+        "old_value": {"type": ["boolean", "null"]},
+        "new_value": {"type": "boolean"},
+        "door": {"type": "string", "description": "the event's endpoint: upsert, leads.patch, ..."},
+        "event": {"type": ["string", "null"], "format": "uuid"},
+        "event_url": _NULLABLE_TEXT,
+        "changed_time": {"type": "string", "format": "date-time"},
+    },
+}
+
 
 def trust_schemas() -> dict[str, Any]:
     """The schemas the data-trust operations name."""
@@ -81,6 +96,8 @@ def trust_schemas() -> dict[str, Any]:
         "BlockedIdentifierPage": _page("BlockedIdentifier"),
         "FieldChange": _FIELD_CHANGE,
         "FieldChangePage": _page("FieldChange"),
+        "DncChange": _DNC_CHANGE,
+        "DncChangePage": _page("DncChange"),
         "QuarantinedIdentifier": _QUARANTINED_IDENTIFIER,
         "QuarantinedIdentifierPage": _page("QuarantinedIdentifier"),
     }
@@ -176,6 +193,18 @@ def trust_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("FieldChangePage"), "a page of changes, oldest first"),
                     "400": _error("a bad since, page or page_size"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/api/leads/{lead_id}/dnc/": {
+            "get": {
+                "operationId": "getLeadDncLedger",
+                "summary": "Every change of the lead's DNC flags: channel, old, new, door, event",
+                "parameters": [_path("lead_id", {"type": "integer", "minimum": 1}), *_PAGING],
+                "responses": {
+                    "200": _json(_ref("DncChangePage"), "a page of ledger rows, oldest first"),
+                    "400": _error("a bad page or page_size"),
                     **_AUTH_ERRORS,
                 },
             },

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from models import LeadFieldChange
+from models import DncChange, LeadFieldChange
 from worker.lead_payload import iso
 
 
@@ -55,3 +55,23 @@ def prune_history(session: Session, older_than: dt.datetime, limit: int = PRUNE_
     )
     result = session.execute(delete(LeadFieldChange).where(LeadFieldChange.id.in_(oldest)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def dnc_statement(lead_id: int) -> Select[DncChange]:
+    """The lead's DNC ledger, oldest first."""
+    return select(DncChange).where(DncChange.lead_id == lead_id).order_by(DncChange.id)
+
+
+def dnc_json(change: DncChange) -> dict[str, Any]:
+    """A DNC ledger row as the API shows it."""
+    event = str(change.event_id) if change.event_id is not None else None
+    return {
+        "id": change.id,
+        "channel": change.channel,
+        "old_value": change.old_value,
+        "new_value": change.new_value,
+        "door": change.door,
+        "event": event,
+        "event_url": f"/api/ingestion-events/{event}/" if event else None,
+        "changed_time": iso(change.changed_time),
+    }

@@ -159,3 +159,29 @@ def test_the_sweeper_prunes_changes_past_the_retention(
     assert "external_id" not in fields and len(fields) == kept - 1
     # The sweep task itself applies the retention setting (a year by default).
     assert get_settings().history_retention_days == 365.0
+
+
+def test_the_dnc_ledger_keeps_every_flag_change_with_its_door(
+    client: FlaskClient, tenant: Tenant, committed_session: Session
+) -> None:
+    created = _upsert(client, tenant, {"phone_number": "(202) 456-1111", "sms_dnc": "yes"})
+    lead_id = created.get_json()["id"]
+    created_event = created.headers["Ingestion-Event-Id"]
+    # Ingestion never clears a flag: no change, no row.
+    _upsert(client, tenant, {"phone_number": "(202) 456-1111", "sms_dnc": "no"})
+    url = f"/api/leads/{lead_id}/"
+    set_call = client.patch(url, json={"call_dnc": True}, headers=_auth(tenant))
+    cleared = client.patch(url, json={"call_dnc": False}, headers=_auth(tenant))
+    assert set_call.status_code == cleared.status_code == 200
+    ledger = client.get(url + "dnc/", headers=_auth(tenant)).get_json()
+    rows = [(r["channel"], r["old_value"], r["new_value"], r["door"]) for r in ledger["results"]]
+    assert rows == [
+        ("sms", None, True, "upsert"),
+        ("call", False, True, "leads.patch"),
+        ("call", True, False, "leads.patch"),
+    ]
+    assert ledger["results"][0]["event"] == created_event
+    assert ledger["results"][2]["event"] == cleared.headers["Ingestion-Event-Id"]
+    other = make_tenant(committed_session)
+    committed_session.commit()
+    assert client.get(url + "dnc/", headers=_auth(other)).status_code == 404

@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Lead, LeadFieldChange
+from models import DncChange, Lead, LeadFieldChange
 from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
@@ -30,7 +30,7 @@ from worker.ingest.fan_in_store import load_fan_in, longest_window, record_fan_i
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
-from worker.ingest.provenance import field_changes
+from worker.ingest.provenance import DNC_CHANNELS, field_changes
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
 from worker.outbound.outbox import queue_deliveries
@@ -142,6 +142,7 @@ def record_history(
 ) -> None:
     """Write the field changes of the applied events in one statement (after the flush: ids)."""
     now = utcnow()
+    claims = [claim for _, changes, claim in history for _ in changes]
     rows = [
         {
             "organization_id": lead.organization_id,
@@ -158,6 +159,24 @@ def record_history(
     ]
     if rows:
         session.execute(insert(LeadFieldChange).values(rows))
+    ledger = [
+        {
+            "organization_id": row["organization_id"],
+            "lead_id": row["lead_id"],
+            "channel": DNC_CHANNELS[row["field"]],
+            "old_value": row["old_value"],
+            "new_value": row["new_value"],
+            "door": claim.endpoint.value,
+            "event_id": claim.event_id,
+            "changed_time": now,
+        }
+        for row, claim in zip(rows, claims, strict=True)
+        # A new lead's flag that starts false is no change of anyone's wish.
+        if row["field"] in DNC_CHANNELS and (row["new_value"] or row["old_value"] is not None)
+    ]
+    if ledger:
+        # The DNC ledger outlives the field history's retention: it answers regulators.
+        session.execute(insert(DncChange).values(ledger))
 
 
 def _is_unique_violation(error: IntegrityError) -> bool:

@@ -11,6 +11,8 @@ from worker.ingest.apply import LeadValues
 # Model attribute → the lead's JSON field name, where they differ.
 _FIELD = {"campaign_id": "campaign", "representative_id": "representative"}
 METADATA_ATTRIBUTE = "lead_metadata"
+# The DNC flags, by the channel the ledger names them with.
+DNC_CHANNELS = {"sms_dnc": "sms", "call_dnc": "call"}
 # Bookkeeping written beside the fields, not a field of the lead.
 _NOT_FIELDS = frozenset({"field_times"})
 

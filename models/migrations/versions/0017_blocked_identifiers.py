@@ -154,10 +154,34 @@ def upgrade() -> None:
         ["changed_time"],
         unique=False,
     )
+    op.create_table(
+        "dnc_changes",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("old_value", sa.Boolean(), nullable=True),
+        sa.Column("new_value", sa.Boolean(), nullable=False),
+        sa.Column("door", sa.String(length=32), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=True),
+        sa.Column("changed_time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["leads.id"], name=op.f("fk_dnc_changes_lead_id_leads"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_dnc_changes_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dnc_changes")),
+    )
+    op.create_index("ix_dnc_changes_lead_id_id", "dnc_changes", ["lead_id", "id"], unique=False)
 
 
 def downgrade() -> None:
-    """Drop the hygiene, fan-in and provenance tables and columns."""
+    """Drop the hygiene, fan-in, provenance and DNC ledger tables and columns."""
+    op.drop_index("ix_dnc_changes_lead_id_id", table_name="dnc_changes")
+    op.drop_table("dnc_changes")
     op.drop_index("ix_lead_field_changes_changed_time", table_name="lead_field_changes")
     op.drop_index("ix_lead_field_changes_lead_id_id", table_name="lead_field_changes")
     op.drop_table("lead_field_changes")
