@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.blocked_identifier import BlockedIdentifier
+from models.consent_record import ConsentRecord
 from models.dnc_change import DncChange
 from models.fan_in import IdentifierClaim, QuarantinedIdentifier
 from models.ingestion_config import IngestionConfig
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "BlockedIdentifier",
     "Campaign",
+    "ConsentRecord",
     "DncChange",
     "IdentifierClaim",
     "IngestionConfig",

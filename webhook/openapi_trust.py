@@ -87,6 +87,23 @@ _DNC_CHANGE = {
     },
 }
 
+_CONSENT_RECORD = {
+    "type": "object",
+    "required": ["id", "event", "recorded_time"],
+    "properties": {
+        "id": _INT,
+        "trustedform_cert_url": _NULLABLE_TEXT,
+        "jornaya_leadid": _NULLABLE_TEXT,
+        "text": _NULLABLE_TEXT,
+        "ip": _NULLABLE_TEXT,
+        "time": {"type": ["string", "null"], "format": "date-time"},
+        "source": _NULLABLE_TEXT,
+        "event": {"type": ["string", "null"], "format": "uuid"},
+        "event_url": _NULLABLE_TEXT,
+        "recorded_time": {"type": "string", "format": "date-time"},
+    },
+}
+
 
 def trust_schemas() -> dict[str, Any]:
     """The schemas the data-trust operations name."""
@@ -98,6 +115,8 @@ def trust_schemas() -> dict[str, Any]:
         "FieldChangePage": _page("FieldChange"),
         "DncChange": _DNC_CHANGE,
         "DncChangePage": _page("DncChange"),
+        "ConsentRecord": _CONSENT_RECORD,
+        "ConsentRecordPage": _page("ConsentRecord"),
         "QuarantinedIdentifier": _QUARANTINED_IDENTIFIER,
         "QuarantinedIdentifierPage": _page("QuarantinedIdentifier"),
     }
@@ -204,6 +223,18 @@ def trust_paths() -> dict[str, Any]:
                 "parameters": [_path("lead_id", {"type": "integer", "minimum": 1}), *_PAGING],
                 "responses": {
                     "200": _json(_ref("DncChangePage"), "a page of ledger rows, oldest first"),
+                    "400": _error("a bad page or page_size"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/api/leads/{lead_id}/consent/": {
+            "get": {
+                "operationId": "getLeadConsent",
+                "summary": "The lead's consent evidence, one record per event that gave some",
+                "parameters": [_path("lead_id", {"type": "integer", "minimum": 1}), *_PAGING],
+                "responses": {
+                    "200": _json(_ref("ConsentRecordPage"), "a page of records, oldest first"),
                     "400": _error("a bad page or page_size"),
                     **_AUTH_ERRORS,
                 },

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from models import DncChange, LeadFieldChange
+from models import ConsentRecord, DncChange, LeadFieldChange
 from worker.lead_payload import iso
 
 
@@ -74,4 +74,26 @@ def dnc_json(change: DncChange) -> dict[str, Any]:
         "event": event,
         "event_url": f"/api/ingestion-events/{event}/" if event else None,
         "changed_time": iso(change.changed_time),
+    }
+
+
+def consent_statement(lead_id: int) -> Select[ConsentRecord]:
+    """The lead's consent records, oldest first."""
+    return select(ConsentRecord).where(ConsentRecord.lead_id == lead_id).order_by(ConsentRecord.id)
+
+
+def consent_json(record: ConsentRecord) -> dict[str, Any]:
+    """A consent record as the API shows it."""
+    event = str(record.event_id) if record.event_id is not None else None
+    return {
+        "id": record.id,
+        "trustedform_cert_url": record.trustedform_cert_url,
+        "jornaya_leadid": record.jornaya_leadid,
+        "text": record.text,
+        "ip": record.ip,
+        "time": iso(record.consent_time),
+        "source": record.source,
+        "event": event,
+        "event_url": f"/api/ingestion-events/{event}/" if event else None,
+        "recorded_time": iso(record.recorded_time),
     }

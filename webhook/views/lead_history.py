@@ -1,4 +1,4 @@
-"""A lead's field history (which event set each value) and its DNC ledger."""
+"""A lead's field history (which event set each value), DNC ledger and consent records."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from webhook.db import request_session
 from webhook.errors import ApiError
 from webhook.pagination import paginate
 from webhook.query_args import DATABASE_INT_MAX, datetime_arg, text_arg
-from worker.lead_history import change_json, dnc_json, dnc_statement, history_statement
+from worker.lead_history import (
+    change_json,
+    consent_json,
+    consent_statement,
+    dnc_json,
+    dnc_statement,
+    history_statement,
+)
 
 bp = Blueprint("lead_history", __name__, url_prefix="/api/leads")
 
@@ -39,3 +46,11 @@ def lead_dnc(lead_id: int) -> Response:
     session = request_session()
     _check_own_lead(session, lead_id)
     return jsonify(paginate(session, dnc_statement(lead_id), dnc_json))
+
+
+@bp.get("/<int:lead_id>/consent/")
+def lead_consent(lead_id: int) -> Response:
+    """The lead's consent records (TrustedForm, Jornaya, text, IP, time, source), oldest first."""
+    session = request_session()
+    _check_own_lead(session, lead_id)
+    return jsonify(paginate(session, consent_statement(lead_id), consent_json))

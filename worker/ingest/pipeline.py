@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import DncChange, Lead, LeadFieldChange
+from models import ConsentRecord, DncChange, Lead, LeadFieldChange
 from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
@@ -76,6 +76,7 @@ def apply_decision(
 def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[uuid.UUID, Outcome]:
     outcomes: dict[uuid.UUID, Outcome] = {}
     pending_history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
+    pending_consents: list[tuple[Lead, dict[str, Any], Claim]] = []
     for organization_id in sorted({claim.organization_id for claim, _ in valid}):
         mine = [item for item in valid if item[0].organization_id == organization_id]
         checked = with_reference_errors(session, organization_id, [p for _, p in mine])
@@ -97,6 +98,7 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
         fan_in = load_fan_in(session, organization_id, [p.values for p in checked], since)
         claims: list[tuple[str, str, str, dt.datetime]] = []
         history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
+        consents: list[tuple[Lead, dict[str, Any], Claim]] = []
         quarantined: list[tuple[str, str, int]] = []
         for (claim, _), prepared in zip(mine, checked, strict=True):
             order = EventOrder(claim.received_time, claim.seq, prepared.event_time)
@@ -115,6 +117,8 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
             outcomes[claim.event_id] = outcome_of(decision, written)
             if written is not None and decision.values:
                 history.append((written, field_changes(before, decision.values), claim))
+            if written is not None and prepared.consent:
+                consents.append((written, prepared.consent, claim))
             # The events after this one in the batch see its claims, as they see its lead.
             for kind, value, external_id in decision.claims:
                 fan_in.claim((kind, value), external_id, claim.received_time)
@@ -124,10 +128,37 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
                 quarantined.append((kind, value, count))
         record_fan_in(session, organization_id, claims, quarantined)
         pending_history += history
+        pending_consents += consents
     # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
     record_history(session, pending_history)
+    record_consents(session, pending_consents)
     return outcomes
+
+
+def record_consents(
+    session: Session, consents: Sequence[tuple[Lead, dict[str, Any], Claim]]
+) -> None:
+    """Append the consent evidence of the applied events, in one statement (ids known)."""
+    if not consents:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "organization_id": lead.organization_id,
+            "lead_id": lead.id,
+            "trustedform_cert_url": given.get("trustedform_cert_url"),
+            "jornaya_leadid": given.get("jornaya_leadid"),
+            "text": given.get("text"),
+            "ip": given.get("ip"),
+            "consent_time": given.get("time"),
+            "source": given.get("source"),
+            "event_id": claim.event_id,
+            "recorded_time": now,
+        }
+        for lead, given, claim in consents
+    ]
+    session.execute(insert(ConsentRecord).values(rows))
 
 
 def _values_before(decision: Decision) -> LeadValues:

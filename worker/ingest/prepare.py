@@ -11,6 +11,7 @@ from worker.ingest.conversions import is_blank, to_event_time
 from worker.ingest.expressions import Expression
 from worker.ingest.hygiene import OFF, Hygiene, blocked_value
 from worker.ingest.lead_fields import (
+    CONSENT_PREFIX,
     METADATA,
     METADATA_PREFIX,
     MIN_REENGAGEMENT_DAYS,
@@ -146,6 +147,8 @@ def _apply_value(
 def _store(lead: PreparedLead, mapped_metadata: dict[str, Any], target: str, value: Any) -> None:
     if target == MIN_REENGAGEMENT_DAYS:
         lead.min_reengagement_days = value
+    elif target.startswith(CONSENT_PREFIX):
+        lead.consent[target.removeprefix(CONSENT_PREFIX)] = value
     elif target.startswith(METADATA_PREFIX):
         mapped_metadata[target.removeprefix(METADATA_PREFIX)] = value
     else:
@@ -153,7 +156,9 @@ def _store(lead: PreparedLead, mapped_metadata: dict[str, Any], target: str, val
 
 
 def _store_default(lead: PreparedLead, target: str, value: Any) -> None:
-    if target.startswith(METADATA_PREFIX):
+    if target.startswith(CONSENT_PREFIX):
+        lead.consent[target.removeprefix(CONSENT_PREFIX)] = value
+    elif target.startswith(METADATA_PREFIX):
         lead.defaults.setdefault(METADATA, {})[target.removeprefix(METADATA_PREFIX)] = value
     else:
         lead.defaults[target] = value

@@ -36,6 +36,8 @@ class PreparedLead:
     metadata: dict[str, Any] = field(default_factory=dict)
     # A request parameter (SPEC section 5), never stored on the lead.
     min_reengagement_days: int | None = None
+    # Consent evidence (the mapping's consent.KEY targets): appended to the lead's records.
+    consent: dict[str, Any] = field(default_factory=dict)
     # When the payload says the event happened (the mapping's event_time), if readable.
     event_time: dt.datetime | None = None
     errors: list[FieldError] = field(default_factory=list)

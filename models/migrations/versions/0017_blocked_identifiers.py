@@ -176,10 +176,41 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dnc_changes")),
     )
     op.create_index("ix_dnc_changes_lead_id_id", "dnc_changes", ["lead_id", "id"], unique=False)
+    op.create_table(
+        "consent_records",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("organization_id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("trustedform_cert_url", sa.Text(), nullable=True),
+        sa.Column("jornaya_leadid", sa.Text(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("ip", sa.Text(), nullable=True),
+        sa.Column("consent_time", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("event_id", sa.Uuid(), nullable=True),
+        sa.Column("recorded_time", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lead_id"],
+            ["leads.id"],
+            name=op.f("fk_consent_records_lead_id_leads"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_consent_records_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_records")),
+    )
+    op.create_index(
+        "ix_consent_records_lead_id_id", "consent_records", ["lead_id", "id"], unique=False
+    )
 
 
 def downgrade() -> None:
-    """Drop the hygiene, fan-in, provenance and DNC ledger tables and columns."""
+    """Drop the hygiene, fan-in, provenance, consent and DNC ledger tables and columns."""
+    op.drop_index("ix_consent_records_lead_id_id", table_name="consent_records")
+    op.drop_table("consent_records")
     op.drop_index("ix_dnc_changes_lead_id_id", table_name="dnc_changes")
     op.drop_table("dnc_changes")
     op.drop_index("ix_lead_field_changes_changed_time", table_name="lead_field_changes")
