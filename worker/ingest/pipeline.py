@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg.errors
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import ConsentRecord, DncChange, Lead, LeadFieldChange
+from models import Lead
 from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
@@ -30,7 +29,8 @@ from worker.ingest.fan_in_store import load_fan_in, longest_window, record_fan_i
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
-from worker.ingest.provenance import DNC_CHANNELS, field_changes
+from worker.ingest.provenance import field_changes
+from worker.ingest.provenance_store import record_consents, record_history
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
 from worker.outbound.outbox import queue_deliveries
@@ -136,78 +136,11 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
     return outcomes
 
 
-def record_consents(
-    session: Session, consents: Sequence[tuple[Lead, dict[str, Any], Claim]]
-) -> None:
-    """Append the consent evidence of the applied events, in one statement (ids known)."""
-    if not consents:
-        return
-    now = utcnow()
-    rows = [
-        {
-            "organization_id": lead.organization_id,
-            "lead_id": lead.id,
-            "trustedform_cert_url": given.get("trustedform_cert_url"),
-            "jornaya_leadid": given.get("jornaya_leadid"),
-            "text": given.get("text"),
-            "ip": given.get("ip"),
-            "consent_time": given.get("time"),
-            "source": given.get("source"),
-            "event_id": claim.event_id,
-            "recorded_time": now,
-        }
-        for lead, given, claim in consents
-    ]
-    session.execute(insert(ConsentRecord).values(rows))
-
-
 def _values_before(decision: Decision) -> LeadValues:
     """The matched lead's values the decision changes, as they are before it is written."""
     if decision.lead is None or decision.action == EventAction.created:
         return {}
     return {attribute: getattr(decision.lead, attribute) for attribute in decision.values}
-
-
-def record_history(
-    session: Session, history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]]
-) -> None:
-    """Write the field changes of the applied events in one statement (after the flush: ids)."""
-    now = utcnow()
-    claims = [claim for _, changes, claim in history for _ in changes]
-    rows = [
-        {
-            "organization_id": lead.organization_id,
-            "lead_id": lead.id,
-            "field": name,
-            "old_value": old,
-            "new_value": new,
-            "event_id": claim.event_id,
-            "mapping_version": claim.config.mapping_version,
-            "changed_time": now,
-        }
-        for lead, changes, claim in history
-        for name, old, new in changes
-    ]
-    if rows:
-        session.execute(insert(LeadFieldChange).values(rows))
-    ledger = [
-        {
-            "organization_id": row["organization_id"],
-            "lead_id": row["lead_id"],
-            "channel": DNC_CHANNELS[row["field"]],
-            "old_value": row["old_value"],
-            "new_value": row["new_value"],
-            "door": claim.endpoint.value,
-            "event_id": claim.event_id,
-            "changed_time": now,
-        }
-        for row, claim in zip(rows, claims, strict=True)
-        # A new lead's flag that starts false is no change of anyone's wish.
-        if row["field"] in DNC_CHANNELS and (row["new_value"] or row["old_value"] is not None)
-    ]
-    if ledger:
-        # The DNC ledger outlives the field history's retention: it answers regulators.
-        session.execute(insert(DncChange).values(ledger))
 
 
 def _is_unique_violation(error: IntegrityError) -> bool:
