@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from models import IdentifierClaim, IngestionConfig, QuarantinedIdentifier
+from models.base import utcnow
 from worker.ingest.fan_in import DEFAULT_WINDOW_DAYS, FAN_IN_KEYS, FanIn, Identifier
 
 
@@ -77,7 +78,13 @@ def record_fan_in(
         key = (kind, value, external_id)
         latest[key] = max(when, latest.get(key, when))
     if latest:
-        statement = insert(IdentifierClaim).values(
+        statement = insert(IdentifierClaim)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["organization_id", "kind", "value", "external_id"],
+                set_={"claimed_time": statement.excluded.claimed_time},
+                where=IdentifierClaim.claimed_time < statement.excluded.claimed_time,
+            ),
             [
                 {
                     "organization_id": organization_id,
@@ -87,31 +94,24 @@ def record_fan_in(
                     "claimed_time": when,
                 }
                 for (kind, value, external_id), when in sorted(latest.items())
-            ]
-        )
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["organization_id", "kind", "value", "external_id"],
-                set_={"claimed_time": statement.excluded.claimed_time},
-                where=IdentifierClaim.claimed_time < statement.excluded.claimed_time,
-            )
+            ],
         )
     if quarantined:
         rows = {(kind, value): count for kind, value, count in quarantined}
         session.execute(
-            insert(QuarantinedIdentifier)
-            .values(
-                [
-                    {
-                        "organization_id": organization_id,
-                        "kind": kind,
-                        "value": value,
-                        "claimants": count,
-                    }
-                    for (kind, value), count in sorted(rows.items())
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["organization_id", "kind", "value"])
+            insert(QuarantinedIdentifier).on_conflict_do_nothing(
+                index_elements=["organization_id", "kind", "value"]
+            ),
+            [
+                {
+                    "organization_id": organization_id,
+                    "kind": kind,
+                    "value": value,
+                    "claimants": count,
+                    "quarantined_time": utcnow(),
+                }
+                for (kind, value), count in sorted(rows.items())
+            ],
         )
 
 
