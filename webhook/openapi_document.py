@@ -515,6 +515,9 @@ _INGEST_ERRORS = {
     "404": _error("unknown or inactive config"),
     "409": _error("idempotency key reused with another body"),
     "413": _error("body too large"),
+    # Query parameters are payload fields, so a long query can pass the HTTP server's limit on
+    # the request line (4094 bytes): the server refuses it before the service sees it.
+    "414": {"description": "the request line (with its query string) is too long"},
     "415": _error("unsupported content type, or a multipart file part (named in errors)"),
     "429": _retry_later("over the config's rate limit; retry after Retry-After"),
     "503": _DATABASE_DOWN,

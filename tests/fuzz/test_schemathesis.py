@@ -61,7 +61,8 @@ CLI_TIMEOUT_SECONDS = 480
 # lead type or metadata the lead rules refuse (400, DRF's validation status); a webhook URL that
 # is no http(s) URL or points at a refused address (400); a config whose mapping, campaign or
 # credentials the config rules refuse (400); an events filter whose value the filter cannot read
-# (400). Every other operation keeps the defaults.
+# (400); a blocked identifier whose value is no phone number, address or domain (400). Every
+# other operation keeps the defaults.
 _DEFAULT_POSITIVE = ["2xx", "401", "403", "404", "409", "429"]
 _VALIDATED = [*_DEFAULT_POSITIVE, "400"]
 POSITIVE_EXCEPTIONS = {
@@ -77,6 +78,7 @@ POSITIVE_EXCEPTIONS = {
     "changeConfig": _VALIDATED,
     "mappingImpact": _VALIDATED,
     "listEvents": _VALIDATED,
+    "createBlockedIdentifier": _VALIDATED,
 }
 
 # The real worker answers well within this; a waiting request never holds the suite for long.
