@@ -108,6 +108,8 @@ class Settings:
     # Uploaded files (LEADGATE_UPLOAD_DIR, default LEADGATE_HOME/uploads) and their size limit.
     upload_dir: Path = Path(".leadgate/uploads")
     upload_max_bytes: int = 100 * 1024 * 1024
+    # Field provenance: how long a lead's field changes are kept (LEADGATE_HISTORY_RETENTION_DAYS).
+    history_retention_days: float = 365.0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -281,6 +283,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wake_pending_seconds=_number(env, "LEADGATE_WAKE_PENDING_SECONDS", 5.0, 0.1),
         upload_dir=Path(env.get("LEADGATE_UPLOAD_DIR", "").strip() or home / "uploads").resolve(),
         upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),
+        history_retention_days=_number(env, "LEADGATE_HISTORY_RETENTION_DAYS", 365.0, 0.01),
     )
     return _check_broker_beside(settings)
 

@@ -76,6 +76,8 @@ def ensure_demo(session: Session, home: Path) -> Demo:
     organization = _first(session, Organization, name=DEMO_NAME)
     if organization is None:
         organization = records.create_organization(session, DEMO_NAME)
+        # The demo's payload uses example.com, as documentation should: keep it stored.
+        organization.blocks_reserved_identifiers = False
     campaign = _first(session, Campaign, organization_id=organization.id, name=DEMO_NAME)
     if campaign is None:
         campaign = records.create_campaign(session, organization.id, DEMO_NAME)

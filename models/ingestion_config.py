@@ -103,6 +103,10 @@ class IngestionConfig(Base):
     # Token bucket: sustained requests per second and the burst above it; None means no limit.
     rate_limit_per_second: Mapped[float | None]
     rate_limit_burst: Mapped[int | None]
+    # Fan-in quarantine: more than this many distinct external ids giving one phone number or
+    # email within this many days quarantine it; None means the default (5 within 30 days).
+    fan_in_limit: Mapped[int | None]
+    fan_in_window_days: Mapped[int | None]
     # Provider credentials (auth modes payload-key and signature). Nothing here is in clear:
     # the payload key as a SHA-256 hex digest, the HMAC secret as a Fernet token under
     # LEADGATE_SECRET_KEY. Where the payload carries its key: "google_key" (a dotted path).

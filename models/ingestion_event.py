@@ -144,6 +144,8 @@ class IngestionEvent(Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)
     # [{"lead_id": 7, "key": "phone_number", "reason": "..."}]
     warnings: Mapped[list[Any]] = mapped_column(default=list)
+    # Each match key tried: [{"key", "skipped"?, "candidates": [{"lead_id", "taken", "reason"}]}]
+    match_explanation: Mapped[list[Any] | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_time: Mapped[dt.datetime | None]
     # When it was last replayed; null for an event never replayed. A replay is timed from here,

@@ -79,6 +79,9 @@ class Lead(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Receive order (ingestion_events.seq) of the newest event applied; older ones are stale (I3).
     last_event_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # When each field was last written, by the writing event's time (its event_time, else its
+    # receipt): {"email": "2026-01-15T14:05:00+00:00", "metadata.loan": ..., "@event": ...}.
+    field_times: Mapped[dict[str, Any] | None]
     # Optimistic version: an update whose version moved underneath it is retried, never applied.
     version: Mapped[int] = mapped_column(default=1)
 

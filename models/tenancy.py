@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -18,6 +18,9 @@ class Organization(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     created_time: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Identifier hygiene: the numbers (555-01XX) and domains (RFC 2606) reserved for examples
+    # are blocked like placeholders unless the organization uses them on purpose (a demo).
+    blocks_reserved_identifiers: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class ApiToken(Base):

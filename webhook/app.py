@@ -34,17 +34,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webhook import db
     from webhook.views import (
+        blocked_identifiers,
         callbacks,
         config_health,
         configs,
         events,
         health,
         ingest,
+        lead_history,
         lead_types,
         lead_writes,
         leads,
         metrics,
         openapi,
+        quarantine,
         replays,
         templates,
         uploads,
@@ -68,6 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         callbacks.bp,
         uploads.bp,
         replays.bp,
+        blocked_identifiers.bp,
+        quarantine.bp,
+        lead_history.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -29,6 +29,8 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     "max_body_bytes": ("integer", "null"),
     "rate_limit_per_second": ("number", "null"),
     "rate_limit_burst": ("integer", "null"),
+    "fan_in_limit": ("integer", "null"),
+    "fan_in_window_days": ("integer", "null"),
     "message": ("string", "null"),
     # Provider credentials, as the CLI's flags of the same names; secrets are never shown back.
     **{name: ("string",) for name in CREDENTIAL_OPTIONS},

@@ -30,6 +30,14 @@ _WRITABLE: dict[str, Any] = {
     "max_body_bytes": _NULLABLE_LIMIT,
     "rate_limit_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0},
     "rate_limit_burst": _NULLABLE_LIMIT,
+    "fan_in_limit": {
+        **_NULLABLE_LIMIT,
+        "description": "quarantine a phone or email more external ids claim (null: 5)",
+    },
+    "fan_in_window_days": {
+        **_NULLABLE_LIMIT,
+        "description": "within this many days (null: 30)",
+    },
     "message": {
         "type": ["string", "null"],
         "maxLength": 1000,

@@ -179,6 +179,12 @@ _EVENT = {
         "matched_by": _NULLABLE_STRING,
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
+        "match_explanation": {
+            "type": "array",
+            "description": "each match key tried: {key, skipped?, candidates: [{lead_id, taken,"
+            " reason}]}",
+            "items": {"type": "object"},
+        },
         "attempts": _INT,
         "received_time": _DATETIME,
         "processed_time": _DATETIME,
@@ -239,6 +245,7 @@ _DRY_RUN = {
         "changed": {"type": "array", "items": _STRING},
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
+        "match_explanation": {"type": "array", "items": {"type": "object"}},
         "decoded": {
             "type": "object",
             "description": "the mapping's decode keys as the rules saw them (when it has any)",
@@ -560,7 +567,8 @@ _ANONYMOUS_NOTE = "; an anonymous caller of an open config gets the outcome only
 
 def _ingest_operation(summary: str, operation_id: str) -> dict[str, Any]:
     lead_action = _header("the action taken: created, updated, unchanged, reengaged, ...")
-    lead_headers = {"Lead-Action": lead_action, **_EVENT_HEADERS}
+    lead_match = _header("the key that found the lead: external_id, phone_number, email or none")
+    lead_headers = {"Lead-Action": lead_action, "Lead-Match": lead_match, **_EVENT_HEADERS}
     return {
         "operationId": operation_id,
         "summary": summary,
@@ -610,10 +618,11 @@ def _plain(
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every endpoint."""
     from webhook.openapi_standard import standard_paths, standard_schemas
+    from webhook.openapi_trust import trust_paths, trust_schemas
 
     document = _document()
-    document["components"]["schemas"].update(standard_schemas())
-    for path, operations in standard_paths().items():
+    document["components"]["schemas"].update(standard_schemas() | trust_schemas())
+    for path, operations in (standard_paths() | trust_paths()).items():
         document["paths"].setdefault(path, {}).update(operations)
     add_callbacks(document)
     _merge(document, health_schemas(), health_paths(_AUTH_ERRORS))

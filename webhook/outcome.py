@@ -99,6 +99,8 @@ def outcome_response(session: Session, event: IngestionEvent, anonymous: bool = 
         response.status_code = 201 if event.action == EventAction.created else 200
         if event.action is not None:
             response.headers["Lead-Action"] = event.action.value
+        # The key that found the lead; an anonymous caller is never told (see below).
+        response.headers["Lead-Match"] = event.matched_by or "none"
     else:
         return accepted_response(event)
     response.headers["Ingestion-Event-Id"] = str(event.id)

@@ -42,6 +42,7 @@ def event_json(event: IngestionEvent) -> dict[str, Any]:
         "matched_by": event.matched_by,
         "errors": event.errors or [],
         "warnings": event.warnings or [],
+        "match_explanation": event.match_explanation or [],
         "attempts": event.attempts,
         "received_time": iso(event.received_time),
         "processed_time": iso(event.processed_time),

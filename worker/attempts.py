@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from common.settings import get_settings
 from models.enums import EventStatus
 from worker.batches import process_batch
+from worker.blocked_identifiers import load_hygiene
 from worker.database import autocommit_session, task_session
 from worker.health.monitor import observe_batch
 from worker.ingest.claims import Claim, claim_events, prepare_claim, searchable_payload
@@ -69,6 +70,7 @@ def attempt_event(
                 max_attempts=settings.task_max_attempts,
                 batch_size=batch_size or settings.batch_size,
             )
+            hygiene = load_hygiene(session, (claim.organization_id for claim in claims))
     except Exception as error:
         if not is_transient(error):
             raise
@@ -90,7 +92,9 @@ def attempt_event(
     # events a lease later (see worker.leases).
     held = [(claim.event_id, claim.attempt) for claim in claims]
     with leases_kept(held, settings.lease_seconds, settings.stuck_after_seconds):
-        retries = run_batch([(claim, prepare_claim(claim)) for claim in claims])
+        retries = run_batch(
+            [(claim, prepare_claim(claim, hygiene[claim.organization_id])) for claim in claims]
+        )
     own = [retry.seconds for retry in retries if retry.claim.event_id == event_id]
     others = [retry for retry in retries if retry.claim.event_id != event_id]
     return Verdict(retry_in=own[0] if own else None, others=others)

@@ -39,7 +39,13 @@ MAX_MESSAGE_LENGTH = 1000
 # The integer columns (ids, lead_type, days, limits) are PostgreSQL ``integer``.
 INT_MAX = 2**31 - 1
 # Endpoint limits by column: whole numbers or any positive number.
-LIMIT_COLUMNS = {"max_body_bytes": int, "rate_limit_per_second": float, "rate_limit_burst": int}
+LIMIT_COLUMNS = {
+    "max_body_bytes": int,
+    "rate_limit_per_second": float,
+    "rate_limit_burst": int,
+    "fan_in_limit": int,
+    "fan_in_window_days": int,
+}
 
 
 class ConfigError(ValueError):
@@ -409,6 +415,8 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "max_body_bytes": config.max_body_bytes,
         "rate_limit_per_second": config.rate_limit_per_second,
         "rate_limit_burst": config.rate_limit_burst,
+        "fan_in_limit": config.fan_in_limit,
+        "fan_in_window_days": config.fan_in_window_days,
         **credential_summary(config),
         "ignore_file_parts": config.ignore_file_parts,
         **callback_summary(config, utcnow()),

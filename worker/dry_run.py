@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from models import IngestionConfig
 from models.enums import Endpoint, EventAction
+from worker.blocked_identifiers import load_hygiene
 from worker.ingest.apply import LeadValues
 from worker.ingest.decision import Decision, EventOrder, decide
+from worker.ingest.fan_in_store import load_fan_in, longest_window
 from worker.ingest.lead_fields import METADATA
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.mapping import compile_mapping, compiled_mapping_for
@@ -78,8 +80,9 @@ def dry_run_payload(
         compiled = compiled_mapping_for(config.id, config.version, config.mapping)
     else:
         compiled = compile_mapping(mapping)
+    hygiene = load_hygiene(session, [config.organization_id])[config.organization_id]
     [prepared] = with_reference_errors(
-        session, config.organization_id, [prepare_lead(compiled, payload)]
+        session, config.organization_id, [prepare_lead(compiled, payload, hygiene)]
     )
     leads = load_leads(
         session, config.organization_id, [] if prepared.errors else [prepared.values]
@@ -94,7 +97,14 @@ def dry_run_payload(
         ],
         with_default=config.standard_api,
     )
-    decision = decide(prepared, leads, config, Endpoint(endpoint), EventOrder.newest(), lead_types)
+    order = EventOrder.newest()
+    fan_in = load_fan_in(
+        session,
+        config.organization_id,
+        [prepared.values],
+        order.received_time - longest_window([config]),
+    )
+    decision = decide(prepared, leads, config, Endpoint(endpoint), order, lead_types, fan_in=fan_in)
     answer = _answer(decision, prepared)
     # The payload as the rules saw it (after ``decode``); the raw one is what was sent.
     answer["payload"] = decoded_shape(compiled, payload)
@@ -127,4 +137,5 @@ def _answer(decision: Decision, prepared: PreparedLead) -> dict[str, Any]:
         "changed": changed,
         "errors": [error.as_dict() for error in decision.errors],
         "warnings": decision.warnings,
+        "match_explanation": [key.as_dict() for key in decision.explanation],
     }

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from common.payloads import PayloadError, merge_query, read_body
 from models import IngestionConfig, IngestionEvent, MappingVersion
 from models.enums import EventStatus
+from worker.blocked_identifiers import load_hygiene
 from worker.configs import validate_mapping
 from worker.dry_run import WOULD, WOULD_FAIL
 from worker.ingest.decision import Decision, EventOrder
@@ -196,6 +197,7 @@ def mapping_impact(
         .limit(max(1, min(sample, MAX_SAMPLE)))
     )
     tally = _Tally()
+    hygiene = load_hygiene(session, [config.organization_id])[config.organization_id]
     readable: list[tuple[IngestionEvent, PreparedLead, PreparedLead]] = []
     decoded_payloads: list[tuple[IngestionEvent, dict[str, Any]]] = []
     for event in events:
@@ -204,8 +206,8 @@ def mapping_impact(
             tally.unreadable += 1
             continue
         decoded_payloads.append((event, payload))
-        was = prepare_lead(old_mapping(event.mapping_version), payload)
-        readable.append((event, was, prepare_lead(new, payload)))
+        was = prepare_lead(old_mapping(event.mapping_version), payload, hygiene)
+        readable.append((event, was, prepare_lead(new, payload, hygiene)))
     # Each event is asked what it would do if it arrived now, against the leads as they stand.
     pending = [Pending(config, event, EventOrder.newest(), now) for event, _, now in readable]
     decisions = decide_read_only(session, config.organization_id, pending)

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent, Lead
+from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.apply import build_lead
 from worker.ingest.claims import claim_of_event, prepare_claim
 from worker.ingest.decision import Decision, EventOrder, decide
+from worker.ingest.fan_in_store import load_fan_in, longest_window
+from worker.ingest.hygiene import OFF, Hygiene
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.matching import add_target_leads, load_leads
 from worker.ingest.references import with_reference_errors
@@ -32,10 +35,16 @@ class Pending:
     prepared: PreparedLead
 
 
-def pending_replay(event: IngestionEvent, config: IngestionConfig) -> Pending:
-    """The event as a replay would run it: the config's current mapping, its own receive order."""
-    prepared = prepare_claim(claim_of_event(event, config))
-    return Pending(config, event, EventOrder(event.received_time, event.seq), prepared)
+def pending_replay(
+    event: IngestionEvent, config: IngestionConfig, hygiene: Hygiene = OFF
+) -> Pending:
+    """The event as a replay would run it: the config's current mapping, its own receive order.
+
+    ``hygiene`` is the organization's placeholders and blocked identifiers, as the worker has.
+    """
+    prepared = prepare_claim(claim_of_event(event, config), hygiene)
+    order = EventOrder(event.received_time, event.seq, prepared.event_time)
+    return Pending(config, event, order, prepared)
 
 
 def decide_read_only(
@@ -66,6 +75,9 @@ def decide_read_only(
         ],
         with_default=any(item.config.standard_api for item in pending),
     )
+    # Quarantine as the worker sees it: the claims on the identifiers in play, read only.
+    since = utcnow() - longest_window(item.config for item in pending)
+    fan_in = load_fan_in(session, organization_id, [p.values for p in checked], since)
     decisions = []
     for item, prepared in zip(pending, checked, strict=True):
         decision = decide(
@@ -76,6 +88,7 @@ def decide_read_only(
             item.order,
             lead_types,
             item.event.target_lead_id,
+            fan_in,
         )
         if created is not None and decision.action == EventAction.created:
             lead = build_lead(organization_id, decision.values, item.order.seq or 0)

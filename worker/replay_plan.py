@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent, Lead
+from worker.blocked_identifiers import load_hygiene
 from worker.dry_run import WOULD, WOULD_FAIL, WOULD_VALUES, would_write
 from worker.event_filter_parser import FilterError
 from worker.event_search import EventFilter, event_conditions
@@ -98,6 +99,7 @@ def plan_replay(session: Session, organization_id: int, wanted: EventFilter) -> 
     failed_fields: Counter[str] = Counter()
     sample: list[dict[str, Any]] = []
     created: list[Lead] = []
+    hygiene = load_hygiene(session, [organization_id])[organization_id]
     count, after = 0, 0
     while chunk := matching_events(session, organization_id, wanted, after, PLAN_CHUNK):
         for event in chunk:
@@ -105,7 +107,7 @@ def plan_replay(session: Session, organization_id: int, wanted: EventFilter) -> 
                 config = session.get(IngestionConfig, event.config_id)
                 assert config is not None  # a foreign key guarantees it
                 configs[event.config_id] = config
-        pending = [pending_replay(event, configs[event.config_id]) for event in chunk]
+        pending = [pending_replay(event, configs[event.config_id], hygiene) for event in chunk]
         decisions = decide_read_only(session, organization_id, pending, created)
         for item, decision in zip(pending, decisions, strict=True):
             by_action[verb_of(decision)] += 1

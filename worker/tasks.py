@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
@@ -10,9 +11,11 @@ from celery import Task
 import worker.logging_setup  # noqa: F401 - connects Celery's setup_logging signal
 from common.settings import get_settings
 from common.wakeups import WAKE_TASK, mark_wake_pending
+from models.base import utcnow
 from worker.attempts import Retry, attempt_event
 from worker.celery_app import app, waiting_messages
 from worker.database import task_session
+from worker.lead_history import prune_history
 from worker.observe import event_requeued
 from worker.retry import describe, is_transient
 from worker.sweeper import claim_due_events
@@ -77,6 +80,8 @@ def sweep() -> int:
     try:
         with task_session() as session:
             due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
+            retention = dt.timedelta(days=settings.history_retention_days)
+            prune_history(session, utcnow() - retention)
     except Exception as error:
         if not is_transient(error):
             raise

@@ -13,12 +13,15 @@ from common.logs import configure_logging
 from common.settings import SettingsError, load_settings
 from leadgate.cli import config_health  # noqa: F401 - adds stats, hold and release to config
 from leadgate.cli.admin import campaign_group, org_group, representative_group, token_group
+from leadgate.cli.blocked import blocked_group
 from leadgate.cli.configs import config_group
 from leadgate.cli.context import adopt_running_stack
 from leadgate.cli.database import db_group
 from leadgate.cli.events import events_group
 from leadgate.cli.imports import import_command
 from leadgate.cli.lead_types import lead_type_group
+from leadgate.cli.leads import lead_group
+from leadgate.cli.quarantine import quarantine_group
 from leadgate.cli.records import AdminError, ConfigError
 from leadgate.cli.replay import replay_command
 from leadgate.cli.run import run_command
@@ -72,6 +75,9 @@ for group in (
     lead_type_group,
     events_group,
     webhooks_group,
+    blocked_group,
+    quarantine_group,
+    lead_group,
 ):
     cli.add_command(group)
 cli.add_command(run_command)

@@ -64,7 +64,8 @@ CLI_TIMEOUT_SECONDS = 480
 # credentials the config rules refuse (400); an events filter whose value the filter cannot read
 # (400); a custom payload whose free-form query string makes the request line longer than the
 # server reads (414, from gunicorn); an upload whose source or filename the upload service
-# refuses (400). Every other operation keeps the defaults.
+# refuses (400); a blocked identifier whose value is no phone number, address or domain
+# (400). Every other operation keeps the defaults.
 _DEFAULT_POSITIVE = ["2xx", "401", "403", "404", "409", "429"]
 _VALIDATED = [*_DEFAULT_POSITIVE, "400"]
 POSITIVE_EXCEPTIONS = {
@@ -82,6 +83,7 @@ POSITIVE_EXCEPTIONS = {
     "listEvents": _VALIDATED,
     "createUpload": _VALIDATED,
     "startReplay": _VALIDATED,
+    "createBlockedIdentifier": _VALIDATED,
 }
 
 # The real worker answers well within this; a waiting request never holds the suite for long.

@@ -82,7 +82,7 @@ def test_would_fail_lists_every_error(client: FlaskClient, committed_session: Se
         client,
         tenant.config_id,
         "dry-run",
-        {"phone_number": "(123) 456-7890", "email": "bad@@x", "us_state": "Calif"},
+        {"phone_number": "(123) 456-7899", "email": "bad@@x", "us_state": "Calif"},
         tenant.token,
     )
     body = answer.get_json()

@@ -322,7 +322,7 @@ class TestWaiting:
             client,
             tenant.config_id,
             "upsert",
-            {"phone_number": "(123) 456-7890", "email": "nope"},
+            {"phone_number": "(123) 456-7899", "email": "nope"},
             tenant.token,
             query="wait=20",
         )

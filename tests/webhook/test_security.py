@@ -12,7 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models import ApiToken, IngestionConfig, IngestionEvent
+from models import (
+    ApiToken,
+    BlockedIdentifier,
+    IngestionConfig,
+    IngestionEvent,
+    QuarantinedIdentifier,
+)
 from models.base import utcnow
 from models.enums import EventStatus
 from models.webhook import DeliveryStatus
@@ -23,10 +29,12 @@ from tests.support.factories import (
     make_delivery,
     make_event,
     make_lead_type,
+    make_replay_job,
     make_tenant,
     make_webhook,
 )
 from tests.support.leads import make_lead
+from worker.uploads.service import create_upload
 
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/metrics"}
 # The standard API's writes without an id act in the caller's own organization: another
@@ -37,6 +45,19 @@ OWN_ORGANIZATION_WRITES = {
     ("POST", "/api/leads/bulk-create/"),
 }
 INGESTION = re.compile(r"^/api/lead-ingestion/")
+# The upload's file goes to a signed URL, like Sela's: no token is asked for, the signature is
+# the credential (tests/webhook/test_uploads.py: wrong, expired or reused is 403, nothing kept).
+SIGNED = {("PUT", "/api/ingestion/uploads/<upload_id>/file/")}
+# Creates something of the caller's own organization; this test's body is none of them.
+OWN_ORGANIZATION_CREATES = frozenset(
+    {
+        "/api/webhooks/",
+        "/api/ingestion-configs/",
+        "/api/ingestion/upload/",
+        "/api/replays/",
+        "/api/blocked-identifiers/",
+    }
+)
 # The service's own catalogue, the same for every organization: no rows to leak.
 CATALOGUES = frozenset({"/api/mapping-templates/"})
 
@@ -50,6 +71,13 @@ def world(committed_session: Session) -> dict[str, Any]:
     lead_type = make_lead_type(committed_session, mine)
     hook = make_webhook(committed_session, mine.organization_id, "http://127.0.0.1:9/hook")
     delivery = make_delivery(committed_session, hook, lead.id, status=DeliveryStatus.failed)
+    blocked = BlockedIdentifier(organization_id=mine.organization_id, kind="email", value="a@b.io")
+    quarantined = QuarantinedIdentifier(
+        organization_id=mine.organization_id, kind="email", value="c@d.io", claimants=6
+    )
+    committed_session.add_all([blocked, quarantined])
+    upload = create_upload(committed_session, mine.organization_id, str(mine.config_id), "a.csv")
+    job = make_replay_job(committed_session, mine)
     committed_session.commit()
     return {
         "mine": mine,
@@ -59,6 +87,10 @@ def world(committed_session: Session) -> dict[str, Any]:
         "lead_type_id": lead_type.id,
         "webhook_id": hook.id,
         "delivery_id": delivery.id,
+        "blocked_id": blocked.id,
+        "quarantined_id": quarantined.id,
+        "upload_id": str(upload.id),
+        "job_id": str(job.id),
     }
 
 
@@ -68,7 +100,8 @@ def _routes(app: Flask) -> list[tuple[str, str]]:
         if rule.endpoint == "static" or rule.rule in PUBLIC:
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            routes.append((method, rule.rule))
+            if (method, rule.rule) not in SIGNED:
+                routes.append((method, rule.rule))
     return routes
 
 
@@ -82,6 +115,10 @@ def _url(rule: str, world: dict[str, Any]) -> str:
         .replace("<int:webhook_id>", str(world["webhook_id"]))
         .replace("<int:delivery_id>", str(world["delivery_id"]))
         .replace("<int:version>", "1")
+        .replace("<int:blocked_id>", str(world["blocked_id"]))
+        .replace("<int:quarantined_id>", str(world["quarantined_id"]))
+        .replace("<upload_id>", world["upload_id"])
+        .replace("<job_id>", world["job_id"])
     )
 
 
@@ -168,12 +205,12 @@ def test_routes_refuse_another_organization(
             assert answer.status_code == 404, f"{method} {rule} → {answer.status_code}"
         elif rule in CATALOGUES:
             assert answer.status_code == 200, f"{method} {rule} → {answer.status_code}"
-        elif method == "POST" and rule in ("/api/webhooks/", "/api/ingestion-configs/"):
-            # Creates a webhook or a config of the caller's own organization; this body is
-            # neither (a config's names no campaign of theirs).
+        elif method == "POST" and rule in OWN_ORGANIZATION_CREATES:
+            # Creates something of the caller's own organization; this body is none of them
+            # (a config's names no campaign of theirs).
             assert answer.status_code == 400, f"{method} {rule} → {answer.status_code}"
         else:  # lists: answered, but with nothing of the other organization
-            assert answer.status_code == 200
+            assert answer.status_code == 200, f"{method} {rule} → {answer.status_code}"
             page = answer.get_json()
             if rule == "/api/ingestion-configs/":  # theirs has a config of its own
                 owners = {config["organization"] for config in page["results"]}

@@ -34,7 +34,7 @@ def _post_without_enqueue(
     client: FlaskClient, tenant: Tenant, endpoint: str, body: dict, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     with monkeypatch.context() as patch:
-        patch.setattr("webhook.views.ingest.enqueue_event", lambda _: True)
+        patch.setattr("webhook.inbox.wake_config", lambda *_: True)
         answer = post_payload(client, tenant.config_id, endpoint, body, tenant.token)
     assert answer.status_code == 202
     event_id: str = answer.get_json()["id"]

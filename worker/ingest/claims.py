@@ -26,6 +26,7 @@ from models.base import utcnow
 from models.enums import Endpoint, EventStatus
 from models.ingestion_event import FRESH_EVENTS
 from worker.health.holds import park_if_held
+from worker.ingest.hygiene import OFF, Hygiene
 from worker.ingest.jsonb import fits_jsonb
 from worker.ingest.mapping import compiled_mapping_for
 from worker.ingest.prepare import prepare_lead
@@ -199,8 +200,11 @@ def searchable_payload(claim: Claim) -> dict[str, Any] | None:
     return claim.payload
 
 
-def prepare_claim(claim: Claim) -> PreparedLead:
-    """Map and normalize the claimed event's payload with the config's current mapping."""
+def prepare_claim(claim: Claim, hygiene: Hygiene = OFF) -> PreparedLead:
+    """Map and normalize the claimed event's payload with the config's current mapping.
+
+    ``hygiene`` is the organization's placeholders and blocked identifiers.
+    """
     if claim.payload_error is not None:
         return PreparedLead(errors=[FieldError("body", claim.payload_error)])
     config = claim.config
@@ -208,6 +212,6 @@ def prepare_claim(claim: Claim) -> PreparedLead:
     payload, dropped = claim.payload, list[dict[str, Any]]()
     if config.standard_api:
         payload, dropped = without_read_only(payload)
-    prepared = prepare_lead(mapping, payload)
+    prepared = prepare_lead(mapping, payload, hygiene)
     prepared.warnings[:0] = [*claim.body_warnings, *dropped]
     return prepared

@@ -116,6 +116,25 @@ def to_datetime(value: object) -> dt.datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
+def to_event_time(value: object) -> dt.datetime:
+    """An event's time: ISO 8601 text, or epoch seconds as a number or numeric text."""
+    if isinstance(value, bool):
+        raise ValueError("event_time: a boolean is not a time")
+    seconds: float | None = None
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        seconds = float(value.strip())
+    try:
+        if seconds is not None:
+            return dt.datetime.fromtimestamp(seconds, dt.UTC)
+        return to_datetime(value)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(
+            f"event_time {shown(value)} is neither ISO 8601 nor epoch seconds"
+        ) from None
+
+
 def to_date(value: object) -> str:
     """An ISO date "YYYY-MM-DD" from a date or datetime string (a datetime gives its own date)."""
     if isinstance(value, dt.datetime):

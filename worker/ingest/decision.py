@@ -24,13 +24,26 @@ from worker.ingest.apply import (
     new_lead_values,
     reengaged_values,
 )
+from worker.ingest.fan_in import FAN_IN_KEYS, FanIn, FanInRule, judge_fan_in
+from worker.ingest.field_times import (
+    FieldTimes,
+    guard_late,
+    is_late,
+    stamped,
+)
 from worker.ingest.lead_types import (
     LeadTypeRules,
     LeadTypesInPlay,
     checked_metadata,
     unknown_lead_type,
 )
-from worker.ingest.matching import LeadsInPlay, MatchResult, find_duplicate, match_for_upsert
+from worker.ingest.matching import (
+    KeyTried,
+    LeadsInPlay,
+    MatchResult,
+    find_duplicate,
+    match_for_upsert,
+)
 from worker.ingest.metadata_cap import metadata_size_error
 from worker.ingest.standard import (
     CREATE_ENDPOINTS,
@@ -54,6 +67,13 @@ class EventOrder:
 
     received_time: dt.datetime
     seq: int | None = None
+    # The payload's own time (the mapping's event_time), when it gave a readable one.
+    source_time: dt.datetime | None = None
+
+    @property
+    def time(self) -> dt.datetime:
+        """The event's time for ordering: its source time, else when it was received."""
+        return self.source_time or self.received_time
 
     @classmethod
     def newest(cls) -> EventOrder:
@@ -77,6 +97,13 @@ class Decision:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # Why a failed event failed, when it is not a field's fault: NO_MATCH (nothing to change).
     reason: str | None = None
+    # Fan-in: the identifiers the event claims, and those it quarantines (written if applied).
+    claims: list[tuple[str, str, str]] = field(default_factory=list)
+    quarantined: list[tuple[str, str, int]] = field(default_factory=list)
+    # Each match key tried, its candidate leads and why each was taken or passed over.
+    explanation: list[KeyTried] = field(default_factory=list)
+    # The lead's per-field write times after the event (None: they do not change).
+    field_times: FieldTimes | None = None
 
     @property
     def failed(self) -> bool:
@@ -111,13 +138,15 @@ def decide(
     order: EventOrder,
     lead_types: LeadTypesInPlay | None = None,
     target_lead_id: int | None = None,
+    fan_in: FanIn | None = None,
 ) -> Decision:
     """What the event does to which lead, by the matching, update and reengagement rules.
 
     ``lead_types`` are the organization's lead types in play (see ``load_lead_types``);
-    ``target_lead_id`` is the lead a PATCH names.
+    ``target_lead_id`` is the lead a PATCH names; ``fan_in`` the claims on the identifiers in
+    play (None: no quarantine).
     """
-    warnings = list(prepared.warnings)
+    warnings = [*prepared.warnings, *(blocked.warning() for blocked in prepared.blocked)]
     if prepared.errors:
         return Decision(None, errors=list(prepared.errors), warnings=warnings)
     types = lead_types or LeadTypesInPlay()
@@ -128,22 +157,66 @@ def decide(
     if endpoint == Endpoint.leads_update and prepared.values.get("phone_number") is None:
         error = FieldError("phone_number", "a phone number is required to find the lead")
         return Decision(None, errors=[error], warnings=warnings)
+    verdict = None
+    match_values = prepared.values
+    if fan_in is not None and endpoint not in (Endpoint.leads_update, Endpoint.leads_patch):
+        # The owner's update and PATCH name their lead outright; only matching can be misled.
+        rule = FanInRule.of(config.fan_in_limit, config.fan_in_window_days)
+        verdict = judge_fan_in(prepared.values, fan_in, rule, order.received_time)
+        match_values = verdict.match_values
+        warnings += verdict.warnings
+        if endpoint in CREATE_ENDPOINTS and len(match_values) < len(prepared.values):
+            # A create's duplicate needs the same phone and the same email: one that cannot
+            # be evidence leaves the pair unproven.
+            match_values = {k: v for k, v in match_values.items() if k not in FAN_IN_KEYS}
     if endpoint in CREATE_ENDPOINTS:
-        match = find_duplicate(leads, organization_id, prepared.values)
+        match = find_duplicate(leads, organization_id, match_values)
     elif endpoint == Endpoint.leads_update:
         match = match_for_update(leads, organization_id, prepared.values)
     elif endpoint == Endpoint.leads_patch:
         match = match_by_id(leads, organization_id, target_lead_id)
     else:
-        match = match_for_upsert(leads, organization_id, prepared.values, config.match_keys)
+        match = match_for_upsert(leads, organization_id, match_values, config.match_keys)
     warnings += match.warnings
+    quarantined = set(prepared.values) - set(verdict.match_values) if verdict else set()
+    explanation = _explained(match.tried, prepared, match_values, quarantined)
     if match.lead is None and endpoint in LOOKUP_ENDPOINTS:
-        return Decision(None, errors=[no_match_error(endpoint)], warnings=warnings, reason=NO_MATCH)
+        return Decision(
+            None,
+            errors=[no_match_error(endpoint)],
+            warnings=warnings,
+            reason=NO_MATCH,
+            explanation=explanation,
+        )
     if match.lead is None:
         decision = _create(prepared, config, order, warnings, types)
     else:
         decision = _to_match(prepared, config, endpoint, order, match, match.lead, warnings, types)
-    return _checked(decision, leads, organization_id)
+    decision = _checked(decision, leads, organization_id)
+    decision.explanation = explanation
+    if verdict is not None and not decision.failed:
+        decision.claims, decision.quarantined = verdict.claims, verdict.quarantined
+    return decision
+
+
+def _explained(
+    tried: list[KeyTried],
+    prepared: PreparedLead,
+    match_values: dict[str, Any],
+    quarantined: set[str],
+) -> list[KeyTried]:
+    """The keys tried, a key without a value saying why: blocked, quarantined or not given."""
+    blocked = {value.field for value in prepared.blocked}
+    for key in tried:
+        if key.skipped is None:
+            continue
+        if key.key in blocked:
+            key.skipped = "blocked identifier"
+        elif key.key in quarantined:
+            key.skipped = "quarantined"
+        elif key.key in prepared.values and key.key not in match_values:
+            key.skipped = "a create's duplicate needs both phone and email; one is quarantined"
+    return tried
 
 
 def _create(
@@ -154,8 +227,7 @@ def _create(
     lead_types: LeadTypesInPlay,
 ) -> Decision:
     if prepared.values.get("phone_number") is None:
-        error = FieldError("phone_number", "a phone number is required to create a lead")
-        return Decision(None, errors=[error], warnings=warnings)
+        return Decision(None, errors=[_no_phone_to_create(prepared)], warnings=warnings)
     values, ignored = new_lead_values(config, prepared, order.received_time)
     lead_type = lead_types.get(values["lead_type"])
     if config.standard_api:
@@ -172,7 +244,22 @@ def _create(
     errors = _convert_metadata(values, lead_type, creating=True)
     if errors:
         return Decision(None, errors=errors, warnings=warnings)
-    return Decision(EventAction.created, values=values, warnings=[*warnings, *ignored])
+    written = {name: value for name, value in values.items() if value is not None}
+    decision = Decision(EventAction.created, values=values, warnings=[*warnings, *ignored])
+    decision.field_times = stamped({}, {}, written, order.time, latest=True)
+    return decision
+
+
+def _no_phone_to_create(prepared: PreparedLead) -> FieldError:
+    """The create's error; when hygiene refused the payload's number, it says so."""
+    required = "a phone number is required to create a lead"
+    for blocked in prepared.blocked:
+        if blocked.field == "phone_number":
+            return FieldError(
+                "phone_number",
+                f"{blocked.masked} is a blocked identifier ({blocked.reason}); {required}",
+            )
+    return FieldError("phone_number", required)
 
 
 def _convert_metadata(
@@ -210,9 +297,14 @@ def _to_match(
     days = reengagement_days(prepared, config, endpoint)
     # The owner's own PATCH may clear a DNC flag; ingestion never does.
     sticky_dnc = endpoint != Endpoint.leads_patch
-    if order.seq is not None and order.seq < (lead.last_event_seq or 0):
-        # I3: a late event only fills what is still empty.
-        action, after = EventAction.stale, merged_values(current, prepared, fill_only=True)
+    times: FieldTimes = dict(lead.field_times or {})
+    late = is_late(times, order.source_time)
+    if late is None:
+        late = order.seq is not None and order.seq < (lead.last_event_seq or 0)
+    if late:
+        # I3: a late event sets what no newer event wrote, and never undoes a newer write.
+        merged = merged_values(current, prepared, fill_only=False, sticky_dnc=sticky_dnc)
+        action, after = EventAction.stale, guard_late(current, merged, times, order.time)
     elif is_reengagement_due(current, days, order.received_time):
         action, after = (
             EventAction.reengaged,
@@ -225,7 +317,10 @@ def _to_match(
         action = EventAction.updated if after != current else EventAction.unchanged
     changes = changed_values(current, after)
     warnings = [*warnings, *cleared_flags(current, after)]
-    return Decision(action, lead, match.matched_by, changes, warnings=warnings)
+    decision = Decision(action, lead, match.matched_by, changes, warnings=warnings)
+    if changes:
+        decision.field_times = stamped(times, current, changes, order.time, latest=not late)
+    return decision
 
 
 def _checked(decision: Decision, leads: LeadsInPlay, organization_id: int) -> Decision:

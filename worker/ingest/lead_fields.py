@@ -57,6 +57,16 @@ READ_ONLY_FIELDS: frozenset[str] = frozenset(
 
 METADATA = "metadata"
 METADATA_PREFIX = "metadata."
+# Consent evidence: appended to the lead's consent records, never a field of the lead.
+CONSENT_PREFIX = "consent."
+CONSENT_KEYS: dict[str, FieldKind] = {
+    "trustedform_cert_url": FieldKind.TEXT,
+    "jornaya_leadid": FieldKind.TEXT,
+    "text": FieldKind.TEXT,
+    "ip": FieldKind.TEXT,
+    "time": FieldKind.DATETIME,
+    "source": FieldKind.TEXT,
+}
 # A request parameter (SPEC section 5), never stored on the lead.
 MIN_REENGAGEMENT_DAYS = "min_reengagement_days"
 
@@ -90,6 +100,9 @@ def types_for_target(target: str) -> frozenset[str] | None:
         return MIN_REENGAGEMENT_DAYS_TYPES
     if target.startswith(METADATA_PREFIX) and len(target) > len(METADATA_PREFIX):
         return ALL_TYPES
+    consent = CONSENT_KEYS.get(target.removeprefix(CONSENT_PREFIX))
+    if target.startswith(CONSENT_PREFIX) and consent is not None:
+        return TYPES_FOR_KIND[consent]
     return None
 
 
@@ -99,7 +112,11 @@ def target_problem(target: str) -> str:
         return f"{target} is set by the service, not by a payload"
     if target in (METADATA, METADATA_PREFIX):
         return "a metadata target needs a key: metadata.KEY"
+    if target.startswith(CONSENT_PREFIX):
+        keys = ", ".join(CONSENT_PREFIX + key for key in CONSENT_KEYS)
+        return f"{target!r} is not a consent target; use one of {keys}"
     fields = ", ".join(WRITABLE_FIELDS)
     return (
-        f"{target!r} is not a target; use one of {fields}, metadata.KEY or {MIN_REENGAGEMENT_DAYS}"
+        f"{target!r} is not a target; use one of {fields}, metadata.KEY, consent.KEY or "
+        f"{MIN_REENGAGEMENT_DAYS}"
     )

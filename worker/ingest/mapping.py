@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 
 from worker.ingest.conversions import TYPE_NAMES, is_blank, shown
 from worker.ingest.expressions import Expression, compile_expression, fill_template, parse_template
+from worker.ingest.hygiene import OFF, Hygiene
 from worker.ingest.lead_fields import MIN_REENGAGEMENT_DAYS, target_problem, types_for_target
 from worker.ingest.normalize import convert_and_normalize
 
 UNMAPPED_MODES = ("metadata", "ignore")
-_MAPPING_KEYS = ("fields", "unmapped", "idempotency_key", "decode")
+_MAPPING_KEYS = ("fields", "unmapped", "idempotency_key", "decode", "event_time")
 # How a top-level payload key's text may be decoded before the rules run ("decode" in a mapping).
 DECODERS = ("json",)
 _RULE_KEYS = ("from", "value", "template", "type", "default", "required")
@@ -60,8 +61,11 @@ class CompiledRule:
             return f"template {self.template!r}"
         return " or ".join(path.text for path in self.paths) or "value"
 
-    def found_value(self, payload: object) -> tuple[Any, str] | None:
-        """The value found and where it came from; None when nothing non-blank was found."""
+    def found_value(self, payload: object, hygiene: Hygiene = OFF) -> tuple[Any, str] | None:
+        """The value found and where it came from; None when nothing non-blank was found.
+
+        A placeholder (``N/A``, ``none``...) counts as blank, so the next expression is tried.
+        """
         if self.constant is not None:
             return self.constant, "value"
         if self.template is not None:
@@ -69,7 +73,7 @@ class CompiledRule:
             return (text, self.source) if text else None
         for path in self.paths:
             value = path.search(payload)
-            if not is_blank(value):
+            if not is_blank(value) and not hygiene.is_placeholder(value):
                 return value, path.text
         return None
 
@@ -87,15 +91,19 @@ class CompiledMapping:
         unmapped: str,
         key_path: Expression | None,
         decode: tuple[str, ...] = (),
+        event_time: Expression | None = None,
     ) -> None:
         self.rules = rules
         self.unmapped = unmapped
         # Top-level keys whose JSON text is parsed before the rules run: ("data.json",)
         self.decode = decode
         self.idempotency_key_path: str | None = key_path.text if key_path else None
+        # Where the payload says when it happened (ISO 8601 or epoch seconds): I3's order.
+        self.event_time = event_time
         self.targets = frozenset(rule.target for rule in rules)
         expressions = [expr for rule in rules for expr in rule.expressions]
         expressions += [key_path] if key_path else []
+        expressions += [event_time] if event_time else []
         self.reads_whole_payload = any(expr.reads is None for expr in expressions)
         self.read_keys = frozenset(key for expr in expressions for key in expr.reads or ())
 
@@ -199,6 +207,12 @@ def compile_mapping(mapping: dict[str, Any]) -> CompiledMapping:
             key_path = compile_expression(mapping["idempotency_key"])
         except ValueError as error:
             problems.append(f"idempotency_key: {error}")
+    event_time = None
+    if "event_time" in mapping:
+        try:
+            event_time = compile_expression(mapping["event_time"])
+        except ValueError as error:
+            problems.append(f"event_time: {error}")
     decode = _attempt(problems, lambda: _decode_keys(mapping.get("decode", {})))
     fields = mapping.get("fields", {})
     if not isinstance(fields, dict):
@@ -212,7 +226,7 @@ def compile_mapping(mapping: dict[str, Any]) -> CompiledMapping:
             problems += [f"fields.{target}: {problem}" for problem in error.problems]
     if problems:
         raise MappingConfigError(problems)
-    return CompiledMapping(tuple(rules), unmapped, key_path, decode or ())
+    return CompiledMapping(tuple(rules), unmapped, key_path, decode or (), event_time)
 
 
 def _decode_keys(decode: object) -> tuple[str, ...]:

@@ -21,12 +21,42 @@ from models.enums import MATCH_KEYS
 
 
 @dataclass
+class Candidate:
+    """A lead a match key found: whether it was taken, and why (or why not)."""
+
+    lead: Lead
+    taken: bool
+    reason: str
+
+
+@dataclass
+class KeyTried:
+    """One match key: the leads it found, or why it was not tried (``skipped``)."""
+
+    key: str
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form kept on the event; read once new leads have their ids."""
+        found: dict[str, Any] = {"key": self.key}
+        if self.skipped is not None:
+            found["skipped"] = self.skipped
+        found["candidates"] = [
+            {"lead_id": c.lead.id, "taken": c.taken, "reason": c.reason} for c in self.candidates
+        ]
+        return found
+
+
+@dataclass
 class MatchResult:
     """The chosen lead (or None: create one), the key that chose it, and leads passed over."""
 
     lead: Lead | None = None
     matched_by: str | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # Each key tried, in order, with its candidates: the event's match explanation.
+    tried: list[KeyTried] = field(default_factory=list)
 
 
 class LeadsInPlay:
@@ -118,18 +148,33 @@ def _passed_over(lead: Lead, key: str, payload_external_id: str) -> dict[str, An
 def _first_allowed(
     leads: Sequence[Lead], key: str, external_id: str | None, result: MatchResult
 ) -> Lead | None:
+    tried = KeyTried(key)
+    result.tried.append(tried)
+    chosen = None
     for lead in leads:
-        if external_id is not None and lead.external_id not in (None, external_id):
-            result.warnings.append(_passed_over(lead, key, external_id))
-            continue
-        return lead
-    return None
+        if chosen is not None:
+            tried.candidates.append(Candidate(lead, False, "a more recently modified lead won"))
+        elif external_id is not None and lead.external_id not in (None, external_id):
+            passed = _passed_over(lead, key, external_id)
+            result.warnings.append(passed)
+            tried.candidates.append(Candidate(lead, False, f"authority: {passed['reason']}"))
+        else:
+            chosen = lead
+            tried.candidates.append(Candidate(lead, True, f"the most recent lead with this {key}"))
+    return chosen
 
 
-def _by_external_id(leads: LeadsInPlay, organization_id: int, external_id: str) -> Lead | None:
+def _by_external_id(
+    leads: LeadsInPlay, organization_id: int, external_id: str, result: MatchResult
+) -> Lead | None:
     # The unique index allows one at most.
     found = leads.with_value(organization_id, "external_id", external_id)
-    return found[0] if found else None
+    tried = KeyTried("external_id")
+    result.tried.append(tried)
+    if not found:
+        return None
+    tried.candidates.append(Candidate(found[0], True, "the lead with this external id"))
+    return found[0]
 
 
 def match_for_upsert(
@@ -141,9 +186,10 @@ def match_for_upsert(
     for key in match_keys:
         value = values.get(key)
         if value is None:
+            result.tried.append(KeyTried(key, skipped="no value"))
             continue
         if key == "external_id":
-            lead = _by_external_id(leads, organization_id, value)
+            lead = _by_external_id(leads, organization_id, value, result)
         else:
             lead = _first_allowed(
                 leads.with_value(organization_id, key, value), key, external_id, result
@@ -163,20 +209,23 @@ def find_duplicate(leads: LeadsInPlay, organization_id: int, values: dict[str, A
     result = MatchResult()
     external_id = values.get("external_id")
     if external_id is not None:
-        lead = _by_external_id(leads, organization_id, external_id)
+        lead = _by_external_id(leads, organization_id, external_id, result)
         if lead is not None:
             result.lead, result.matched_by = lead, "external_id"
             return result
     phone = values.get("phone_number")
     if phone is None:
+        result.tried.append(KeyTried("phone_number", skipped="no value"))
         return result
     email = values.get("email")
-    same_person = [
-        lead
-        for lead in leads.with_value(organization_id, "phone_number", phone)
-        if lead.email == email
-    ]
+    same_phone = leads.with_value(organization_id, "phone_number", phone)
+    same_person = [lead for lead in same_phone if lead.email == email]
     lead = _first_allowed(same_person, "phone_number", external_id, result)
+    result.tried[-1].candidates += [
+        Candidate(other, False, "a different email: not the same person")
+        for other in same_phone
+        if other.email != email
+    ]
     if lead is not None:
         result.lead, result.matched_by = lead, "phone_number"
     return result

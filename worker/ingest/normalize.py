@@ -13,6 +13,8 @@ from models.enums import LeadStatus, StatusOutcome, StatusReason
 from worker.ingest.conversions import convert, shown, to_boolean, to_datetime, to_integer
 from worker.ingest.emails import normalize_email
 from worker.ingest.lead_fields import (
+    CONSENT_KEYS,
+    CONSENT_PREFIX,
     METADATA_PREFIX,
     MIN_REENGAGEMENT_DAYS,
     TEXT_MAX_LENGTH,
@@ -122,6 +124,11 @@ def normalize_target(target: str, value: object) -> Any:
         return normalize_min_reengagement_days(value)
     if target.startswith(METADATA_PREFIX):
         return normalize_metadata_value(value)
+    if target.startswith(CONSENT_PREFIX):
+        normalized = _NORMALIZERS[CONSENT_KEYS[target.removeprefix(CONSENT_PREFIX)]](value)
+        if isinstance(normalized, str):
+            check_storable(normalized)
+        return normalized
     return normalize_field(target, value)
 
 

@@ -15,6 +15,7 @@ from models.base import utcnow
 from models.enums import EventAction, EventStatus
 from models.webhook import WebhookTrigger
 from worker.ingest.decision import Decision
+from worker.ingest.matching import KeyTried
 from worker.lead_payload import lead_json
 from worker.outbound.triggers import fired_triggers
 
@@ -42,6 +43,8 @@ class Outcome:
     payload: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     # The config's mapping version the event was processed with.
     mapping_version: int | None = None
+    # The match explanation: each key tried and its candidates (rendered once ids are known).
+    explanation: list[KeyTried] = field(default_factory=list, repr=False, compare=False)
 
 
 def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
@@ -52,6 +55,7 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
             errors=[error.as_dict() for error in decision.errors],
             warnings=decision.warnings,
             reason=decision.reason,
+            explanation=decision.explanation,
         )
     triggers = fired_triggers(decision.action, decision.values)
     return Outcome(
@@ -64,6 +68,7 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
         lead,
         triggers=triggers,
         snapshot=lead_json(lead) if triggers and lead is not None else None,
+        explanation=decision.explanation,
     )
 
 
@@ -87,6 +92,7 @@ def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> Non
                 "processed_time": now,
                 "payload": outcome.payload,
                 "mapping_version": outcome.mapping_version,
+                "match_explanation": [key.as_dict() for key in outcome.explanation],
             }
             for event_id, outcome in outcomes.items()
         ],

@@ -7,24 +7,30 @@ in order. Every function takes a session and never commits; the task decides the
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg.errors
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Lead
+from models.base import utcnow
 from models.enums import EventAction
 from worker.ingest.advisory_locks import batch_identity_keys, lock_identities
-from worker.ingest.apply import build_lead, write_values
+from worker.ingest.apply import LeadValues, build_lead, write_values
 from worker.ingest.claims import Claim, searchable_payload
 from worker.ingest.decision import ADVANCING_ACTIONS, Decision, EventOrder, decide
 from worker.ingest.event_rows import lock_event_rows
+from worker.ingest.fan_in_store import load_fan_in, longest_window, record_fan_in
 from worker.ingest.lead_types import load_lead_types
 from worker.ingest.matching import LeadsInPlay, add_target_leads, load_leads
 from worker.ingest.outcomes import Outcome, outcome_of, record_outcomes, record_transient_error
+from worker.ingest.provenance import field_changes
+from worker.ingest.provenance_store import record_consents, record_history
 from worker.ingest.references import with_reference_errors
 from worker.ingest.types import PreparedLead
 from worker.outbound.callbacks import queue_callbacks
@@ -54,6 +60,7 @@ def apply_decision(
     """Write a decision: add the lead it creates, or put its changes on the matched lead."""
     if decision.action == EventAction.created:
         lead = build_lead(claim.organization_id, decision.values, claim.seq)
+        lead.field_times = decision.field_times
         session.add(lead)
         # The events after this one in the batch must see the lead it created.
         leads.add(lead)
@@ -62,11 +69,15 @@ def apply_decision(
         return None
     advance = claim.seq if decision.action in ADVANCING_ACTIONS else None
     write_values(decision.lead, decision.values, advance)
+    if decision.field_times is not None:
+        decision.lead.field_times = decision.field_times
     return decision.lead
 
 
 def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[uuid.UUID, Outcome]:
     outcomes: dict[uuid.UUID, Outcome] = {}
+    pending_history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
+    pending_consents: list[tuple[Lead, dict[str, Any], Claim]] = []
     for organization_id in sorted({claim.organization_id for claim, _ in valid}):
         mine = [item for item in valid if item[0].organization_id == organization_id]
         checked = with_reference_errors(session, organization_id, [p for _, p in mine])
@@ -84,8 +95,14 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
             ],
             with_default=any(claim.config.standard_api for claim, _ in mine),
         )
+        since = utcnow() - longest_window(claim.config for claim, _ in mine)
+        fan_in = load_fan_in(session, organization_id, [p.values for p in checked], since)
+        claims: list[tuple[str, str, str, dt.datetime]] = []
+        history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
+        consents: list[tuple[Lead, dict[str, Any], Claim]] = []
+        quarantined: list[tuple[str, str, int]] = []
         for (claim, _), prepared in zip(mine, checked, strict=True):
-            order = EventOrder(claim.received_time, claim.seq)
+            order = EventOrder(claim.received_time, claim.seq, prepared.event_time)
             decision = decide(
                 prepared,
                 leads,
@@ -94,13 +111,37 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
                 order,
                 lead_types,
                 claim.target_lead_id,
+                fan_in,
             )
-            outcomes[claim.event_id] = outcome_of(
-                decision, apply_decision(session, decision, claim, leads)
-            )
+            before = _values_before(decision)
+            written = apply_decision(session, decision, claim, leads)
+            outcomes[claim.event_id] = outcome_of(decision, written)
+            if written is not None and decision.values:
+                history.append((written, field_changes(before, decision.values), claim))
+            if written is not None and prepared.consent:
+                consents.append((written, prepared.consent, claim))
+            # The events after this one in the batch see its claims, as they see its lead.
+            for kind, value, external_id in decision.claims:
+                fan_in.claim((kind, value), external_id, claim.received_time)
+                claims.append((kind, value, external_id, claim.received_time))
+            for kind, value, count in decision.quarantined:
+                fan_in.quarantine((kind, value))
+                quarantined.append((kind, value, count))
+        record_fan_in(session, organization_id, claims, quarantined)
+        pending_history += history
+        pending_consents += consents
     # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
+    record_history(session, pending_history)
+    record_consents(session, pending_consents)
     return outcomes
+
+
+def _values_before(decision: Decision) -> LeadValues:
+    """The matched lead's values the decision changes, as they are before it is written."""
+    if decision.lead is None or decision.action == EventAction.created:
+        return {}
+    return {attribute: getattr(decision.lead, attribute) for attribute in decision.values}
 
 
 def _is_unique_violation(error: IntegrityError) -> bool:

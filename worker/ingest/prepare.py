@@ -3,11 +3,15 @@ PreparedLead out, with every invalid field reported and nothing raised for bad c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from common.payloads import PayloadError, parse_json_value
-from worker.ingest.conversions import is_blank
+from worker.ingest.conversions import is_blank, to_event_time
+from worker.ingest.expressions import Expression
+from worker.ingest.hygiene import OFF, Hygiene, blocked_value
 from worker.ingest.lead_fields import (
+    CONSENT_PREFIX,
     METADATA,
     METADATA_PREFIX,
     MIN_REENGAGEMENT_DAYS,
@@ -21,8 +25,13 @@ from worker.ingest.types import FieldError, PreparedLead
 _NOT_UNMAPPED = frozenset({*WRITABLE_FIELDS, METADATA, MIN_REENGAGEMENT_DAYS})
 
 
-def prepare_lead(mapping: CompiledMapping, payload: dict[str, Any]) -> PreparedLead:
+def prepare_lead(
+    mapping: CompiledMapping, payload: dict[str, Any], hygiene: Hygiene = OFF
+) -> PreparedLead:
     """Map, convert and normalize one payload; invalid fields become errors, never exceptions.
+
+    ``hygiene`` holds the organization's placeholders (taken as missing) and blocked identifiers
+    (kept out of the values, listed in ``blocked``).
 
     Precedence in ``metadata``: unmapped top-level keys, then the payload's ``metadata`` object,
     then ``metadata.KEY`` rules. Defaults of ``metadata.KEY`` rules are kept in
@@ -36,13 +45,34 @@ def prepare_lead(mapping: CompiledMapping, payload: dict[str, Any]) -> PreparedL
     payload = decode_payload(lead, mapping, payload)
     mapped_metadata: dict[str, Any] = {}
     for rule in mapping.rules:
-        _apply_rule(lead, mapped_metadata, rule, payload)
+        _apply_rule(lead, mapped_metadata, rule, payload, hygiene)
     for name in (*WRITABLE_FIELDS, MIN_REENGAGEMENT_DAYS):
         # Standard field names at the top level are taken as they are unless a rule maps them.
-        if name not in mapping.targets and not is_blank(payload.get(name)):
-            _apply_value(lead, mapped_metadata, name, payload[name])
+        value = payload.get(name)
+        if name in mapping.targets or is_blank(value) or hygiene.is_placeholder(value):
+            continue
+        if not _blocked(lead, hygiene, name, value):
+            _apply_value(lead, mapped_metadata, name, value)
     lead.metadata = _payload_metadata(lead, mapping, payload) | mapped_metadata
+    if mapping.event_time is not None:
+        lead.event_time = _event_time(lead, mapping.event_time, payload)
     return lead
+
+
+def _event_time(
+    lead: PreparedLead, expression: Expression, payload: dict[str, Any]
+) -> dt.datetime | None:
+    """The payload's event time; None (with a warning: receive order is used) when unreadable."""
+    found = expression.search(payload)
+    try:
+        if is_blank(found):
+            raise ValueError(f"no value at {expression.text}")
+        return to_event_time(found)
+    except ValueError as error:
+        lead.warnings.append(
+            {"field": "event_time", "reason": f"{error}; ordered by receipt instead"}
+        )
+        return None
 
 
 def decode_payload(
@@ -67,18 +97,36 @@ def decode_payload(
     return decoded
 
 
+def _blocked(lead: PreparedLead, hygiene: Hygiene, target: str, value: object) -> bool:
+    """True (and the value listed in ``lead.blocked``) when hygiene refuses it for ``target``."""
+    reason = hygiene.blocked_reason(target, value)
+    if reason is None:
+        return False
+    lead.blocked.append(blocked_value(target, value, reason))
+    return True
+
+
 def _apply_rule(
-    lead: PreparedLead, mapped_metadata: dict[str, Any], rule: CompiledRule, payload: dict[str, Any]
+    lead: PreparedLead,
+    mapped_metadata: dict[str, Any],
+    rule: CompiledRule,
+    payload: dict[str, Any],
+    hygiene: Hygiene,
 ) -> None:
     try:
-        found = rule.found_value(payload)
+        found = rule.found_value(payload, hygiene)
         if found is None:
             if rule.required:
                 lead.errors.append(FieldError(rule.target, f"required: no value at {rule.source}"))
             elif rule.default is not None:
                 _store_default(lead, rule.target, rule.default)
             return
+        # Checked on the value as received: most placeholder numbers are not valid numbers.
+        if _blocked(lead, hygiene, rule.target, found[0]):
+            return
         value = rule.finish(*found)
+        if _blocked(lead, hygiene, rule.target, value):
+            return
     except ValueError as error:
         lead.errors.append(FieldError(rule.target, str(error)))
         return
@@ -99,6 +147,8 @@ def _apply_value(
 def _store(lead: PreparedLead, mapped_metadata: dict[str, Any], target: str, value: Any) -> None:
     if target == MIN_REENGAGEMENT_DAYS:
         lead.min_reengagement_days = value
+    elif target.startswith(CONSENT_PREFIX):
+        lead.consent[target.removeprefix(CONSENT_PREFIX)] = value
     elif target.startswith(METADATA_PREFIX):
         mapped_metadata[target.removeprefix(METADATA_PREFIX)] = value
     else:
@@ -106,7 +156,9 @@ def _store(lead: PreparedLead, mapped_metadata: dict[str, Any], target: str, val
 
 
 def _store_default(lead: PreparedLead, target: str, value: Any) -> None:
-    if target.startswith(METADATA_PREFIX):
+    if target.startswith(CONSENT_PREFIX):
+        lead.consent[target.removeprefix(CONSENT_PREFIX)] = value
+    elif target.startswith(METADATA_PREFIX):
         lead.defaults.setdefault(METADATA, {})[target.removeprefix(METADATA_PREFIX)] = value
     else:
         lead.defaults[target] = value

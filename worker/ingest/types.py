@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+
+from worker.ingest.hygiene import BlockedValue
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,13 @@ class PreparedLead:
     metadata: dict[str, Any] = field(default_factory=dict)
     # A request parameter (SPEC section 5), never stored on the lead.
     min_reengagement_days: int | None = None
+    # Consent evidence (the mapping's consent.KEY targets): appended to the lead's records.
+    consent: dict[str, Any] = field(default_factory=dict)
+    # When the payload says the event happened (the mapping's event_time), if readable.
+    event_time: dt.datetime | None = None
     errors: list[FieldError] = field(default_factory=list)
+    # Phone numbers and emails the payload gave that hygiene refused: left out of ``values``.
+    blocked: list[BlockedValue] = field(default_factory=list)
     # Notes about the payload itself (how its body was read, a field it ignored), recorded on the
     # event ahead of the matcher's warnings whatever the outcome.
     warnings: list[dict[str, Any]] = field(default_factory=list)

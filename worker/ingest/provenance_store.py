@@ -1,0 +1,86 @@
+"""Writing what applied events changed: field history, the DNC ledger, consent records.
+
+Called after the batch's flush, so new leads have their ids. Each table takes its rows in one
+executemany, which the driver sends as one multi-row INSERT; the statement is compiled once per
+process (a ``.values([...])`` list would be compiled again for every batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from models import ConsentRecord, DncChange, Lead, LeadFieldChange
+from models.base import utcnow
+from worker.ingest.claims import Claim
+from worker.ingest.provenance import DNC_CHANNELS
+
+
+def record_history(
+    session: Session, history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]]
+) -> None:
+    """Write the field changes of the applied events in one statement (after the flush: ids)."""
+    now = utcnow()
+    claims = [claim for _, changes, claim in history for _ in changes]
+    rows = [
+        {
+            "organization_id": lead.organization_id,
+            "lead_id": lead.id,
+            "field": name,
+            "old_value": old,
+            "new_value": new,
+            "event_id": claim.event_id,
+            "mapping_version": claim.config.mapping_version,
+            "changed_time": now,
+        }
+        for lead, changes, claim in history
+        for name, old, new in changes
+    ]
+    if rows:
+        session.execute(insert(LeadFieldChange), rows)
+    ledger = [
+        {
+            "organization_id": row["organization_id"],
+            "lead_id": row["lead_id"],
+            "channel": DNC_CHANNELS[row["field"]],
+            "old_value": row["old_value"],
+            "new_value": row["new_value"],
+            "door": claim.endpoint.value,
+            "event_id": claim.event_id,
+            "changed_time": now,
+        }
+        for row, claim in zip(rows, claims, strict=True)
+        # A new lead's flag that starts false is no change of anyone's wish.
+        if row["field"] in DNC_CHANNELS and (row["new_value"] or row["old_value"] is not None)
+    ]
+    if ledger:
+        # The DNC ledger outlives the field history's retention: it answers regulators.
+        session.execute(insert(DncChange), ledger)
+
+
+def record_consents(
+    session: Session, consents: Sequence[tuple[Lead, dict[str, Any], Claim]]
+) -> None:
+    """Append the consent evidence of the applied events, in one statement (ids known)."""
+    if not consents:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "organization_id": lead.organization_id,
+            "lead_id": lead.id,
+            "trustedform_cert_url": given.get("trustedform_cert_url"),
+            "jornaya_leadid": given.get("jornaya_leadid"),
+            "text": given.get("text"),
+            "ip": given.get("ip"),
+            "consent_time": given.get("time"),
+            "source": given.get("source"),
+            "event_id": claim.event_id,
+            "recorded_time": now,
+        }
+        for lead, given, claim in consents
+    ]
+    session.execute(insert(ConsentRecord), rows)
