@@ -56,10 +56,13 @@ def own_job(job_id: str) -> ReplayJob:
 
 
 def job_progress(job: ReplayJob) -> dict[str, Any]:
-    """The job as the progress bar reads it: the API's view plus a whole percentage."""
+    """The job as its page and progress bar read it: the API's view plus how far it is."""
     percent = 100 if job.total == 0 else min(100, job.done * 100 // job.total)
-    finished = job.status != ReplayJobStatus.running
-    return replay_job_as_dict(job) | {"percent": percent, "finished": finished}
+    return replay_job_as_dict(job) | {
+        "percent": percent,
+        "finished": job.status != ReplayJobStatus.running,
+        "count_text": f"{job.done} of {job.total} ({percent}%)",
+    }
 
 
 @bp.get("/replays/")

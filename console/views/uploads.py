@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
@@ -136,17 +146,34 @@ def create_upload_file() -> Response | tuple[str, int]:
     return redirect(url_for("console.upload", upload_id=upload.id), code=303)
 
 
+def upload_progress_of(upload: Upload) -> dict[str, Any]:
+    """The upload as its page and progress bar read it: the API's summary plus how far it is."""
+    total = upload.rows_total or 0
+    shown_total = "?" if upload.rows_total is None else str(upload.rows_total)
+    failed = upload.rows_failed
+    return upload_summary(upload) | {
+        "done": upload.rows_done,
+        "total": total,
+        "finished": upload.status in (UploadStatus.done, UploadStatus.failed),
+        "finished_time": upload.finished_time.isoformat() if upload.finished_time else None,
+        "by_action": dict(sorted(upload.actions.items())),
+        "count_text": f"{upload.rows_done} of {shown_total} rows done, {failed} failed.",
+        "has_errors": upload.errors_bytes > 0,
+    }
+
+
 @bp.get("/uploads/<upload_id>/")
 def upload(upload_id: str) -> str:
     """One upload's progress: status, rows done and failed, counts by action and field."""
     found = own_upload(upload_id)
     config = db().get(IngestionConfig, found.config_id)
-    return render_template(
-        "console/upload.html",
-        upload=upload_summary(found),
-        config=config,
-        has_errors=found.errors_bytes > 0,
-    )
+    return render_template("console/upload.html", upload=upload_progress_of(found), config=config)
+
+
+@bp.get("/uploads/<upload_id>/progress.json")
+def upload_progress(upload_id: str) -> Response:
+    """The upload's progress as JSON, for the page's progress bar."""
+    return jsonify(upload_progress_of(own_upload(upload_id)))
 
 
 @bp.get("/uploads/<upload_id>/errors.csv")

@@ -84,6 +84,10 @@ def test_upload_a_csv_follow_it_and_download_its_error_file(
     assert "2 of 2 rows done, 1 failed." in page
     assert "phone_number: 1" in page and "http-equiv" not in page
     assert "may.csv" in _text(console, "/console/uploads/")
+    progress = console.get(f"{page_url}progress.json").get_json()
+    assert progress["finished"] is True and progress["has_errors"] is True
+    assert (progress["done"], progress["total"]) == (2, 2)
+    assert progress["count_text"] == "2 of 2 rows done, 1 failed."
     download = console.get(f"{page_url}errors.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
     assert 'filename="may-errors.csv"' in download.headers["Content-Disposition"]
@@ -157,6 +161,7 @@ def test_a_file_that_is_not_csv_fails_the_upload_with_its_reason(
     page_url = _send(console, tenant.config_id, b"\xff\xfe\x00binary", "photo.csv")
     page = _text(console, page_url)
     assert 'id="upload-failure"' in page and "The upload failed" in page
+    assert "0 of ? rows done, 0 failed." in page
 
 
 def test_another_organizations_upload_is_404(
@@ -170,5 +175,6 @@ def test_another_organizations_upload_is_404(
     sign_in(intruder, other.token)
     assert intruder.get(page_url).status_code == 404
     assert intruder.get(f"{page_url}errors.csv").status_code == 404
+    assert intruder.get(f"{page_url}progress.json").status_code == 404
     assert "mine.csv" not in _text(intruder, "/console/uploads/")
     assert intruder.get("/console/uploads/not-a-uuid/").status_code == 404

@@ -1,44 +1,50 @@
-// Live progress for a replay job's page: poll the console's JSON endpoint and update the bar,
-// the counts and the outcomes until the job has finished. Without this script the page
-// refreshes itself (a <noscript> refresh) while the job runs.
+// Live progress for a replay job's or an upload's page: poll the console's JSON endpoint named
+// by data-progress-url and update the bar, the counts and the outcomes until the work has
+// finished. Without this script the page refreshes itself (a <noscript> refresh) meanwhile.
 (function () {
   "use strict";
-  var root = document.getElementById("replay-job");
+  var root = document.querySelector("[data-progress-url]");
   if (!root) { return; }
   var url = root.getAttribute("data-progress-url");
-  var bar = document.getElementById("job-progress");
-  var count = document.getElementById("job-count");
-  var status = document.getElementById("job-status");
-  var finished = document.getElementById("job-finished");
-  var cancel = document.getElementById("cancel-form");
 
-  function fill(list, counts, empty) {
-    list.textContent = "";
+  function part(name) { return document.querySelector("[data-progress=" + name + "]"); }
+
+  function fill(list, counts) {
+    if (!list) { return; }
     var names = Object.keys(counts);
+    list.textContent = "";
     if (!names.length) { names = [null]; }
     names.forEach(function (name) {
       var item = document.createElement("li");
-      item.textContent = name === null ? empty : name + ": " + counts[name];
+      item.textContent = name === null ? list.getAttribute("data-empty") : name + ": " + counts[name];
       list.appendChild(item);
     });
   }
 
-  function show(job) {
-    bar.max = job.total || 1;
-    bar.value = job.total ? job.done : 1;
-    bar.textContent = job.percent + "%";
-    count.textContent = job.done + " of " + job.total + " (" + job.percent + "%)";
+  function show(state) {
+    var bar = root.querySelector("progress");
+    if (bar) {
+      bar.max = state.total || 1;
+      bar.value = state.total ? state.done : (state.finished ? 1 : 0);
+      bar.textContent = state.count_text;
+    }
+    part("count").textContent = state.count_text;
     var badge = document.createElement("span");
-    badge.className = "badge badge-" + job.status;
-    badge.textContent = job.status;
-    status.textContent = "";
-    status.appendChild(badge);
-    // The page shows times as "2026-01-15 10:04:05 UTC"; the service gives ISO 8601 in UTC.
-    finished.textContent = job.finished_time
-      ? job.finished_time.slice(0, 19).replace("T", " ") + " UTC" : "—";
-    fill(document.getElementById("job-actions"), job.by_action, "none yet");
-    fill(document.getElementById("job-fields"), job.failed_fields, "none");
-    if (job.finished && cancel) { cancel.hidden = true; }
+    badge.className = "badge badge-" + state.status;
+    badge.textContent = state.status;
+    part("status").textContent = "";
+    part("status").appendChild(badge);
+    // The page shows times as "2026-01-15 10:04:05 UTC"; the services give ISO 8601 in UTC.
+    part("finished").textContent = state.finished_time
+      ? state.finished_time.slice(0, 19).replace("T", " ") + " UTC" : "—";
+    fill(part("by-action"), state.by_action);
+    fill(part("failed-fields"), state.failed_fields);
+    document.querySelectorAll("[data-progress=while-running]").forEach(function (element) {
+      element.hidden = state.finished;
+    });
+    document.querySelectorAll("[data-progress=when-errors]").forEach(function (element) {
+      element.hidden = !state.has_errors;
+    });
   }
 
   function poll() {
@@ -47,9 +53,9 @@
         if (!response.ok) { throw new Error(String(response.status)); }
         return response.json();
       })
-      .then(function (job) {
-        show(job);
-        if (!job.finished) { window.setTimeout(poll, 1000); }
+      .then(function (state) {
+        show(state);
+        if (!state.finished) { window.setTimeout(poll, 1000); }
       })
       .catch(function () { window.setTimeout(poll, 5000); });
   }
