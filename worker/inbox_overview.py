@@ -39,6 +39,8 @@ class ConfigActivity:
     held_reason: str | None = None
     # The raised drift alarm (worker.health.drift), None when there is none.
     drift_alarm: dict[str, Any] | None = None
+    # Events waiting for a release now, however long ago they came.
+    held_events: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,16 @@ def config_activity(
             tally["accepted"] += count
             if status in WINDOW_COUNTED:
                 tally[status.value] += count
+    held_now = session.execute(
+        select(IngestionEvent.config_id, func.count())
+        .where(
+            IngestionEvent.organization_id == organization_id,
+            IngestionEvent.status == EventStatus.held,
+        )
+        .group_by(IngestionEvent.config_id)
+    ).all()
+    for config_id, count in held_now:
+        activity[config_id].held_events = count
     return list(activity.values())
 
 

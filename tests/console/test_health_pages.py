@@ -64,6 +64,7 @@ def test_hold_then_release_sends_the_held_event_on(
 
     overview = _text(console, "/console/")
     assert "console config</a>:" in overview and "badge-held" in overview
+    assert "1 event waiting</a>" in overview
     assert 'status=held">1</a>' in overview.replace("&amp;", "&")  # held in the last hour
     page = _text(console, config_url)
     assert "Release this config" in page and "(manual)" in page
