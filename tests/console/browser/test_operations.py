@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from models.replay_job import ReplayJobStatus
 from tests.console.browser.conftest import GOOD, MAPPING, sign_in
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_replay_job, make_tenant
 from tests.support.processes import ServiceProcess
 from tests.support.uploads import csv_text
 
@@ -115,3 +116,24 @@ def test_upload_a_csv_and_download_its_error_file(
     saved = Path(download.value.path()).read_text()
     [row] = list(csv.DictReader(io.StringIO(saved)))
     assert row["phone"] == "nope" and row["error_field"] == "phone_number"
+
+
+def test_the_progress_bar_follows_a_running_job_live(
+    page: Page, org_with_traffic: Traffic, committed_session: Session
+) -> None:
+    tenant, _ = org_with_traffic
+    job = make_replay_job(committed_session, tenant, total=400, done=200)
+    committed_session.commit()
+    sign_in(page, tenant.token)
+    page.goto(f"/console/replays/{job.id}/")
+    expect(page.locator("#job-count")).to_have_text("200 of 400 (50%)")
+    page.evaluate("window.notReloaded = true")
+    # The worker's side of it, as a chunk's commit does: the script polls and shows it.
+    job.done, job.status = 400, ReplayJobStatus.done
+    job.by_action = {"create": 400}
+    committed_session.commit()
+    expect(page.locator("#job-count")).to_have_text("400 of 400 (100%)")
+    expect(page.locator("#job-actions")).to_have_text("create: 400")
+    expect(page.get_by_role("button", name="Cancel the replay")).to_be_hidden()
+    assert page.get_by_label("Events replayed").evaluate("bar => bar.value") == 400
+    assert page.evaluate("window.notReloaded") is True  # updated in place, not reloaded
