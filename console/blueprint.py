@@ -36,6 +36,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Room for a multipart form's own parts (boundaries, headers, the CSRF token) beside its file.
+FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def register_console(app: Flask, settings: Settings) -> None:
@@ -68,6 +70,10 @@ def check_csrf() -> None:
         configured = current_app.config["CONSOLE_SECRET_KEY"]
         current_app.config["SECRET_KEY"] = shared_secret_key(current_app, configured)
     if request.method in STATE_CHANGING:
+        # The largest console form is an upload's: anything bigger is refused (413) before its
+        # body is read, since checking the CSRF token parses the form.
+        limit: int = current_app.config["UPLOAD_MAX_BYTES"]
+        request.max_content_length = limit + FORM_OVERHEAD_BYTES
         csrf.protect()
 
 

@@ -29,10 +29,12 @@ def pretty_json(value: Any) -> str:
 
 
 @bp.app_template_filter("when")
-def when(value: dt.datetime | None) -> str:
-    """A time in UTC to the second, or a dash."""
+def when(value: dt.datetime | str | None) -> str:
+    """A time (or its ISO 8601 text, as the services' dicts carry it) in UTC, or a dash."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -6,12 +6,14 @@ from typing import Any
 
 from console.blueprint import bp
 
-# (endpoint, label). Replays and uploads join this list when their services exist.
+# (endpoint, label).
 MENU: list[tuple[str, str]] = [
     ("console.overview", "Overview"),
     ("console.events", "Events"),
+    ("console.replays", "Replays"),
     ("console.leads", "Leads"),
     ("console.configs", "Configs"),
+    ("console.uploads", "Uploads"),
     ("console.tokens", "Tokens"),
 ]
 

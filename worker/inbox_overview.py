@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ from models.enums import EventStatus
 PENDING = (EventStatus.queued, EventStatus.processing, EventStatus.retrying)
 # The outcomes counted per window; "accepted" is every event received in it.
 COUNTED = (EventStatus.done, EventStatus.failed, EventStatus.dead)
+# Counted per config and window too: events waiting for their config's release.
+WINDOW_COUNTED = (*COUNTED, EventStatus.held)
 WINDOWS = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
 CHART_HOURS = 24
 
@@ -30,8 +33,14 @@ class ConfigActivity:
     config_id: uuid.UUID
     name: str
     active: bool
-    # {"hour": {"accepted": 12, "done": 10, "failed": 1, "dead": 0}, "day": {...}}
+    # {"hour": {"accepted": 12, "done": 10, "failed": 1, "dead": 0, "held": 0}, "day": {...}}
     windows: dict[str, dict[str, int]] = field(default_factory=dict)
+    held: bool = False
+    held_reason: str | None = None
+    # The raised drift alarm (worker.health.drift), None when there is none.
+    drift_alarm: dict[str, Any] | None = None
+    # Events waiting for a release now, however long ago they came.
+    held_events: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,23 @@ def config_activity(
     """Every config of the organization with its last hour's and last day's counts."""
     now = now or utcnow()
     configs = session.execute(
-        select(IngestionConfig.id, IngestionConfig.name, IngestionConfig.active)
+        select(
+            IngestionConfig.id,
+            IngestionConfig.name,
+            IngestionConfig.active,
+            IngestionConfig.held,
+            IngestionConfig.held_reason,
+            IngestionConfig.drift_alarm,
+        )
         .where(IngestionConfig.organization_id == organization_id)
         .order_by(IngestionConfig.created_time, IngestionConfig.id)
     ).all()
-    activity = {row.id: ConfigActivity(row.id, row.name, row.active, {}) for row in configs}
+    activity = {
+        row.id: ConfigActivity(
+            row.id, row.name, row.active, {}, row.held, row.held_reason, row.drift_alarm
+        )
+        for row in configs
+    }
     for window, length in WINDOWS.items():
         counts = session.execute(
             select(IngestionEvent.config_id, IngestionEvent.status, func.count())
@@ -72,12 +93,22 @@ def config_activity(
             .group_by(IngestionEvent.config_id, IngestionEvent.status)
         ).all()
         for entry in activity.values():
-            entry.windows[window] = {"accepted": 0} | {status.value: 0 for status in COUNTED}
+            entry.windows[window] = {"accepted": 0} | {s.value: 0 for s in WINDOW_COUNTED}
         for config_id, status, count in counts:
             tally = activity[config_id].windows[window]
             tally["accepted"] += count
-            if status in COUNTED:
+            if status in WINDOW_COUNTED:
                 tally[status.value] += count
+    held_now = session.execute(
+        select(IngestionEvent.config_id, func.count())
+        .where(
+            IngestionEvent.organization_id == organization_id,
+            IngestionEvent.status == EventStatus.held,
+        )
+        .group_by(IngestionEvent.config_id)
+    ).all()
+    for config_id, count in held_now:
+        activity[config_id].held_events = count
     return list(activity.values())
 
 

@@ -1,8 +1,19 @@
 """The console's pages; importing this package attaches every route to the blueprint.
 
-A page that comes later (replays, uploads) is one more module here and one line in
-console/navigation.py: the layout's menu is built from that list.
+A new page is one more module here and one line in console/navigation.py: the layout's menu is
+built from that list.
 """
 
 from console import formatting, navigation, signin  # noqa: F401
-from console.views import configs, editor, events, leads, overview, tokens, versions  # noqa: F401
+from console.views import (  # noqa: F401
+    configs,
+    editor,
+    events,
+    health,
+    leads,
+    overview,
+    replays,
+    tokens,
+    uploads,
+    versions,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from common.payloads import PayloadError, merge_query, read_body
 from console.access import db, organization_id, own_event
 from console.blueprint import bp
+from console.views.replays import filter_texts
 from models import IngestionConfig, IngestionEvent
 from models.enums import Endpoint, EventAction, EventStatus
 from webhook.broker import enqueue_event
@@ -56,7 +57,15 @@ def events() -> tuple[str, int] | str:
         return render_template(
             "console/events.html", page=None, error=error, args=request.args, **choices
         ), 400
-    return render_template("console/events.html", page=page.body, args=request.args, **choices)
+    # The bulk replay covers this filter's every match, not the page: the cursor stays behind.
+    replay_query = urlencode(filter_texts(request.args), doseq=True)
+    return render_template(
+        "console/events.html",
+        page=page.body,
+        args=request.args,
+        replay_query=replay_query,
+        **choices,
+    )
 
 
 def stored_payload(event: IngestionEvent) -> tuple[dict[str, Any] | None, str | None]:

@@ -24,6 +24,7 @@ def test_counts_by_window_status_and_hour(db_session: Session) -> None:
         EventStatus.failed: [10],
         EventStatus.dead: [3000],  # more than a day ago
         EventStatus.queued: [20],
+        EventStatus.held: [30, 3000],
     }
     for status, ages in minutes_ago.items():
         for age in ages:
@@ -33,8 +34,11 @@ def test_counts_by_window_status_and_hour(db_session: Session) -> None:
     make_event(db_session, other, status=EventStatus.failed, received_time=NOW)
 
     [activity] = config_activity(db_session, tenant.organization_id, NOW)
-    assert activity.windows["hour"] == {"accepted": 3, "done": 1, "failed": 1, "dead": 0}
-    assert activity.windows["day"] == {"accepted": 5, "done": 3, "failed": 1, "dead": 0}
+    hour = {"accepted": 4, "done": 1, "failed": 1, "dead": 0, "held": 1}
+    assert activity.windows["hour"] == hour
+    assert activity.windows["day"] == {"accepted": 6, "done": 3, "failed": 1, "dead": 0, "held": 1}
+    assert activity.held is False and activity.drift_alarm is None
+    assert activity.held_events == 2  # held now, the one from two days ago too
 
     queue = queue_state(db_session, tenant.organization_id, NOW)
     assert queue.depth == 1 and queue.oldest_pending_seconds == 20 * 60

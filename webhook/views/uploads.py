@@ -7,7 +7,6 @@ step goes through the upload service (``worker.uploads``), as ``leadgate import`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -19,6 +18,7 @@ from webhook.broker import enqueue_upload
 from webhook.db import request_session
 from webhook.errors import ApiError
 from worker.uploads.csv_rows import FileRejected, inspect_file
+from worker.uploads.error_file import committed_part, download_name
 from worker.uploads.service import (
     UploadRefused,
     accept_file,
@@ -35,7 +35,6 @@ from worker.uploads.signing import (
     signing_keys,
 )
 from worker.uploads.storage import (
-    CHUNK_BYTES,
     FileTooLarge,
     errors_path,
     receive_file,
@@ -176,23 +175,8 @@ def error_file(upload_id: str) -> Response:
     path = errors_path(_upload_dir(), upload.id)
     if upload.errors_bytes == 0 or not path.exists():
         raise ApiError(404, "This upload has no failed rows.")
-    name = Path(upload.filename).stem or "upload"
     return Response(
-        _committed_part(path, upload.errors_bytes),
+        committed_part(path, upload.errors_bytes),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_safe(name)}-errors.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{download_name(upload.filename)}"'},
     )
-
-
-def _committed_part(path: Path, length: int) -> Iterator[bytes]:
-    # Only the committed part: a chunk being written may have appended rows it will redo.
-    with path.open("rb") as handle:
-        remaining = length
-        while remaining > 0 and (chunk := handle.read(min(CHUNK_BYTES, remaining))):
-            remaining -= len(chunk)
-            yield chunk
-
-
-def _safe(name: str) -> str:
-    # A header value: no quotes, no control characters, ASCII only.
-    return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from worker.uploads.csv_rows import ERROR_COLUMNS
+from worker.uploads.storage import CHUNK_BYTES
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,21 @@ def append_failed_rows(
         # On disk before the chunk's progress commits, so the committed length never overstates.
         os.fsync(out.fileno())
         return out.tell()
+
+
+def committed_part(path: Path, length: int) -> Iterator[bytes]:
+    """The error file's first ``length`` bytes (the committed part), a chunk at a time."""
+    # Only the committed part: a chunk being written may have appended rows it will redo.
+    with path.open("rb") as handle:
+        remaining = length
+        while remaining > 0 and (chunk := handle.read(min(CHUNK_BYTES, remaining))):
+            remaining -= len(chunk)
+            yield chunk
+
+
+def download_name(filename: str) -> str:
+    """The error file's name for a download: the upload's stem plus -errors.csv, header-safe."""
+    stem = Path(filename).stem or "upload"
+    # A header value: no quotes, no control characters, ASCII only.
+    safe = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in stem)
+    return f"{safe}-errors.csv"

@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
+from sqlalchemy.orm import Session
 
+from models.replay_job import ReplayJobStatus
 from tests.console.browser.conftest import sign_in
+from tests.support.factories import make_replay_job
+from worker.uploads.service import create_upload
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +28,7 @@ WIDTHS = (375, 1440)
 Traffic = tuple[Any, dict[str, dict[str, Any]]]
 
 
-def _pages(traffic: Traffic) -> list[str]:
+def _pages(traffic: Traffic, job_id: str, upload_id: str) -> list[str]:
     tenant, events = traffic
     config = f"/console/configs/{tenant.config_id}"
     return [
@@ -41,7 +45,28 @@ def _pages(traffic: Traffic) -> list[str]:
         f"{config}/versions/",
         f"{config}/versions/1/",
         "/console/tokens/",
+        "/console/replays/",
+        f"/console/replays/plan?config={tenant.config_id}",
+        f"/console/replays/{job_id}/",
+        "/console/uploads/",
+        f"/console/uploads/{upload_id}/",
     ]
+
+
+def _job_and_upload(session: Session, tenant: Any) -> tuple[str, str]:
+    """A finished replay job and an upload of the tenant, for their pages."""
+    job = make_replay_job(
+        session,
+        tenant,
+        status=ReplayJobStatus.done,
+        total=1,
+        done=1,
+        by_action={"fail": 1},
+        failed_fields={"phone_number": 1},
+    )
+    upload = create_upload(session, tenant.organization_id, str(tenant.config_id), "june.csv")
+    session.commit()
+    return str(job.id), str(upload.id)
 
 
 def _overflow(page: Page) -> int:
@@ -52,11 +77,14 @@ def _overflow(page: Page) -> int:
     return width
 
 
-def test_every_page_passes_axe_and_fits_both_widths(page: Page, org_with_traffic: Traffic) -> None:
+def test_every_page_passes_axe_and_fits_both_widths(
+    page: Page, org_with_traffic: Traffic, committed_session: Session
+) -> None:
     axe = Axe()
     sign_in(page, org_with_traffic[0].token)
     problems: dict[str, Any] = {}
-    for url in _pages(org_with_traffic):
+    job_id, upload_id = _job_and_upload(committed_session, org_with_traffic[0])
+    for url in _pages(org_with_traffic, job_id, upload_id):
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             answer = page.goto(url)
@@ -90,7 +118,13 @@ def test_focus_is_visible(page: Page, org_with_traffic: Traffic) -> None:
 def test_every_control_has_a_label(page: Page, org_with_traffic: Traffic) -> None:
     tenant, _ = org_with_traffic
     sign_in(page, tenant.token)
-    for url in ("/console/events/", f"/console/configs/{tenant.config_id}/mapping"):
+    pages = (
+        "/console/events/",
+        f"/console/configs/{tenant.config_id}/mapping",
+        f"/console/configs/{tenant.config_id}/",
+        "/console/uploads/",
+    )
+    for url in pages:
         page.goto(url)
         unlabelled = page.evaluate(
             "Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
