@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,8 +28,9 @@ class LeadFieldChange(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-    # The lead's JSON field name; a metadata key as "metadata.KEY".
-    field: Mapped[str] = mapped_column(String(300))
+    # The lead's JSON field name; a metadata key as "metadata.KEY". Text: a payload's keys have
+    # no length limit of their own (the body limit bounds them), and a change is never refused.
+    field: Mapped[str] = mapped_column(Text)
     old_value: Mapped[Any] = mapped_column(_ANY_JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(_ANY_JSON, nullable=True)
     event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -321,7 +321,8 @@ def app(services: Any) -> Flask:
 def _config_from_template(session: Session, name: str) -> tuple[str, str]:
     """A config started from the template, as `leadgate config create --template` makes it."""
     template = get_template(name)
-    organization = Organization(name=f"org-{name}")
+    # The samples use the fictional 555-01XX numbers and example.com, as the factories do.
+    organization = Organization(name=f"org-{name}", blocks_reserved_identifiers=False)
     session.add(organization)
     session.flush()
     campaign = Campaign(organization_id=organization.id, name=name)

@@ -126,7 +126,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("organization_id", sa.Integer(), nullable=False),
         sa.Column("lead_id", sa.Integer(), nullable=False),
-        sa.Column("field", sa.String(length=300), nullable=False),
+        sa.Column("field", sa.Text(), nullable=False),
         sa.Column("old_value", postgresql.JSONB(none_as_null=True), nullable=True),
         sa.Column("new_value", postgresql.JSONB(none_as_null=True), nullable=True),
         sa.Column("event_id", sa.Uuid(), nullable=True),
