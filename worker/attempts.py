@@ -50,12 +50,16 @@ class Verdict:
 
 
 def attempt_event(
-    event_id: uuid.UUID, deliveries: int = 0, batch_size: int | None = None
+    event_id: uuid.UUID,
+    deliveries: int = 0,
+    batch_size: int | None = None,
+    releasing: bool = False,
 ) -> Verdict:
     """Claim the event (with fresh ones behind it), then prepare, lock, match and apply them.
 
     ``deliveries`` counts earlier runs of this message that could not even claim the event;
-    ``batch_size`` overrides the setting (a file import claims a whole chunk at once).
+    ``batch_size`` overrides the setting (a file import claims a whole chunk at once);
+    ``releasing`` runs the event although its config is held (a release's own claim).
     """
     settings = get_settings()
     try:
@@ -68,6 +72,7 @@ def attempt_event(
                 lease_seconds=settings.lease_seconds,
                 max_attempts=settings.task_max_attempts,
                 batch_size=batch_size or settings.batch_size,
+                releasing=releasing,
             )
     except Exception as error:
         if not is_transient(error):

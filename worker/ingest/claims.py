@@ -117,11 +117,13 @@ def claim_events(
     lease_seconds: float,
     max_attempts: int,
     batch_size: int = 1,
+    releasing: bool = False,
 ) -> list[Claim]:
     """Claim the named event and, on its first attempt, fresh events queued behind it.
 
     Empty when the named event is not ours to process (done, or held by a live lease), or when
-    its config is held: the event is parked as ``held`` then. An event
+    its config is held: the event is parked as ``held`` then, unless this claim is the
+    release's own (``releasing``, worker.release_jobs), which runs it while the hold lasts. An event
     past its attempts (say, one whose processing kills the worker every time) is declared dead
     here, since no attempt of it ever got to record an error.
     """
@@ -143,7 +145,7 @@ def claim_events(
     config = session.get(IngestionConfig, row.config_id)
     assert config is not None  # a foreign key guarantees it
     # A held config's events wait, unprocessed, for its release (worker.health.holds).
-    if config.held and park_if_held(session, event_id, config.id, row.attempts):
+    if config.held and not releasing and park_if_held(session, event_id, config.id, row.attempts):
         return []
     rows = [row]
     if row.attempts == 1 and batch_size > 1 and not config.held:

@@ -1,0 +1,186 @@
+"""Releasing a held config: a replay job over its held events, one at a time in receive order.
+
+A release is a replay job (``worker.replay_jobs``) whose filter is the config and the status
+``held``; it is followed and cancelled like any other. The config stays held while the job
+walks, so events that arrive meanwhile are parked and walked after the older ones; only when no
+held event is left does the job lift the hold, under the same row lock parking reads it with.
+Each event is claimed and applied alone, in one worker process, so no two events of a lead run
+at once and none is applied before an older one (I3 without ``stale``).
+
+A chunk's events go back to queued (held ones by a compare-and-set) in the commit that moves the
+job on; their next check is a sweep interval away, so the sweeper leaves them to the job. When
+the job's worker dies mid-chunk, the chunk's task comes back (late acknowledgement) and the next
+run takes the events the dead one left queued (or processing under a lease that ran out) first:
+each still reaches a terminal state once (I1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import IngestionConfig, IngestionEvent, ReplayJob
+from models.base import utcnow
+from models.enums import EventStatus
+from models.replay_job import ReplayJobStatus
+from worker.attempts import attempt_event
+from worker.configs import Author
+from worker.database import task_session
+from worker.replay_jobs import CHUNK_SIZE, merge_counts, tally_outcomes
+
+RELEASED = EventStatus.held.value
+# What a release walks: the held events, and the ones a dead release worker left on the way.
+_WAITING = (EventStatus.held, EventStatus.queued, EventStatus.retrying)
+
+
+def release_filter(config_id: uuid.UUID) -> dict[str, Any]:
+    """The filter a release job records: the config's held events."""
+    return {"config": str(config_id), "status": [RELEASED]}
+
+
+def is_release_job(job: ReplayJob) -> bool:
+    """True for a job that releases a held config rather than replaying failed events."""
+    return job.filter.get("status") == [RELEASED]
+
+
+def _walkable(config_id: uuid.UUID, now: dt.datetime) -> Any:
+    lease_ran_out = and_(
+        IngestionEvent.status == EventStatus.processing,
+        IngestionEvent.next_attempt_time < now,
+    )
+    return and_(
+        IngestionEvent.config_id == config_id,
+        or_(IngestionEvent.status.in_(_WAITING), lease_ran_out),
+    )
+
+
+def _count_held(session: Session, config_id: uuid.UUID) -> int:
+    statement = select(func.count()).where(
+        IngestionEvent.config_id == config_id, IngestionEvent.status == EventStatus.held
+    )
+    return session.scalar(statement) or 0
+
+
+def running_release(session: Session, config_id: uuid.UUID) -> ReplayJob | None:
+    """The config's release under way, if there is one."""
+    statement = (
+        select(ReplayJob)
+        .where(
+            ReplayJob.status == ReplayJobStatus.running,
+            ReplayJob.filter["config"].as_string() == str(config_id),
+        )
+        .order_by(ReplayJob.seq.desc())
+    )
+    for job in session.scalars(statement):
+        if is_release_job(job):
+            return job
+    return None
+
+
+def start_release(
+    session: Session, config: IngestionConfig, author: Author
+) -> tuple[ReplayJob, bool]:
+    """The job releasing the config (locked by the caller), and True when it is a new one.
+
+    The hold stays until the job has walked every held event; the drift alarm is cleared now,
+    since the operator has looked. The caller commits, then enqueues a new job.
+    """
+    config.drift_alarm = None
+    under_way = running_release(session, config.id)
+    if under_way is not None:
+        return under_way, False
+    job = ReplayJob(
+        organization_id=config.organization_id,
+        filter=release_filter(config.id),
+        status=ReplayJobStatus.running,
+        total=_count_held(session, config.id),
+        done=0,
+        by_action={},
+        failed_fields={},
+        last_seq=0,
+        started_by=author.label,
+        started_by_token_id=author.token_id,
+    )
+    session.add(job)
+    session.flush()
+    return job, True
+
+
+def _take_chunk(session: Session, job: ReplayJob, recheck_after_seconds: float) -> list[uuid.UUID]:
+    """The next events to release, oldest first, set back to queued in the caller's commit."""
+    config_id = uuid.UUID(job.filter["config"])
+    now = utcnow()
+    rows = session.execute(
+        select(IngestionEvent.id, IngestionEvent.seq, IngestionEvent.status)
+        .where(_walkable(config_id, now))
+        .order_by(IngestionEvent.seq)
+        .limit(CHUNK_SIZE)
+    ).all()
+    held = [row.id for row in rows if row.status == EventStatus.held]
+    if held:
+        session.execute(
+            update(IngestionEvent)
+            .where(IngestionEvent.id.in_(held), IngestionEvent.status == EventStatus.held)
+            .values(
+                status=EventStatus.queued,
+                next_attempt_time=now + dt.timedelta(seconds=recheck_after_seconds),
+                replayed_time=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    if rows:
+        job.last_seq = max(job.last_seq, rows[-1].seq)
+    return [row.id for row in rows]
+
+
+def _lift_hold_if_drained(session: Session, config_id: uuid.UUID) -> bool:
+    """Lift the hold when no event of the config is held any more; True if it was lifted."""
+    # The update lock waits for any parking that read the hold (a share lock) to commit, so an
+    # event parked just now is counted here, and one claimed after this sees the hold lifted.
+    config = session.get(IngestionConfig, config_id, with_for_update=True)
+    if config is None or _count_held(session, config_id):
+        return False
+    config.held, config.held_reason, config.held_time = False, None, None
+    return True
+
+
+def advance_release_job(
+    job_id: uuid.UUID,
+    schedule_retry: Callable[[uuid.UUID, float], None],
+    recheck_after_seconds: float,
+) -> bool:
+    """Release the job's next chunk of held events; True when there is more to do."""
+    with task_session() as session:
+        job = session.get(ReplayJob, job_id, with_for_update=True)
+        if job is None or job.status != ReplayJobStatus.running:
+            return False
+        chunk = _take_chunk(session, job, recheck_after_seconds)
+    for event_id in chunk:
+        # Alone and in turn: a batch would be claimed by whichever message came first.
+        verdict = attempt_event(event_id, batch_size=1, releasing=True)
+        if verdict.retry_in is not None:
+            schedule_retry(event_id, verdict.retry_in)
+    with task_session() as session:
+        by_action, failed_fields = tally_outcomes(session, chunk)
+        job = session.get(ReplayJob, job_id, with_for_update=True)
+        assert job is not None
+        config_id = uuid.UUID(job.filter["config"])
+        job.done += len(chunk)
+        job.by_action = merge_counts(job.by_action, by_action)
+        job.failed_fields = merge_counts(job.failed_fields, failed_fields)
+        job.modified_time = utcnow()
+        more = len(chunk) == CHUNK_SIZE
+        if job.status != ReplayJobStatus.running:
+            return False  # cancelled between chunks: the rest stays held
+        if not more and not _lift_hold_if_drained(session, config_id):
+            more = True  # parked while this chunk ran: walked next
+        job.total = max(job.total, job.done + _count_held(session, config_id))
+        if not more:
+            job.status = ReplayJobStatus.done
+            job.finished_time = utcnow()
+        return more
