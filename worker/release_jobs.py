@@ -31,9 +31,10 @@ from models.replay_job import ReplayJobStatus
 from worker.attempts import attempt_event
 from worker.configs import Author
 from worker.database import task_session
-from worker.replay_jobs import CHUNK_SIZE, merge_counts, tally_outcomes
+from worker.replay_jobs import CHUNK_SIZE, fail_replay_job, merge_counts, tally_outcomes
 
 RELEASED = EventStatus.held.value
+ABANDONED = "the release stopped moving (its worker died?) and was taken over after"
 # What a release walks: the held events, and the ones a dead release worker left on the way.
 _WAITING = (EventStatus.held, EventStatus.queued, EventStatus.retrying)
 
@@ -83,17 +84,23 @@ def running_release(session: Session, config_id: uuid.UUID) -> ReplayJob | None:
 
 
 def start_release(
-    session: Session, config: IngestionConfig, author: Author
+    session: Session, config: IngestionConfig, author: Author, abandoned_after_seconds: float
 ) -> tuple[ReplayJob, bool]:
     """The job releasing the config (locked by the caller), and True when it is a new one.
 
-    The hold stays until the job has walked every held event; the drift alarm is cleared now,
-    since the operator has looked. The caller commits, then enqueues a new job.
+    A release under way is answered with its own job, unless it has not moved for
+    ``abandoned_after_seconds`` (its worker died): that one is closed as failed and a new job
+    walks what it left, so its chunk task, should it come back, stops at once. The hold stays
+    until the job has walked every held event; the drift alarm is cleared now, since the
+    operator has looked. The caller commits, then enqueues a new job.
     """
     config.drift_alarm = None
     under_way = running_release(session, config.id)
     if under_way is not None:
-        return under_way, False
+        idle = utcnow() - under_way.modified_time
+        if idle < dt.timedelta(seconds=abandoned_after_seconds):
+            return under_way, False
+        fail_replay_job(session, under_way.id, f"{ABANDONED} {idle.total_seconds():.0f} s")
     job = ReplayJob(
         organization_id=config.organization_id,
         filter=release_filter(config.id),
@@ -138,7 +145,7 @@ def _take_chunk(session: Session, job: ReplayJob, recheck_after_seconds: float) 
     return [row.id for row in rows]
 
 
-def _lift_hold_if_drained(session: Session, config_id: uuid.UUID) -> bool:
+def lift_hold_if_drained(session: Session, config_id: uuid.UUID) -> bool:
     """Lift the hold when no event of the config is held any more; True if it was lifted."""
     # The update lock waits for any parking that read the hold (a share lock) to commit, so an
     # event parked just now is counted here, and one claimed after this sees the hold lifted.
@@ -160,6 +167,7 @@ def advance_release_job(
         if job is None or job.status != ReplayJobStatus.running:
             return False
         chunk = _take_chunk(session, job, recheck_after_seconds)
+        job.modified_time = utcnow()
     for event_id in chunk:
         # Alone and in turn: a batch would be claimed by whichever message came first.
         verdict = attempt_event(event_id, batch_size=1, releasing=True)
@@ -177,7 +185,7 @@ def advance_release_job(
         more = len(chunk) == CHUNK_SIZE
         if job.status != ReplayJobStatus.running:
             return False  # cancelled between chunks: the rest stays held
-        if not more and not _lift_hold_if_drained(session, config_id):
+        if not more and not lift_hold_if_drained(session, config_id):
             more = True  # parked while this chunk ran: walked next
         job.total = max(job.total, job.done + _count_held(session, config_id))
         if not more:

@@ -56,7 +56,9 @@ def config_release(config_id: uuid.UUID) -> None:
 
     with admin_session() as session:
         config = get_config(session, config_id, for_update=True)
-        job, started = start_release(session, config, Author.cli_user())
+        job, started = start_release(
+            session, config, Author.cli_user(), get_settings().stuck_after_seconds
+        )
         job_id, total = job.id, job.total
     client = _redis()
     if client is not None:

@@ -62,7 +62,9 @@ def release(config_id: str) -> Response:
     caller = authenticate(session)
     config = _own_config(session, caller, config_id, for_update=True)
     assert caller.token_id is not None  # authenticate() always names the token
-    job, started = start_release(session, config, Author.token(caller.token_id))
+    job, started = start_release(
+        session, config, Author.token(caller.token_id), get_settings().stuck_after_seconds
+    )
     session.commit()
     try:
         # The operator has looked: drift is judged afresh from the next events.
