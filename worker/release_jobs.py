@@ -19,14 +19,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent, ReplayJob
 from models.base import utcnow
 from models.enums import EventStatus
+from models.ingestion_event import HELD_EVENTS, UNFINISHED_EVENTS
 from models.replay_job import ReplayJobStatus
 from worker.attempts import attempt_event
 from worker.configs import Author
@@ -34,9 +35,27 @@ from worker.database import task_session
 from worker.replay_jobs import CHUNK_SIZE, fail_replay_job, merge_counts, tally_outcomes
 
 RELEASED = EventStatus.held.value
+_EVENTS = cast(Table, IngestionEvent.__table__)
+_COLUMNS = (_EVENTS.c.id, _EVENTS.c.seq, _EVENTS.c.status)
+
+# The config's held events in receive order. The partial index's own predicate, not a
+# parameter, so a prepared statement's generic plan can still use that index.
+HELD_PAGE = (
+    select(*_COLUMNS)
+    .where(_EVENTS.c.config_id == bindparam("of_config"), text(HELD_EVENTS))
+    .order_by(_EVENTS.c.seq)
+    .limit(bindparam("limit"))
+)
+# What a dead release worker left on the way: events it walked that are still queued, or
+# processing under a lease that ran out. Read through the sweeper's index of unfinished events.
+LEFT_BEHIND = select(*_COLUMNS).where(
+    text(UNFINISHED_EVENTS),
+    _EVENTS.c.config_id == bindparam("of_config"),
+    _EVENTS.c.seq <= bindparam("walked_to"),
+    (_EVENTS.c.status != EventStatus.processing.value)
+    | (_EVENTS.c.next_attempt_time < bindparam("now")),
+)
 ABANDONED = "the release stopped moving (its worker died?) and was taken over after"
-# What a release walks: the held events, and the ones a dead release worker left on the way.
-_WAITING = (EventStatus.held, EventStatus.queued, EventStatus.retrying)
 
 
 def release_filter(config_id: uuid.UUID) -> dict[str, Any]:
@@ -47,17 +66,6 @@ def release_filter(config_id: uuid.UUID) -> dict[str, Any]:
 def is_release_job(job: ReplayJob) -> bool:
     """True for a job that releases a held config rather than replaying failed events."""
     return job.filter.get("status") == [RELEASED]
-
-
-def _walkable(config_id: uuid.UUID, now: dt.datetime) -> Any:
-    lease_ran_out = and_(
-        IngestionEvent.status == EventStatus.processing,
-        IngestionEvent.next_attempt_time < now,
-    )
-    return and_(
-        IngestionEvent.config_id == config_id,
-        or_(IngestionEvent.status.in_(_WAITING), lease_ran_out),
-    )
 
 
 def _count_held(session: Session, config_id: uuid.UUID) -> int:
@@ -95,12 +103,15 @@ def start_release(
     operator has looked. The caller commits, then enqueues a new job.
     """
     config.drift_alarm = None
+    walked_to = 0
     under_way = running_release(session, config.id)
     if under_way is not None:
         idle = utcnow() - under_way.modified_time
         if idle < dt.timedelta(seconds=abandoned_after_seconds):
             return under_way, False
         fail_replay_job(session, under_way.id, f"{ABANDONED} {idle.total_seconds():.0f} s")
+        # The new job starts with what the dead one left behind on its way.
+        walked_to = under_way.last_seq
     job = ReplayJob(
         organization_id=config.organization_id,
         filter=release_filter(config.id),
@@ -109,7 +120,7 @@ def start_release(
         done=0,
         by_action={},
         failed_fields={},
-        last_seq=0,
+        last_seq=walked_to,
         started_by=author.label,
         started_by_token_id=author.token_id,
     )
@@ -120,19 +131,16 @@ def start_release(
 
 def _take_chunk(session: Session, job: ReplayJob, recheck_after_seconds: float) -> list[uuid.UUID]:
     """The next events to release, oldest first, set back to queued in the caller's commit."""
-    config_id = uuid.UUID(job.filter["config"])
     now = utcnow()
-    rows = session.execute(
-        select(IngestionEvent.id, IngestionEvent.seq, IngestionEvent.status)
-        .where(_walkable(config_id, now))
-        .order_by(IngestionEvent.seq)
-        .limit(CHUNK_SIZE)
-    ).all()
-    held = [row.id for row in rows if row.status == EventStatus.held]
-    if held:
+    values: dict[str, Any] = {"of_config": uuid.UUID(job.filter["config"]), "now": now}
+    left = session.execute(LEFT_BEHIND, values | {"walked_to": job.last_seq}).all()
+    held = session.execute(HELD_PAGE, values | {"limit": CHUNK_SIZE}).all()
+    rows = sorted([*left, *held], key=lambda row: row.seq)[:CHUNK_SIZE]
+    requeue = [row.id for row in rows if row.status == EventStatus.held]
+    if requeue:
         session.execute(
             update(IngestionEvent)
-            .where(IngestionEvent.id.in_(held), IngestionEvent.status == EventStatus.held)
+            .where(IngestionEvent.id.in_(requeue), IngestionEvent.status == EventStatus.held)
             .values(
                 status=EventStatus.queued,
                 next_attempt_time=now + dt.timedelta(seconds=recheck_after_seconds),

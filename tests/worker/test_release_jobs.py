@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import worker.attempts
 import worker.release_jobs
 from models import IngestionConfig, IngestionEvent, Lead, ReplayJob
 from models.base import utcnow
@@ -109,7 +110,7 @@ def test_events_parked_during_a_release_are_walked_after_the_older_ones(
     committed_session.commit()
     job_id = _start(committed_session, tenant)
     late: list[uuid.UUID] = []
-    attempt = worker.release_jobs.attempt_event
+    attempt = worker.attempts.attempt_event
 
     def attempt_while_one_arrives(event_id: uuid.UUID, **options: Any) -> Any:
         if not late:
@@ -194,6 +195,10 @@ def test_a_release_takes_over_what_a_dead_release_worker_left_in_receive_order(
                    attempts=1, next_attempt_time=lapsed).id,
         make_event(committed_session, tenant, _body(2), status=EventStatus.held).id,
     ]  # fmt: skip
+    committed_session.commit()
+    dead = committed_session.get_one(ReplayJob, _start(committed_session, tenant))
+    dead.last_seq = committed_session.get_one(IngestionEvent, ids[1]).seq
+    dead.modified_time = utcnow() - dt.timedelta(seconds=ABANDONED_AFTER + 1)
     committed_session.commit()
 
     _run(_start(committed_session, tenant))
