@@ -32,7 +32,13 @@ from models.replay_job import ReplayJobStatus
 from worker.attempts import attempt_event
 from worker.configs import Author
 from worker.database import task_session
-from worker.replay_jobs import CHUNK_SIZE, fail_replay_job, merge_counts, tally_outcomes
+from worker.replay_jobs import (
+    CHUNK_SIZE,
+    cancel_replay_job,
+    fail_replay_job,
+    merge_counts,
+    tally_outcomes,
+)
 
 RELEASED = EventStatus.held.value
 _EVENTS = cast(Table, IngestionEvent.__table__)
@@ -89,6 +95,14 @@ def running_release(session: Session, config_id: uuid.UUID) -> ReplayJob | None:
         if is_release_job(job):
             return job
     return None
+
+
+def stop_release(session: Session, config_id: uuid.UUID) -> ReplayJob | None:
+    """Cancel the config's release under way, if any: a new hold keeps the rest held."""
+    under_way = running_release(session, config_id)
+    if under_way is None:
+        return None
+    return cancel_replay_job(session, under_way.id)
 
 
 def start_release(

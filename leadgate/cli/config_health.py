@@ -17,7 +17,7 @@ from worker.configs import Author, get_config
 from worker.health.holds import hold_config
 from worker.health.presence import forget_recent
 from worker.health.stats import DEFAULT_WINDOW, WINDOWS, config_stats
-from worker.release_jobs import start_release
+from worker.release_jobs import start_release, stop_release
 from worker.replay_jobs import fail_replay_job
 
 
@@ -45,7 +45,12 @@ def config_hold(config_id: uuid.UUID) -> None:
     """Hold a config: payloads are still accepted, their events wait until it is released."""
     with admin_session() as session:
         changed = hold_config(get_config(session, config_id, for_update=True))
+        # Held again while a release runs: the operator wants it stopped, not the hold lifted.
+        stopped = stop_release(session, config_id)
+        stopped_id = stopped.id if stopped is not None else None
     say(f"config {config_id} " + ("is held now" if changed else "was held already"))
+    if stopped_id is not None:
+        say(f"release job {stopped_id} cancelled; the events it had not run stay held")
 
 
 @config_group.command("release")

@@ -15,6 +15,8 @@ from models.replay_job import ReplayJobStatus
 from tests.cli.conftest import Invoke, only_line
 from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.processes import ServiceProcess
+from worker.configs import Author
+from worker.release_jobs import start_release
 
 
 def _tenant(engine: Engine) -> Tenant:
@@ -82,3 +84,21 @@ def test_stats_prints_the_windows_counts(invoke: Invoke, engine: Engine) -> None
     assert [path["path"] for path in stats["paths"]] == ["contact.phone"]
     refused = invoke("config", "stats", str(tenant.config_id), "--window", "2h", exit_code=2)
     assert "'2h' is not one of '1h', '24h', '7d'" in refused.stderr
+
+
+def test_holding_again_during_a_release_cancels_it(invoke: Invoke, engine: Engine) -> None:
+    tenant = _tenant(engine)
+    config_id = str(tenant.config_id)
+    invoke("config", "hold", config_id)
+    with Session(engine) as session:
+        config = session.get_one(IngestionConfig, tenant.config_id, with_for_update=True)
+        job, _ = start_release(session, config, Author.cli_user(), abandoned_after_seconds=120)
+        job_id = job.id
+        session.commit()
+
+    held = invoke("config", "hold", config_id)
+
+    assert f"release job {job_id} cancelled" in held.stderr
+    with Session(engine) as session:
+        assert session.get_one(ReplayJob, job_id).status == ReplayJobStatus.cancelled
+        assert session.get_one(IngestionConfig, tenant.config_id).held is True

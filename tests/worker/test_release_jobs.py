@@ -20,7 +20,12 @@ from tests.support.factories import Tenant, make_event, make_tenant
 from worker.configs import Author
 from worker.health.holds import DRIFT, MANUAL, hold_config
 from worker.ingest.claims import claim_events
-from worker.release_jobs import advance_release_job, is_release_job, start_release
+from worker.release_jobs import (
+    advance_release_job,
+    is_release_job,
+    start_release,
+    stop_release,
+)
 from worker.replay_jobs import cancel_replay_job
 
 PHONE = {"fields": {"phone_number": "contact.phone", "email": "contact.email"}}
@@ -139,14 +144,20 @@ def test_events_parked_during_a_release_are_walked_after_the_older_ones(
     assert (job.status, job.total, job.done) == (ReplayJobStatus.done, 2, 2)
 
 
+@pytest.mark.parametrize("how", ["cancel", "hold again"])
 def test_a_cancelled_release_leaves_the_rest_held_and_the_config_held(
-    committed_session: Session,
+    committed_session: Session, how: str
 ) -> None:
     tenant = _held_tenant(committed_session)
     event = make_event(committed_session, tenant, _body(0), status=EventStatus.held)
     committed_session.commit()
     job_id = _start(committed_session, tenant)
-    cancel_replay_job(committed_session, job_id)
+    if how == "cancel":
+        cancel_replay_job(committed_session, job_id)
+    else:
+        stopped = stop_release(committed_session, tenant.config_id)
+        assert stopped is not None and stopped.id == job_id
+        assert stop_release(committed_session, tenant.config_id) is None
     committed_session.commit()
 
     assert advance_release_job(job_id, lambda *_: None, RECHECK) is False

@@ -21,7 +21,7 @@ from worker.configs import Author, config_as_dict
 from worker.health.holds import hold_config
 from worker.health.presence import forget_recent
 from worker.health.stats import DEFAULT_WINDOW, UnknownWindow, config_stats
-from worker.release_jobs import start_release
+from worker.release_jobs import start_release, stop_release
 from worker.replay_jobs import fail_replay_job, replay_job_as_dict
 
 bp = Blueprint("config_health", __name__, url_prefix="/api/ingestion-configs")
@@ -50,6 +50,8 @@ def hold(config_id: str) -> Response:
     session = request_session()
     config = _own_config(session, authenticate(session), config_id, for_update=True)
     hold_config(config)
+    # Held again while a release runs: the operator wants it stopped, not the hold lifted.
+    stop_release(session, config.id)
     answer = config_as_dict(config)
     session.commit()
     return jsonify(answer)
