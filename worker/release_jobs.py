@@ -9,9 +9,11 @@ at once and none is applied before an older one (I3 without ``stale``).
 
 A chunk's events go back to queued (held ones by a compare-and-set) in the commit that moves the
 job on; their next check is a sweep interval away, so the sweeper leaves them to the job. When
-the job's worker dies mid-chunk, the chunk's task comes back (late acknowledgement) and the next
-run takes the events the dead one left queued (or processing under a lease that ran out) first:
-each still reaches a terminal state once (I1).
+the job's worker dies mid-chunk, the sweeper sends the chunk's unfinished events on later (the
+config is still held, so they are parked again), and the next run of the job, its chunk task
+redelivered or a new job that took over from it on a second release, first takes what the dead
+one left queued or processing under a lease that ran out: each still reaches a terminal state
+once (I1).
 """
 
 from __future__ import annotations
