@@ -25,6 +25,7 @@ from bench import (
     outbound,
     profile,
     recovery,
+    release,
     report,
     soak,
 )
@@ -36,7 +37,7 @@ from bench.recovery import RecoveryPlan
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "RECOVERY")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -142,6 +143,7 @@ def run_benchmarks(
         "RECOVERY": lambda: recovery.run(servers, plan.recovery),
         "B5": lambda: imports.run(servers, plan.imports),
         "B6": lambda: impact.run(servers, impact.ImpactPlan()),
+        "B10": lambda: release.run(servers, release.ReleasePlan()),
     }
     for name in BENCHMARKS:
         if name not in only:

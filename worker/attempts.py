@@ -54,12 +54,14 @@ def attempt_event(
     deliveries: int = 0,
     batch_size: int | None = None,
     releasing: bool = False,
+    up_to_seq: int | None = None,
 ) -> Verdict:
     """Claim the event (with fresh ones behind it), then prepare, lock, match and apply them.
 
     ``deliveries`` counts earlier runs of this message that could not even claim the event;
     ``batch_size`` overrides the setting (a file import claims a whole chunk at once);
-    ``releasing`` runs the event although its config is held (a release's own claim).
+    ``releasing`` runs the event although its config is held (a release's own claim), with the
+    fresh events after it up to ``up_to_seq`` in its batch.
     """
     settings = get_settings()
     try:
@@ -73,6 +75,7 @@ def attempt_event(
                 max_attempts=settings.task_max_attempts,
                 batch_size=batch_size or settings.batch_size,
                 releasing=releasing,
+                up_to_seq=up_to_seq,
             )
     except Exception as error:
         if not is_transient(error):

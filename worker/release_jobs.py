@@ -4,8 +4,9 @@ A release is a replay job (``worker.replay_jobs``) whose filter is the config an
 ``held``; it is followed and cancelled like any other. The config stays held while the job
 walks, so events that arrive meanwhile are parked and walked after the older ones; only when no
 held event is left does the job lift the hold, under the same row lock parking reads it with.
-Each event is claimed and applied alone, in one worker process, so no two events of a lead run
-at once and none is applied before an older one (I3 without ``stale``).
+The events are claimed and applied in turn by one worker process, a run of fresh ones in one
+batch (applied in receive order), so no two events of a lead run at once and none is applied
+before an older one (I3 without ``stale``).
 
 A chunk's events go back to queued (held ones by a compare-and-set) in the commit that moves the
 job on; their next check is a sweep interval away, so the sweeper leaves them to the job. When
@@ -21,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, text, update
@@ -44,7 +46,7 @@ from worker.replay_jobs import (
 
 RELEASED = EventStatus.held.value
 _EVENTS = cast(Table, IngestionEvent.__table__)
-_COLUMNS = (_EVENTS.c.id, _EVENTS.c.seq, _EVENTS.c.status)
+_COLUMNS = (_EVENTS.c.id, _EVENTS.c.seq, _EVENTS.c.status, _EVENTS.c.attempts)
 
 # The config's held events in receive order. The partial index's own predicate, not a
 # parameter, so a prepared statement's generic plan can still use that index.
@@ -145,7 +147,32 @@ def start_release(
     return job, True
 
 
-def _take_chunk(session: Session, job: ReplayJob, recheck_after_seconds: float) -> list[uuid.UUID]:
+@dataclass(frozen=True)
+class Step:
+    """One event of a chunk, and the last seq its claim may batch along with it."""
+
+    event_id: uuid.UUID
+    up_to_seq: int
+
+
+def batch_steps(rows: list[Any]) -> list[Step]:
+    """Each event with the end of the run of fresh events that follows it in the chunk.
+
+    A batch claims only fresh events (queued, never tried): one that was tried before splits the
+    chunk, so no batch reaches past an event it would leave for later.
+    """
+    steps: list[Step] = []
+    up_to = 0
+    for index in range(len(rows) - 1, -1, -1):
+        row = rows[index]
+        follows_fresh = index + 1 < len(rows) and rows[index + 1].attempts == 0
+        follows_fresh = follows_fresh and rows[index + 1].status != EventStatus.processing
+        up_to = up_to if follows_fresh else row.seq
+        steps.append(Step(row.id, up_to))
+    return steps[::-1]
+
+
+def _take_chunk(session: Session, job: ReplayJob, recheck_after_seconds: float) -> list[Step]:
     """The next events to release, oldest first, set back to queued in the caller's commit."""
     now = utcnow()
     values: dict[str, Any] = {"of_config": uuid.UUID(job.filter["config"]), "now": now}
@@ -166,7 +193,7 @@ def _take_chunk(session: Session, job: ReplayJob, recheck_after_seconds: float) 
         )
     if rows:
         job.last_seq = max(job.last_seq, rows[-1].seq)
-    return [row.id for row in rows]
+    return batch_steps(rows)
 
 
 def lift_hold_if_drained(session: Session, config_id: uuid.UUID) -> bool:
@@ -190,13 +217,17 @@ def advance_release_job(
         job = session.get(ReplayJob, job_id, with_for_update=True)
         if job is None or job.status != ReplayJobStatus.running:
             return False
-        chunk = _take_chunk(session, job, recheck_after_seconds)
+        steps = _take_chunk(session, job, recheck_after_seconds)
         job.modified_time = utcnow()
-    for event_id in chunk:
-        # Alone and in turn: a batch would be claimed by whichever message came first.
-        verdict = attempt_event(event_id, batch_size=1, releasing=True)
+    for step in steps:
+        # In turn: the first claim of a run of fresh events takes the rest of the run along (a
+        # batch, applied in receive order), and their own steps then find them done.
+        verdict = attempt_event(step.event_id, releasing=True, up_to_seq=step.up_to_seq)
+        for retry in verdict.others:
+            schedule_retry(retry.claim.event_id, retry.seconds)
         if verdict.retry_in is not None:
-            schedule_retry(event_id, verdict.retry_in)
+            schedule_retry(step.event_id, verdict.retry_in)
+    chunk = [step.event_id for step in steps]
     with task_session() as session:
         by_action, failed_fields = tally_outcomes(session, chunk)
         job = session.get(ReplayJob, job_id, with_for_update=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from worker.health.holds import DRIFT, MANUAL, hold_config
 from worker.ingest.claims import claim_events
 from worker.release_jobs import (
     advance_release_job,
+    batch_steps,
     is_release_job,
     start_release,
     stop_release,
@@ -239,3 +241,39 @@ def test_only_the_releases_own_claim_runs_an_event_of_a_held_config(
     assert [claim.event_id for claim in claims] == [released.id]
     statuses = [event.status for event in _events(committed_session, [parked.id, released.id])]
     assert statuses == [EventStatus.held, EventStatus.processing]
+
+
+def test_an_event_tried_before_its_hold_splits_the_batches_and_keeps_its_place(
+    committed_session: Session,
+) -> None:
+    tenant = _held_tenant(committed_session)
+    ids = [
+        make_event(committed_session, tenant, _body(0), status=EventStatus.held).id,
+        # Tried twice before it was parked: never batched, so the ones after it wait for it.
+        make_event(committed_session, tenant, _body(1), status=EventStatus.held, attempts=2).id,
+        make_event(committed_session, tenant, _body(2), status=EventStatus.held).id,
+        make_event(committed_session, tenant, _body(3), status=EventStatus.held).id,
+    ]
+    committed_session.commit()
+
+    _run(_start(committed_session, tenant))
+
+    events = _events(committed_session, ids)
+    assert [(event.status, event.action) for event in events] == [
+        (EventStatus.done, EventAction.created),
+        (EventStatus.done, EventAction.updated),
+        (EventStatus.done, EventAction.updated),
+        (EventStatus.done, EventAction.updated),
+    ]
+    assert [event.attempts for event in events] == [1, 3, 1, 1]
+    lead = committed_session.get_one(Lead, events[0].lead_id)
+    assert lead.email == "v3@example.com"
+
+
+def test_each_step_batches_only_the_fresh_run_after_it() -> None:
+    def row(seq: int, attempts: int = 0, status: EventStatus = EventStatus.held) -> Any:
+        return SimpleNamespace(id=uuid.UUID(int=seq), seq=seq, attempts=attempts, status=status)
+
+    rows = [row(1), row(2), row(3, attempts=2), row(4), row(5, status=EventStatus.processing)]
+    steps = [(step.event_id.int, step.up_to_seq) for step in batch_steps(rows)]
+    assert steps == [(1, 2), (2, 2), (3, 4), (4, 4), (5, 5)]
