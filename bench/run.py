@@ -57,6 +57,7 @@ class Plan:
         default_factory=lambda: OutboundPlan(PipelinePlan(round_trip_events=0))
     )
     recovery: RecoveryPlan = field(default_factory=RecoveryPlan)
+    release: release.ReleasePlan = field(default_factory=release.ReleasePlan)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -75,6 +76,7 @@ class Plan:
             health=health.HealthPlan(batches=20, rounds=3),
             recovery=RecoveryPlan(events=200, drain_timeout_s=180),
             imports=imports.ImportPlan(rows=2000, timeout_s=300),
+            release=release.ReleasePlan(events=200),
         )
 
 
@@ -143,7 +145,7 @@ def run_benchmarks(
         "RECOVERY": lambda: recovery.run(servers, plan.recovery),
         "B5": lambda: imports.run(servers, plan.imports),
         "B6": lambda: impact.run(servers, impact.ImpactPlan()),
-        "B10": lambda: release.run(servers, release.ReleasePlan()),
+        "B10": lambda: release.run(servers, plan.release),
     }
     for name in BENCHMARKS:
         if name not in only:
