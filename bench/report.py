@@ -220,6 +220,17 @@ def _impact_rows(b6: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _release_rows(b10: dict[str, Any]) -> list[Row]:
+    name = "B10 release"
+    done = f"{b10['release_done']} / {b10['usual_done']}"
+    rates = f"{b10['release_eps']} / {b10['usual_eps']}"
+    return [
+        (name, "events done: release / usual", done, str(b10["events"])),
+        (name, "events/s: release / usual", rates, ""),
+        (name, "release s / usual s", _number(b10["release_over_usual"]), ""),
+    ]
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -233,6 +244,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "RECOVERY": _recovery_rows,
         "B5": _import_rows,
         "B6": _impact_rows,
+        "B10": _release_rows,
     }
     for name, build in builders.items():
         if name in results:

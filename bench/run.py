@@ -25,6 +25,7 @@ from bench import (
     outbound,
     profile,
     recovery,
+    release,
     report,
     soak,
 )
@@ -36,7 +37,7 @@ from bench.recovery import RecoveryPlan
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "RECOVERY")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -56,6 +57,7 @@ class Plan:
         default_factory=lambda: OutboundPlan(PipelinePlan(round_trip_events=0))
     )
     recovery: RecoveryPlan = field(default_factory=RecoveryPlan)
+    release: release.ReleasePlan = field(default_factory=release.ReleasePlan)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -74,6 +76,7 @@ class Plan:
             health=health.HealthPlan(batches=20, rounds=3),
             recovery=RecoveryPlan(events=200, drain_timeout_s=180),
             imports=imports.ImportPlan(rows=2000, timeout_s=300),
+            release=release.ReleasePlan(events=200),
         )
 
 
@@ -142,6 +145,7 @@ def run_benchmarks(
         "RECOVERY": lambda: recovery.run(servers, plan.recovery),
         "B5": lambda: imports.run(servers, plan.imports),
         "B6": lambda: impact.run(servers, impact.ImpactPlan()),
+        "B10": lambda: release.run(servers, plan.release),
     }
     for name in BENCHMARKS:
         if name not in only:

@@ -116,11 +116,12 @@ def health_paths(auth_errors: dict[str, Any]) -> dict[str, Any]:
     }
     found = {**auth_errors, "404": _json({"$ref": "#/components/schemas/Error"}, "no such config")}
     config = {"$ref": "#/components/schemas/Config"}
-    released = {
-        "allOf": [
-            config,
-            {"type": "object", "properties": {"released": _COUNT}, "required": ["released"]},
-        ]
+    job = {"$ref": "#/components/schemas/ReplayJob"}
+    follow = {
+        "Location": {
+            "description": "the release job, at /api/replays/{id}/",
+            "schema": {"type": "string"},
+        }
     }
     return {
         "/api/ingestion-configs/{config_uuid}/stats/": {
@@ -156,13 +157,21 @@ def health_paths(auth_errors: dict[str, Any]) -> dict[str, Any]:
         "/api/ingestion-configs/{config_uuid}/release/": {
             "post": {
                 "operationId": "releaseConfig",
-                "summary": "Lift the hold: held events are processed in receive order",
+                "summary": "Run the held events in receive order in a job, then lift the hold",
                 "description": (
-                    "Clears the drift alarm too; drift is judged afresh from the next events."
+                    "A replay job over the config's held events (filter status held), run one "
+                    "event at a time in receive order with the current mapping; the config stays "
+                    "held until none is left, so events arriving meanwhile wait their turn. "
+                    "Follow it at /api/replays/{id}/ and cancel it there (the rest stays held). "
+                    "A release under way answers with its own job. Clears the drift alarm too; "
+                    "drift is judged afresh from the next events."
                 ),
                 "parameters": [config_uuid],
                 "responses": {
-                    "200": _json(released, "the config, released, and how many events went on"),
+                    "202": {**_json(job, "the release job, running"), "headers": follow},
+                    "503": _json(
+                        {"$ref": "#/components/schemas/Error"}, "the broker is unreachable"
+                    ),
                     **found,
                 },
             }

@@ -51,12 +51,18 @@ class Verdict:
 
 
 def attempt_event(
-    event_id: uuid.UUID, deliveries: int = 0, batch_size: int | None = None
+    event_id: uuid.UUID,
+    deliveries: int = 0,
+    batch_size: int | None = None,
+    releasing: bool = False,
+    up_to_seq: int | None = None,
 ) -> Verdict:
     """Claim the event (with fresh ones behind it), then prepare, lock, match and apply them.
 
     ``deliveries`` counts earlier runs of this message that could not even claim the event;
-    ``batch_size`` overrides the setting (a file import claims a whole chunk at once).
+    ``batch_size`` overrides the setting (a file import claims a whole chunk at once);
+    ``releasing`` runs the event although its config is held (a release's own claim), with the
+    fresh events after it up to ``up_to_seq`` in its batch.
     """
     settings = get_settings()
     try:
@@ -69,6 +75,8 @@ def attempt_event(
                 lease_seconds=settings.lease_seconds,
                 max_attempts=settings.task_max_attempts,
                 batch_size=batch_size or settings.batch_size,
+                releasing=releasing,
+                up_to_seq=up_to_seq,
             )
             hygiene = load_hygiene(session, (claim.organization_id for claim in claims))
     except Exception as error:

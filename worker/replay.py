@@ -25,6 +25,8 @@ def why_not_replayable(status: EventStatus) -> str:
     """The reason an event in ``status`` is not replayed."""
     if status == EventStatus.done:
         return "this event is done; replaying it would apply it twice"
+    if status == EventStatus.held:
+        return "this event is held with its config; release the config to process it"
     return f"this event is still {status.value}; it will finish by itself"
 
 

@@ -123,10 +123,14 @@ def _outcome(status: EventStatus, action: Any) -> str:
     return PENDING
 
 
-def _tally(session: Session, event_ids: list[uuid.UUID]) -> tuple[Counter[str], Counter[str]]:
+def tally_outcomes(
+    session: Session, event_ids: list[uuid.UUID]
+) -> tuple[Counter[str], Counter[str]]:
     """What the replayed events did: counts by action, and failures by the field they name."""
     by_action: Counter[str] = Counter()
     failed_fields: Counter[str] = Counter()
+    if not event_ids:
+        return by_action, failed_fields
     rows = session.execute(
         select(IngestionEvent.status, IngestionEvent.action, IngestionEvent.errors).where(
             IngestionEvent.id.in_(event_ids)
@@ -140,7 +144,8 @@ def _tally(session: Session, event_ids: list[uuid.UUID]) -> tuple[Counter[str], 
     return by_action, failed_fields
 
 
-def _merged(counts: dict[str, Any], more: Counter[str]) -> dict[str, int]:
+def merge_counts(counts: dict[str, Any], more: Counter[str]) -> dict[str, int]:
+    """The counts so far with ``more`` added, largest first."""
     total = Counter({key: int(value) for key, value in counts.items()})
     total.update(more)
     return dict(total.most_common())
@@ -177,12 +182,12 @@ def advance_replay_job(
         if verdict.retry_in is not None:
             schedule_retry(event_id, verdict.retry_in)
     with task_session() as session:
-        by_action, failed_fields = _tally(session, requeued) if requeued else (Counter(), Counter())
+        by_action, failed_fields = tally_outcomes(session, requeued)
         job = session.get(ReplayJob, job_id, with_for_update=True)
         assert job is not None
         job.done += walked
-        job.by_action = _merged(job.by_action, by_action)
-        job.failed_fields = _merged(job.failed_fields, failed_fields)
+        job.by_action = merge_counts(job.by_action, by_action)
+        job.failed_fields = merge_counts(job.failed_fields, failed_fields)
         job.modified_time = utcnow()
         more = walked == CHUNK_SIZE
         if job.status == ReplayJobStatus.running and not more:

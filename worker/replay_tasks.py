@@ -1,4 +1,4 @@
-"""The replay job's task: a doorway that runs one chunk and sends the next."""
+"""The replay job's task (releases are replay jobs too): runs one chunk and sends the next."""
 
 from __future__ import annotations
 
@@ -7,14 +7,28 @@ import uuid
 
 from celery import Task
 
+from common.settings import get_settings
+from models import ReplayJob
 from worker.celery_app import app
 from worker.database import task_session
+from worker.release_jobs import advance_release_job, is_release_job
 from worker.replay_jobs import advance_replay_job, fail_replay_job
 from worker.retry import describe, is_transient
 
 log = logging.getLogger(__name__)
 # A job whose database is away tries again at this pace; its events wait in the inbox meanwhile.
 TRANSIENT_RETRY_SECONDS = 5.0
+
+
+def advance_job(job_id: uuid.UUID) -> bool:
+    """Run the job's next chunk, a release's or a replay's; True when there is more to do."""
+    with task_session() as session:
+        job = session.get(ReplayJob, job_id)
+        releasing = job is not None and is_release_job(job)
+    if releasing:
+        recheck = get_settings().stuck_after_seconds
+        return advance_release_job(job_id, _schedule_retry, recheck)
+    return advance_replay_job(job_id, _schedule_retry)
 
 
 def _schedule_retry(event_id: uuid.UUID, seconds: float) -> None:
@@ -31,7 +45,7 @@ def replay_chunk(self: Task, job_id: str) -> None:
     """Replay the job's next chunk of events; send the task for the chunk after, if any."""
     parsed = uuid.UUID(job_id)
     try:
-        more = advance_replay_job(parsed, _schedule_retry)
+        more = advance_job(parsed)
     except Exception as error:
         if is_transient(error):
             log.warning("replay job %s: %s; trying again", job_id, describe(error))

@@ -19,7 +19,7 @@ PENDING = (EventStatus.queued, EventStatus.processing, EventStatus.retrying)
 
 
 def collect_status(session: Session, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Queue depth, the last hour by status, the oldest pending event, dead events per config."""
+    """Queue depth, the last hour by status, the oldest pending event, dead and held per config."""
     now = now or utcnow()
     pending = dict(
         session.execute(
@@ -38,13 +38,8 @@ def collect_status(session: Session, now: dt.datetime | None = None) -> dict[str
             .group_by(IngestionEvent.status)
         ).all()
     )
-    dead = session.execute(
-        select(IngestionEvent.config_id, IngestionConfig.name, func.count())
-        .join(IngestionConfig, IngestionConfig.id == IngestionEvent.config_id)
-        .where(IngestionEvent.status == EventStatus.dead)
-        .group_by(IngestionEvent.config_id, IngestionConfig.name)
-        .order_by(func.count().desc())
-    ).all()
+    dead = _count_by_config(session, EventStatus.dead)
+    held = _count_by_config(session, EventStatus.held)
     return {
         "queue_depth": sum(pending.values()),
         "pending": {status.value: pending.get(status, 0) for status in PENDING},
@@ -54,7 +49,24 @@ def collect_status(session: Session, now: dt.datetime | None = None) -> dict[str
             {"config": str(config_id), "name": name, "dead": count}
             for config_id, name, count in dead
         ],
+        "held_by_config": [
+            {"config": str(config_id), "name": name, "held": count}
+            for config_id, name, count in held
+        ],
     }
+
+
+def _count_by_config(session: Session, status: EventStatus) -> list[Any]:
+    """(config id, name, count) of the events in ``status``, the largest count first."""
+    return list(
+        session.execute(
+            select(IngestionEvent.config_id, IngestionConfig.name, func.count())
+            .join(IngestionConfig, IngestionConfig.id == IngestionEvent.config_id)
+            .where(IngestionEvent.status == status)
+            .group_by(IngestionEvent.config_id, IngestionConfig.name)
+            .order_by(func.count().desc())
+        ).all()
+    )
 
 
 def _age(seconds: float | None) -> str:
@@ -70,7 +82,7 @@ def _age(seconds: float | None) -> str:
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document instead of text.")
 def status_command(as_json: bool) -> None:
-    """Queue depth, events by status over the last hour, oldest pending age, dead per config."""
+    """Queue depth, the last hour by status, oldest pending age, dead and held per config."""
     with admin_session(read_only=True) as session:
         report = collect_status(session)
     if as_json:
@@ -89,3 +101,11 @@ def status_command(as_json: bool) -> None:
         )
     else:
         click.echo("dead events: none")
+    if report["held_by_config"]:
+        click.echo("held events by config (leadgate config release CONFIG runs them):")
+        emit_table(
+            ("CONFIG", "NAME", "HELD"),
+            [(row["config"], row["name"], row["held"]) for row in report["held_by_config"]],
+        )
+    else:
+        click.echo("held events: none")

@@ -295,7 +295,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert lines[0].split() == ["benchmark", "metric", "value", "target"]
     names = ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B5 import", "B6 impact")
-    for name in (*names, "B7 outbound", "B9 health"):
+    for name in (*names, "B7 outbound", "B9 health", "B10 release"):
         assert any(line.startswith(name) for line in lines), name
 
     (written,) = tmp_path.glob("*.json")
@@ -303,7 +303,8 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "RECOVERY"}
+    assert set(results) == {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "RECOVERY"}
+    assert results["B10"]["release_done"] == results["B10"]["usual_done"] == 200
     assert results["B7"]["outbound"]["delivered"] > 0
     assert results["B6"]["sample"] == 200
     assert 0 < results["B6"]["report_median_s"] <= results["B6"]["report_max_s"]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from models import IngestionConfig, IngestionEvent
+from models import IngestionConfig, IngestionEvent, ReplayJob
 from models.enums import EventAction, EventStatus
+from models.replay_job import ReplayJobStatus
 from tests.cli.conftest import Invoke, only_line
 from tests.support.factories import Tenant, make_event, make_tenant
+from tests.support.processes import ServiceProcess
+from worker.configs import Author
+from worker.release_jobs import start_release
 
 
 def _tenant(engine: Engine) -> Tenant:
@@ -29,23 +35,36 @@ def test_hold_on_drift_is_set_and_cleared_by_update(invoke: Invoke, engine: Engi
     assert json.loads(invoke("config", "show", config_id).stdout)["hold_on_drift"] is False
 
 
-def test_hold_then_release_sends_the_held_events_on(invoke: Invoke, engine: Engine) -> None:
+def test_hold_then_release_runs_the_held_events_in_a_job(
+    invoke: Invoke, engine: Engine, celery_worker: ServiceProcess
+) -> None:
     tenant = _tenant(engine)
     config_id = str(tenant.config_id)
     assert "is held now" in invoke("config", "hold", config_id).stderr
     assert "was held already" in invoke("config", "hold", config_id).stderr
     with Session(engine) as session:
-        held = [make_event(session, tenant, status=EventStatus.held).id for _ in range(2)]
+        held = [
+            make_event(session, tenant, {"contact": {"phone": f"20245611{n:02d}"}},
+                       status=EventStatus.held).id
+            for n in range(2)
+        ]  # fmt: skip
         session.commit()
 
     released = invoke("config", "release", config_id)
 
-    assert only_line(released) == "2"
-    assert f"released config {config_id}: 2 held events sent on" in released.stderr
+    job_id = uuid.UUID(only_line(released))
+    assert f"releasing config {config_id}: job {job_id} runs 2 held events" in released.stderr
+    assert f"leadgate replay show {job_id}" in released.stderr
+    deadline = time.monotonic() + 60
     with Session(engine) as session:
+        while (job := session.get_one(ReplayJob, job_id)).status == ReplayJobStatus.running:
+            assert time.monotonic() < deadline, "the release job did not finish"
+            time.sleep(0.1)
+            session.expire_all()
+        assert (job.status, job.done) == (ReplayJobStatus.done, 2)
         assert session.get_one(IngestionConfig, tenant.config_id).held is False
         statuses = {session.get_one(IngestionEvent, event_id).status for event_id in held}
-    assert statuses <= {EventStatus.queued, EventStatus.processing, EventStatus.done}
+    assert statuses == {EventStatus.done}
 
 
 def test_stats_prints_the_windows_counts(invoke: Invoke, engine: Engine) -> None:
@@ -65,3 +84,21 @@ def test_stats_prints_the_windows_counts(invoke: Invoke, engine: Engine) -> None
     assert [path["path"] for path in stats["paths"]] == ["contact.phone"]
     refused = invoke("config", "stats", str(tenant.config_id), "--window", "2h", exit_code=2)
     assert "'2h' is not one of '1h', '24h', '7d'" in refused.stderr
+
+
+def test_holding_again_during_a_release_cancels_it(invoke: Invoke, engine: Engine) -> None:
+    tenant = _tenant(engine)
+    config_id = str(tenant.config_id)
+    invoke("config", "hold", config_id)
+    with Session(engine) as session:
+        config = session.get_one(IngestionConfig, tenant.config_id, with_for_update=True)
+        job, _ = start_release(session, config, Author.cli_user(), abandoned_after_seconds=120)
+        job_id = job.id
+        session.commit()
+
+    held = invoke("config", "hold", config_id)
+
+    assert f"release job {job_id} cancelled" in held.stderr
+    with Session(engine) as session:
+        assert session.get_one(ReplayJob, job_id).status == ReplayJobStatus.cancelled
+        assert session.get_one(IngestionConfig, tenant.config_id).held is True

@@ -169,3 +169,16 @@ def test_status_reports_queue_and_dead_letters(invoke: Invoke, committed_session
     assert "queue depth:" in text and "acme-feed" in text
     config = committed_session.get(IngestionConfig, tenant.config_id)
     assert config is not None
+
+
+def test_status_shows_held_events_per_config(invoke: Invoke, committed_session: Session) -> None:
+    tenant = make_tenant(committed_session, name="held-feed", held=True, held_reason="manual")
+    for _ in range(3):
+        make_event(committed_session, tenant, status=EventStatus.held)
+    committed_session.commit()
+    report = json.loads(invoke("status", "--json").stdout)
+    mine = [row for row in report["held_by_config"] if row["config"] == str(tenant.config_id)]
+    assert mine == [{"config": str(tenant.config_id), "name": "held-feed", "held": 3}]
+    text = invoke("status").stdout
+    assert "held events by config" in text
+    assert any("held-feed" in line and line.rstrip().endswith("3") for line in text.splitlines())

@@ -59,7 +59,7 @@ USERS: dict[str, str] = {
     "ix_ingestion_events_config_id_received_time": "SELECT status, count(*) "
     "FROM ingestion_events WHERE config_id = :config "
     "AND received_time >= now() - interval '1 hour' GROUP BY status",
-    # Releasing a held config: its held events in receive order (worker.health.holds); a new
+    # Releasing a held config: its held events in receive order (worker.release_jobs); a new
     # row never enters it, so it costs the insert nothing.
     "ix_ingestion_events_config_id_seq_held": "SELECT id FROM ingestion_events "
     "WHERE config_id = :config AND status = 'held' ORDER BY seq LIMIT 500",

@@ -76,3 +76,19 @@ def assert_subset(expected: dict[str, Any], actual: dict[str, Any], path: str = 
             assert_subset(value, actual[key], f"{path}.{key}")
         else:
             assert actual[key] == value, f"{path}.{key}: expected {value!r}, got {actual[key]!r}"
+
+
+def wait_for_replay_job(
+    client: FlaskClient, token: str, job_id: str, timeout: float = 60.0
+) -> dict[str, Any]:
+    """Poll a replay job (a release too) until it ends; fail the test past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(f"/api/replays/{job_id}/", headers={"Authorization": f"Token {token}"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        job: dict[str, Any] = answer.get_json()
+        if job["status"] != "running":
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"replay job {job_id} still running after {timeout} s: {job}")
+        time.sleep(0.05)

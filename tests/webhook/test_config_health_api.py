@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent
 from models.enums import EventAction, EventStatus
-from tests.support.api import post_payload, wait_for_event
+from tests.support.api import post_payload, wait_for_event, wait_for_replay_job
 from tests.support.factories import Tenant, make_event, make_tenant
 from tests.support.processes import ServiceProcess
 
@@ -133,23 +133,48 @@ def test_a_held_config_accepts_payloads_and_release_processes_them_in_order(
     assert {event["id"] for event in listed["results"]} == set(ids)
 
     released = client.post(f"{BASE}{tenant.config_id}/release/", headers=_auth(tenant))
-    assert released.status_code == 200, released.get_json()
-    assert (released.get_json()["released"], released.get_json()["held"]) == (3, False)
+    assert released.status_code == 202, released.get_json()
+    job = released.get_json()
+    assert (job["status"], job["total"]) == ("running", 3)
+    assert job["filter"] == {"config": str(tenant.config_id), "status": ["held"]}
+    assert released.headers["Location"].endswith(f"/api/replays/{job['id']}/")
+    finished = wait_for_replay_job(client, tenant.token, job["id"])
+    assert (finished["status"], finished["done"]) == ("done", 3)
+    assert finished["by_action"] == {"update": 2, "create": 1}
     events = [wait_for_event(client, tenant.token, event_id) for event_id in ids]
-    assert [event["status"] for event in events] == ["done"] * 3
-    # Published in receive order; two worker children may still take two of them at once, and
-    # then an older one that lands after a newer one only fills what is empty (stale, I3).
-    actions = sorted(event["action"] for event in events)
-    assert actions.count("created") == 1 and set(actions) <= {"created", "updated", "stale"}
+    # One at a time in receive order, even with two worker children: none ends stale.
+    assert [(event["status"], event["action"]) for event in events] == [
+        ("done", "created"), ("done", "updated"), ("done", "updated"),
+    ]  # fmt: skip
     assert {event["lead_id"] for event in events} == {events[0]["lead_id"]}
     lead = client.get(f"/api/leads/{events[0]['lead_id']}/", headers=_auth(tenant)).get_json()
     assert lead["email"] == "v2@example.com"
-    # A release of a config with nothing held is harmless.
+    config = client.get(f"{BASE}{tenant.config_id}/", headers=_auth(tenant)).get_json()
+    assert (config["held"], config["held_reason"]) == (False, None)
+    # The hold is lifted: the next payload is processed at once.
+    body = {"contact": {"phone": "2024561111", "email": "v3@example.com"}}
+    later = post_payload(client, tenant.config_id, "upsert", body, tenant.token).get_json()
+    assert wait_for_event(client, tenant.token, later["id"])["action"] == "updated"
+    # A release of a config with nothing held is harmless: a job with nothing to do.
     again = client.post(f"{BASE}{tenant.config_id}/release/", headers=_auth(tenant)).get_json()
-    assert again["released"] == 0
+    assert again["total"] == 0
+    assert wait_for_replay_job(client, tenant.token, again["id"])["status"] == "done"
     committed_session.expire_all()
     stored = committed_session.get(IngestionEvent, events[0]["id"])
     assert stored is not None and stored.attempts == 1
+
+
+def test_replaying_a_held_event_says_to_release_its_config(
+    client: FlaskClient, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session, PHONE, held=True, held_reason="manual")
+    event = make_event(committed_session, tenant, status=EventStatus.held)
+    committed_session.commit()
+    answer = client.post(f"/api/ingestion-events/{event.id}/replay/", headers=_auth(tenant))
+    assert answer.status_code == 409
+    assert answer.get_json() == {
+        "detail": "This event is held with its config; release the config to process it."
+    }
 
 
 def test_drift_limits_are_checked_shown_and_cleared(client: FlaskClient, tenant: Tenant) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
-from tests.support.api import post_payload, wait_for_event
+from tests.support.api import post_payload, wait_for_event, wait_for_replay_job
 from tests.support.factories import Tenant, make_tenant
 from tests.support.invariants import Person, SentRequest, check_invariants
 from tests.support.processes import ServiceProcess
@@ -161,9 +161,13 @@ def test_a_renamed_path_raises_the_alarm_holds_and_a_release_finishes_every_even
 
     released = client.post(
         f"/api/ingestion-configs/{tenant.config_id}/release/", headers=_auth(tenant)
-    ).get_json()
-    assert (released["released"], released["held"], released["drift_alarm"]) == (
-        HELD_EVENTS, False, None,
+    )
+    assert released.status_code == 202, released.get_json()
+    assert released.get_json()["total"] == HELD_EVENTS
+    assert _config(client, tenant)["drift_alarm"] is None
+    job = wait_for_replay_job(client, tenant.token, released.get_json()["id"], timeout=120)
+    assert (job["status"], job["done"], job["by_action"]) == (
+        "done", HELD_EVENTS, {"create": HELD_EVENTS},
     )  # fmt: skip
     for request in held:
         event = wait_for_event(client, tenant.token, str(request.event_id))

@@ -309,6 +309,8 @@ def test_another_organizations_events_are_not_in_a_plan(
         ({"filter": {"config": ""}}, "filter.config", "empty"),
         ({"filter": {"error_field": 3}}, "filter.error_field", "must be a string"),
         ({"filter": {"colour": "red"}}, "filter.colour", "not a filter"),
+        # Held events run through their config's release, in order, never by a replay.
+        ({"filter": {"status": ["held"]}}, "filter.status", "only failed and dead"),
         ({"filter": ["failed"]}, "filter", "JSON object"),
         ({"plan": "yes"}, "plan", "true or false"),
         ({"dry": True}, "dry", "unknown"),

@@ -89,6 +89,27 @@ _CLAIM_FRESH = (
     .values(status=EventStatus.processing, attempts=1, next_attempt_time=bindparam("lease_end"))
     .returning(*_RETURNED)
 )
+# A release's batch: only the fresh events between its own and the end of the run of released
+# events it was given, so nothing newer than an event still held is applied before it.
+_FRESH_IN_RANGE = (
+    select(_EVENTS.c.id)
+    .where(
+        _EVENTS.c.config_id == bindparam("of_config"),
+        text(FRESH_EVENTS),
+        _EVENTS.c.seq > bindparam("after_seq"),
+        _EVENTS.c.seq <= bindparam("up_to_seq"),
+    )
+    .order_by(_EVENTS.c.seq)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("fresh_in_range")
+)
+_CLAIM_FRESH_IN_RANGE = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == _FRESH_IN_RANGE.c.id)
+    .values(status=EventStatus.processing, attempts=1, next_attempt_time=bindparam("lease_end"))
+    .returning(*_RETURNED)
+)
 
 
 @dataclass
@@ -118,11 +139,15 @@ def claim_events(
     lease_seconds: float,
     max_attempts: int,
     batch_size: int = 1,
+    releasing: bool = False,
+    up_to_seq: int | None = None,
 ) -> list[Claim]:
     """Claim the named event and, on its first attempt, fresh events queued behind it.
 
     Empty when the named event is not ours to process (done, or held by a live lease), or when
-    its config is held: the event is parked as ``held`` then. An event
+    its config is held: the event is parked as ``held`` then, unless this claim is the
+    release's own (``releasing``, worker.release_jobs), which runs it while the hold lasts and
+    batches only the fresh events after it up to ``up_to_seq``. An event
     past its attempts (say, one whose processing kills the worker every time) is declared dead
     here, since no attempt of it ever got to record an error.
     """
@@ -144,11 +169,17 @@ def claim_events(
     config = session.get(IngestionConfig, row.config_id)
     assert config is not None  # a foreign key guarantees it
     # A held config's events wait, unprocessed, for its release (worker.health.holds).
-    if config.held and park_if_held(session, event_id, config.id, row.attempts):
+    if config.held and not releasing and park_if_held(session, event_id, config.id, row.attempts):
         return []
     rows = [row]
     if row.attempts == 1 and batch_size > 1 and not config.held:
         rows += _claim_fresh(session, row.config_id, event_id, lease_end, batch_size - 1)
+    elif row.attempts == 1 and batch_size > 1 and releasing and up_to_seq is not None:
+        values = {
+            "of_config": row.config_id, "after_seq": row.seq, "up_to_seq": up_to_seq,
+            "lease_end": lease_end, "limit": batch_size - 1,
+        }  # fmt: skip
+        rows += session.connection().execute(_CLAIM_FRESH_IN_RANGE, values).all()
     return [_claim_from(found, config) for found in rows]
 
 

@@ -1,4 +1,4 @@
-"""Holds: a held config's events are parked at claim, released in receive order, never swept."""
+"""Holds: a held config's events are parked at claim, never swept, until the hold lifts."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
 from tests.support.factories import make_event, make_tenant
-from worker.health.holds import DRIFT, MANUAL, hold_config, release_config
+from worker.health.holds import MANUAL
 from worker.ingest.claims import claim_events
+from worker.release_jobs import lift_hold_if_drained
 from worker.sweeper import claim_due_events
 
 LEASE = 60.0
@@ -61,36 +62,9 @@ def test_the_sweeper_never_picks_held_events(db_session: Session) -> None:
     assert lost.id in due and held.id not in due
 
 
-def test_release_queues_the_held_events_in_receive_order(db_session: Session) -> None:
-    tenant = make_tenant(db_session)
-    config = db_session.get_one(IngestionConfig, tenant.config_id)
-    assert hold_config(config, DRIFT) and not hold_config(config)
-    assert (config.held, config.held_reason) == (True, DRIFT)
-    config.drift_alarm = {"reasons": ["missing_path"]}
-    held = [make_event(db_session, tenant, status=EventStatus.held) for _ in range(3)]
-    done = make_event(db_session, tenant, status=EventStatus.done)
-    before = utcnow()
-
-    released = release_config(db_session, config, recheck_after_seconds=120)
-
-    assert released == [event.id for event in held]
-    for event in held:
-        row = _row(db_session, event.id)
-        assert row.status == EventStatus.queued and row.next_attempt_time is not None
-        # Left to the broker's message first; the sweeper looks again after the interval.
-        assert row.next_attempt_time >= before + dt.timedelta(seconds=119)
-    assert _row(db_session, done.id).status == EventStatus.done
-    config = db_session.get_one(IngestionConfig, tenant.config_id)
-    assert (config.held, config.held_reason, config.held_time, config.drift_alarm) == (
-        False, None, None, None,
-    )  # fmt: skip
-    # The released events are fresh again: the first claim batches the rest behind it.
-    assert _claim(db_session, released[0]) == released
-
-
-def test_a_claim_during_a_release_waits_for_it_and_then_processes(engine: Engine) -> None:
-    """The park reads the hold under a share lock: a release in progress is waited for, so an
-    event is never parked after the release has taken the held ones."""
+def test_a_claim_while_the_hold_lifts_waits_for_it_and_then_processes(engine: Engine) -> None:
+    """The park reads the hold under a share lock: lifting it is waited for, so an event is
+    never parked after the release has found nothing left held."""
     with Session(engine) as setup:
         tenant = make_tenant(setup, held=True, held_reason=MANUAL)
         event_id = make_event(setup, tenant).id
@@ -105,7 +79,7 @@ def test_a_claim_during_a_release_waits_for_it_and_then_processes(engine: Engine
             claimer.start()
             claimer.join(timeout=0.5)
             assert claimer.is_alive(), "the claim did not wait for the release"
-            release_config(releasing, config, recheck_after_seconds=120)
+            assert lift_hold_if_drained(releasing, config.id)
             releasing.commit()
             claimer.join(timeout=10)
             assert not claimer.is_alive()

@@ -11,8 +11,8 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from worker.health.holds import _RELEASE
 from worker.health.stats import _FAILED_FIELDS, _LATENCY, _OUTCOMES, UnknownWindow, window_seconds
+from worker.release_jobs import HELD_PAGE
 
 
 def _plan(session: Session, statement: Any, values: dict[str, object]) -> str:
@@ -37,8 +37,7 @@ def test_a_stats_query_reads_the_configs_receive_time_index(
 
 
 def test_a_release_reads_the_held_events_index(db_session: Session) -> None:
-    values = {"of_config": uuid.uuid4(), "next_check": utcnow(), "status": "queued"}
-    plan = _plan(db_session, _RELEASE, values)
+    plan = _plan(db_session, HELD_PAGE, {"of_config": uuid.uuid4(), "limit": 200})
     assert "ix_ingestion_events_config_id_seq_held" in plan, plan
 
 
