@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models import IngestionConfig, IngestionEvent
 from models.enums import EventStatus
 from tests.console.conftest import csrf_token, sign_in
-from tests.support.api import post_payload, wait_for_event
+from tests.support.api import post_payload, wait_for_event, wait_for_replay_job
 from tests.support.factories import Tenant, make_tenant
 from tests.support.processes import ServiceProcess
 
@@ -69,10 +69,14 @@ def test_hold_then_release_sends_the_held_event_on(
     page = _text(console, config_url)
     assert "Release this config" in page and "(manual)" in page
     released = console.post(f"{config_url[:-1]}/release", data={"csrf_token": csrf_token(page)})
+    # A release is a job over the held events, in receive order: the answer is its page.
     assert released.status_code == 303
-    assert "1 held event sent on" in _text(console, config_url)
+    assert released.headers["Location"].startswith("/console/replays/")
+    assert "Release started" in _text(console, released.headers["Location"])
     event: dict[str, Any] = wait_for_event(console, tenant.token, event_id)
     assert event["status"] == "done"
+    job = wait_for_replay_job(console, tenant.token, released.headers["Location"].split("/")[-2])
+    assert job["status"] == "done"
     config = committed_session.get(IngestionConfig, tenant.config_id)
     committed_session.refresh(config)
     assert config is not None and config.held is False
