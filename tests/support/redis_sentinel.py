@@ -106,8 +106,18 @@ class OwnSentinelGroup:
 
     def fail_over(self, timeout: float = 30) -> int:
         """Make the Sentinel promote the replica; the new master's port."""
-        redis.Redis(port=self.sentinel_port).execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
         deadline = time.monotonic() + timeout
+        sentinel = redis.Redis(port=self.sentinel_port)
+        while True:
+            try:
+                sentinel.execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
+                break
+            except redis.ResponseError as error:
+                # The Sentinel learns the replica and its link from the master's INFO, every
+                # few seconds: until it has, it knows no replica it may promote.
+                if "NOGOODSLAVE" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         while self.current_master() != self.replica_port:
             if time.monotonic() > deadline:
                 raise RuntimeError("the sentinel did not fail over")
