@@ -1,28 +1,38 @@
 """Writing what applied events changed: field history, the DNC ledger, consent records.
 
-Called after the batch's flush, so new leads have their ids. Each table takes its rows in one
-executemany, which the driver sends as one multi-row INSERT; the statement is compiled once per
-process (a ``.values([...])`` list would be compiled again for every batch).
+Called after the batch's flush, so new leads have their ids. Each table takes a batch's rows in
+one statement (``worker.ingest.recordset``), not one INSERT per row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from models import ConsentRecord, DncChange, Lead, LeadFieldChange
 from models.base import utcnow
 from worker.ingest.claims import Claim
 from worker.ingest.provenance import DNC_CHANNELS
+from worker.ingest.recordset import insert_recordset
+
+_CHANGES = cast(Table, LeadFieldChange.__table__)
+_LEDGER = cast(Table, DncChange.__table__)
+_CONSENTS = cast(Table, ConsentRecord.__table__)
 
 
 def record_history(
-    session: Session, history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]]
+    session: Session,
+    history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]],
+    keep_fields: bool = True,
 ) -> None:
-    """Write the field changes of the applied events in one statement (after the flush: ids)."""
+    """Write the field changes of the applied events in one statement (after the flush: ids).
+
+    ``keep_fields`` False (a retention of 0 days) leaves the field history out; the DNC
+    changes among them still go to the ledger.
+    """
     now = utcnow()
     claims = [claim for _, changes, claim in history for _ in changes]
     rows = [
@@ -39,8 +49,8 @@ def record_history(
         for lead, changes, claim in history
         for name, old, new in changes
     ]
-    if rows:
-        session.execute(insert(LeadFieldChange), rows)
+    if keep_fields:
+        insert_recordset(session, _CHANGES, rows)
     ledger = [
         {
             "organization_id": row["organization_id"],
@@ -56,9 +66,8 @@ def record_history(
         # A new lead's flag that starts false is no change of anyone's wish.
         if row["field"] in DNC_CHANNELS and (row["new_value"] or row["old_value"] is not None)
     ]
-    if ledger:
-        # The DNC ledger outlives the field history's retention: it answers regulators.
-        session.execute(insert(DncChange), ledger)
+    # The DNC ledger outlives the field history's retention: it answers regulators.
+    insert_recordset(session, _LEDGER, ledger)
 
 
 def record_consents(
@@ -83,4 +92,4 @@ def record_consents(
         }
         for lead, given, claim in consents
     ]
-    session.execute(insert(ConsentRecord), rows)
+    insert_recordset(session, _CONSENTS, rows)
