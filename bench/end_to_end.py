@@ -13,6 +13,7 @@ history (``TRUST_OFF_ENV``): ``b2_trust_ratio`` is what provenance costs, side b
 
 from __future__ import annotations
 
+import os
 import sys
 import zlib
 from collections.abc import Callable, Mapping
@@ -205,14 +206,27 @@ def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
 
 def run_trust_off(servers: Servers, stream: Stream, plan: PipelinePlan) -> dict[str, Any]:
     """The stream through a stack that keeps no field history: its figures, for the ratio."""
+    load_before = [round(value, 2) for value in os.getloadavg()]
     pipeline = run_pipeline_load(servers, "b2off", stream, plan, extra_env=TRUST_OFF_ENV)
     pipeline.database.drop()
+    pipeline.result["load_average_before"] = load_before
     keep = (
-        "leads_per_s", "wall_s", "accept_s", "by_status", "complete", "cpu_s_per_lead",
-        "database_cpu_s_per_lead", "machine_busy_pct", "profiles",
+        "leads_per_s", "wall_s", "accept_s", "by_status", "complete", "cpu_s", "cpu_s_per_lead",
+        "database_cpu_s_per_lead", "machine_busy_pct", "load_average_before", "profiles",
     )  # fmt: skip
     off = {key: pipeline.result[key] for key in keep if key in pipeline.result}
     return {"settings": dict(TRUST_OFF_ENV), **off}
+
+
+def worker_cpu_per_lead(result: dict[str, Any]) -> float | None:
+    """The worker tree's CPU seconds per done event: what trust costs, whatever paces the posts.
+
+    When the worker keeps up with the posting (accept time close to wall time), leads/s is the
+    web's pace and hides the worker's cost; its CPU per lead does not.
+    """
+    done = result.get("by_status", {}).get("done", 0)
+    worker = result.get("cpu_s", {}).get("worker")
+    return round(worker / done, 5) if done and worker is not None else None
 
 
 def trust_ratio(on_lps: float, off_lps: float | None) -> float | None:
@@ -226,11 +240,15 @@ def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
     # Off first, on second, each on a fresh database: the measured pass never runs on a colder
     # machine than its baseline did.
     trust_off = run_trust_off(servers, stream, plan) if plan.trust_off_pass else None
+    load_before = [round(value, 2) for value in os.getloadavg()]
     pipeline = run_pipeline_load(servers, "b2", stream, plan)
+    pipeline.result["load_average_before_on_pass"] = load_before
     result, database = pipeline.result, pipeline.database
     if trust_off is not None:
         result["trust_off"] = trust_off
         result["b2_trust_ratio"] = trust_ratio(result["leads_per_s"], trust_off["leads_per_s"])
+        trust_off["worker_cpu_s_per_lead"] = worker_cpu_per_lead(trust_off)
+        result["worker_cpu_s_per_lead"] = worker_cpu_per_lead(result)
     try:
         raw = run_raw_loop(database.url, [event.body for event in stream.events])
         result["raw"] = {

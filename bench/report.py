@@ -120,6 +120,12 @@ def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:
              _number(b2["leads_per_s"]), ""),
             ("B2 end to end", "b2_trust_ratio (on / off)", _number(b2.get("b2_trust_ratio"), 3),
              ">= 0.9"),
+            ("B2 end to end", "worker CPU s per lead: off / on",
+             f"{_number(off.get('worker_cpu_s_per_lead'), 5)} / "
+             f"{_number(b2.get('worker_cpu_s_per_lead'), 5)}", ""),
+            ("B2 end to end", "load average 1 min before: off / on pass",
+             f"{_number((off.get('load_average_before') or [None])[0])} / "
+             f"{_number((b2.get('load_average_before_on_pass') or [None])[0])}", ""),
         ]  # fmt: skip
     naive = b2.get("naive")
     if naive:

@@ -201,6 +201,9 @@ def test_the_table_shows_b2_with_trust_off_and_on_side_by_side() -> None:
 
 def test_trust_ratio_is_on_over_off() -> None:
     assert end_to_end.trust_ratio(450.0, 500.0) == 0.9
+    worker = {"by_status": {"done": 400}, "cpu_s": {"web": 9.0, "worker": 2.0}}
+    assert end_to_end.worker_cpu_per_lead(worker) == 0.005
+    assert end_to_end.worker_cpu_per_lead({"by_status": {}, "cpu_s": {}}) is None
     assert end_to_end.trust_ratio(450.0, None) is None
     assert end_to_end.TRUST_OFF_ENV == {"LEADGATE_HISTORY_RETENTION_DAYS": "0"}
 
@@ -345,6 +348,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert results["B2"]["accept_s"] <= results["B2"]["wall_s"]
     trust_off = results["B2"]["trust_off"]
     assert trust_off["by_status"] == {"done": 40} and trust_off["leads_per_s"] > 0
+    assert trust_off["worker_cpu_s_per_lead"] > 0 and results["B2"]["worker_cpu_s_per_lead"] > 0
     assert results["B2"]["b2_trust_ratio"] > 0
     assert any("b2_trust_ratio (on / off)" in line for line in lines)
     for name in ("B2", "B3"):
