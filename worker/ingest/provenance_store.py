@@ -33,39 +33,32 @@ def record_history(
     ``keep_fields`` False (a retention of 0 days) leaves the field history out; the DNC
     changes among them still go to the ledger.
     """
-    now = utcnow()
-    claims = [claim for _, changes, claim in history for _ in changes]
-    rows = [
-        {
+    # The rows travel as JSON (worker.ingest.recordset): the time and each event's id are
+    # turned into text once, and each lead's attributes read once, not once per changed field.
+    now = utcnow().isoformat()
+    rows: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    for lead, changes, claim in history:
+        shared = {
             "organization_id": lead.organization_id,
             "lead_id": lead.id,
-            "field": name,
-            "old_value": old,
-            "new_value": new,
-            "event_id": claim.event_id,
-            "mapping_version": claim.config.mapping_version,
+            "event_id": str(claim.event_id),
             "changed_time": now,
         }
-        for lead, changes, claim in history
-        for name, old, new in changes
-    ]
-    if keep_fields:
-        insert_recordset(session, _CHANGES, rows)
-    ledger = [
-        {
-            "organization_id": row["organization_id"],
-            "lead_id": row["lead_id"],
-            "channel": DNC_CHANNELS[row["field"]],
-            "old_value": row["old_value"],
-            "new_value": row["new_value"],
-            "door": claim.endpoint.value,
-            "event_id": claim.event_id,
-            "changed_time": now,
-        }
-        for row, claim in zip(rows, claims, strict=True)
-        # A new lead's flag that starts false is no change of anyone's wish.
-        if row["field"] in DNC_CHANNELS and (row["new_value"] or row["old_value"] is not None)
-    ]
+        version = claim.config.mapping_version
+        for name, old, new in changes:
+            if keep_fields:
+                rows.append(
+                    {**shared, "field": name, "old_value": old, "new_value": new,
+                     "mapping_version": version}
+                )  # fmt: skip
+            # A new lead's flag that starts false is no change of anyone's wish.
+            if name in DNC_CHANNELS and (new or old is not None):
+                ledger.append(
+                    {**shared, "channel": DNC_CHANNELS[name], "old_value": old, "new_value": new,
+                     "door": claim.endpoint.value}
+                )  # fmt: skip
+    insert_recordset(session, _CHANGES, rows)
     # The DNC ledger outlives the field history's retention: it answers regulators.
     insert_recordset(session, _LEDGER, ledger)
 
