@@ -18,6 +18,6 @@ def process_batch(batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
     webhook deliveries the batch queued are published once it has committed.
     """
     with identity_locks(batch_identity_keys(batch)), task_session() as session:
-        outcomes = process_claims(session, batch, get_settings().keeps_field_history)
+        outcomes = process_claims(session, batch, keep_history=get_settings().keeps_field_history)
     publish_deliveries(i for outcome in outcomes if outcome for i in outcome.delivery_ids)
     return outcomes

@@ -20,7 +20,7 @@ def _process(
     event = make_event(session, tenant, json.dumps(payload).encode())
     claim = claim_event(session, event.id, lease_seconds=60, max_attempts=8)
     assert claim is not None
-    process_claims(session, [(claim, prepare_claim(claim))], keep_history)
+    process_claims(session, [(claim, prepare_claim(claim))], keep_history=keep_history)
     session.expire_all()
     return event
 

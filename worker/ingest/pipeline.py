@@ -171,7 +171,7 @@ def _applied(
 
 
 def process_claims(
-    session: Session, batch: Sequence[ClaimedEvent], keep_history: bool = True
+    session: Session, batch: Sequence[ClaimedEvent], *, keep_history: bool = True
 ) -> list[Outcome | None]:
     """Inside one transaction: guard the events, lock identities, decide, apply, record.
 
