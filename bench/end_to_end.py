@@ -7,13 +7,16 @@ The worker runs while the clients post, so posting and processing overlap; the t
 Two baselines: ``bench.raw_baseline`` (one process, one ``INSERT ... ON CONFLICT`` and one commit
 per lead, on the same database with the services stopped), and the naive Flask + Celery peer
 (``bench.naive_peer``), posted the same stream by the same clients under the same process counts.
+Before the measured pass, a trust-off pass posts the same stream to a stack that keeps no field
+history (``TRUST_OFF_ENV``): ``b2_trust_ratio`` is what provenance costs, side by side.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,8 @@ from bench.round_trips import measure_round_trips
 from bench.stack import BenchDatabase, Servers, create_database, start_stack
 
 MB = 1024 * 1024
+# The trust-off pass: the worker writes no field history (the setting's "keep none").
+TRUST_OFF_ENV = {"LEADGATE_HISTORY_RETENTION_DAYS": "0"}
 
 
 @dataclass
@@ -44,6 +49,8 @@ class PipelinePlan:
     # Profile waits too (lock polling, socket reads), not only running code.
     profile_idle: bool = False
     round_trip_events: int = 50
+    # B2 only: run the stream once with TRUST_OFF_ENV first, for b2_trust_ratio.
+    trust_off_pass: bool = True
 
 
 def split_indices(stream: Stream, clients: int) -> list[list[int]]:
@@ -101,20 +108,22 @@ def run_pipeline_load(
     plan: PipelinePlan,
     prepare: Callable[[BenchDatabase, Tenant], None] | None = None,
     settle: Callable[[BenchDatabase, Tenant], dict[str, Any]] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> PipelineRun:
     """Post the stream to a fresh stack and wait until every event is terminal.
 
     Returns the measurements, the answers, and the database and tenant (still there) for
     further checks. The caller drops the database. ``prepare`` adds rows before the services
     start (B7's webhooks); ``settle`` runs once the events are terminal, before the services
-    stop, and its figures go in the result as ``settled``.
+    stop, and its figures go in the result as ``settled``; ``extra_env`` adds settings to the
+    services.
     """
     database = create_database(servers, label)
     try:
         tenant = create_tenant(database.sqlalchemy_url)
         if prepare is not None:
             prepare(database, tenant)
-        stack = start_stack(database, servers)
+        stack = start_stack(database, servers, extra_env=extra_env)
     except BaseException:
         database.drop()
         raise
@@ -195,11 +204,51 @@ def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
     return peaks
 
 
+def run_trust_off(servers: Servers, stream: Stream, plan: PipelinePlan) -> dict[str, Any]:
+    """The stream through a stack that keeps no field history: its figures, for the ratio."""
+    load_before = [round(value, 2) for value in os.getloadavg()]
+    pipeline = run_pipeline_load(servers, "b2off", stream, plan, extra_env=TRUST_OFF_ENV)
+    pipeline.database.drop()
+    pipeline.result["load_average_before"] = load_before
+    keep = (
+        "leads_per_s", "wall_s", "accept_s", "by_status", "complete", "cpu_s", "cpu_s_per_lead",
+        "database_cpu_s_per_lead", "machine_busy_pct", "load_average_before", "profiles",
+    )  # fmt: skip
+    off = {key: pipeline.result[key] for key in keep if key in pipeline.result}
+    return {"settings": dict(TRUST_OFF_ENV), **off}
+
+
+def worker_cpu_per_lead(result: dict[str, Any]) -> float | None:
+    """The worker tree's CPU seconds per done event: what trust costs, whatever paces the posts.
+
+    When the worker keeps up with the posting (accept time close to wall time), leads/s is the
+    web's pace and hides the worker's cost; its CPU per lead does not.
+    """
+    done = result.get("by_status", {}).get("done", 0)
+    worker = result.get("cpu_s", {}).get("worker")
+    return round(worker / done, 5) if done and worker is not None else None
+
+
+def trust_ratio(on_lps: float, off_lps: float | None) -> float | None:
+    """Leads/s with every trust feature on over leads/s without field history."""
+    return round(on_lps / off_lps, 3) if off_lps else None
+
+
 def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
-    """B2: leadgate end to end, the raw psycopg loop on the same database, then the naive peer."""
+    """B2: the trust-off pass, leadgate end to end, the raw psycopg loop, then the naive peer."""
     stream = build_stream(plan.events, update_share=plan.update_share, seed=2)
+    # Off first, on second, each on a fresh database: the measured pass never runs on a colder
+    # machine than its baseline did.
+    trust_off = run_trust_off(servers, stream, plan) if plan.trust_off_pass else None
+    load_before = [round(value, 2) for value in os.getloadavg()]
     pipeline = run_pipeline_load(servers, "b2", stream, plan)
+    pipeline.result["load_average_before_on_pass"] = load_before
     result, database = pipeline.result, pipeline.database
+    if trust_off is not None:
+        result["trust_off"] = trust_off
+        result["b2_trust_ratio"] = trust_ratio(result["leads_per_s"], trust_off["leads_per_s"])
+        trust_off["worker_cpu_s_per_lead"] = worker_cpu_per_lead(trust_off)
+        result["worker_cpu_s_per_lead"] = worker_cpu_per_lead(result)
     try:
         raw = run_raw_loop(database.url, [event.body for event in stream.events])
         result["raw"] = {

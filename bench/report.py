@@ -111,6 +111,22 @@ def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:
     if raw:
         rows.append(("B2 end to end", "raw psycopg loop leads/s", _number(raw["leads_per_s"]), ""))
     rows.append(("B2 end to end", "e2e_ratio", _number(b2.get("e2e_ratio"), 3), ">= 0.5"))
+    off = b2.get("trust_off")
+    if off:
+        rows += [
+            ("B2 end to end", "trust off (no field history): leads/s", _number(off["leads_per_s"]),
+             ""),
+            ("B2 end to end", "trust on (every trust feature): leads/s",
+             _number(b2["leads_per_s"]), ""),
+            ("B2 end to end", "b2_trust_ratio (on / off)", _number(b2.get("b2_trust_ratio"), 3),
+             ">= 0.9"),
+            ("B2 end to end", "worker CPU s per lead: off / on",
+             f"{_number(off.get('worker_cpu_s_per_lead'), 5)} / "
+             f"{_number(b2.get('worker_cpu_s_per_lead'), 5)}", ""),
+            ("B2 end to end", "load average 1 min before: off / on pass",
+             f"{_number((off.get('load_average_before') or [None])[0])} / "
+             f"{_number((b2.get('load_average_before_on_pass') or [None])[0])}", ""),
+        ]  # fmt: skip
     naive = b2.get("naive")
     if naive:
         accept_wall = f"{_number(naive['accept_s'], 2)} / {_number(naive['wall_s'], 2)}"
@@ -266,7 +282,10 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
 
 
 def summary_line(results: dict[str, Any]) -> str:
-    """The last line: accept and end-to-end figures with the baselines and their ratios."""
+    """The last line: accept and end-to-end figures with the baselines and their ratios.
+
+    New fields go at the end, so a reader of the older fields' positions still finds them.
+    """
     b1, b2 = results.get("B1", {}), results.get("B2", {})
     raw_lps = b2.get("raw", {}).get("leads_per_s")
     naive_lps = b2.get("naive", {}).get("leads_per_s")
@@ -283,6 +302,7 @@ def summary_line(results: dict[str, Any]) -> str:
         f" e2e_lps={whole(b2.get('leads_per_s'))} raw_lps={whole(raw_lps)}"
         f" e2e_ratio={ratio(b2.get('e2e_ratio'))}"
         f" naive_lps={whole(naive_lps)} vs_naive={ratio(b2.get('vs_naive'))}"
+        f" b2_trust_ratio={ratio(b2.get('b2_trust_ratio'))}"
     )
 
 

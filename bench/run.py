@@ -176,10 +176,10 @@ def _git_commit() -> str | None:
 
 
 def _profile_text(results: dict[str, Any]) -> str:
+    b2 = results.get("B2", {})
+    passes = [b2.get("trust_off", {}), b2, results.get("B3", {})]
     profiles = {
-        name: data
-        for benchmark in ("B2", "B3")
-        for name, data in results.get(benchmark, {}).get("profiles", {}).items()
+        name: data for result in passes for name, data in result.get("profiles", {}).items()
     }
     return "\n\n".join(profile.format_summary(name, data["top"]) for name, data in profiles.items())
 

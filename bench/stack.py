@@ -271,10 +271,17 @@ class Stack:
 
 
 def start_stack(
-    database: BenchDatabase, servers: Servers, web: bool = True, worker: bool = True
+    database: BenchDatabase,
+    servers: Servers,
+    web: bool = True,
+    worker: bool = True,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Stack:
-    """Start the Procfile's services on ``database``; beat runs whenever the worker does."""
-    env = service_env(database.url, servers.redis_url)
+    """Start the Procfile's services on ``database``; beat runs whenever the worker does.
+
+    ``extra_env`` adds settings to every service (B2's trust-off pass keeps no field history).
+    """
+    env = service_env(database.url, servers.redis_url, extra_env)
     stack = Stack()
     try:
         if worker:

@@ -108,8 +108,14 @@ class Settings:
     # Uploaded files (LEADGATE_UPLOAD_DIR, default LEADGATE_HOME/uploads) and their size limit.
     upload_dir: Path = Path(".leadgate/uploads")
     upload_max_bytes: int = 100 * 1024 * 1024
-    # Field provenance: how long a lead's field changes are kept (LEADGATE_HISTORY_RETENTION_DAYS).
+    # Field provenance: how long a lead's field changes are kept (LEADGATE_HISTORY_RETENTION_DAYS);
+    # 0 keeps none: the worker writes no field history (the DNC ledger and consent are kept).
     history_retention_days: float = 365.0
+
+    @property
+    def keeps_field_history(self) -> bool:
+        """False when LEADGATE_HISTORY_RETENTION_DAYS is 0: lead field changes are not recorded."""
+        return self.history_retention_days > 0
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -162,6 +168,14 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _retention_days(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, 0.0)
+    # Between none and a quarter of an hour, a typo (0.001 for 0.01) would silently keep nothing.
+    if 0 < value < 0.01:
+        raise SettingsError(f"{name} must be 0 (keep none) or at least 0.01 days, got {value!r}")
     return value
 
 
@@ -283,7 +297,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wake_pending_seconds=_number(env, "LEADGATE_WAKE_PENDING_SECONDS", 5.0, 0.1),
         upload_dir=Path(env.get("LEADGATE_UPLOAD_DIR", "").strip() or home / "uploads").resolve(),
         upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),
-        history_retention_days=_number(env, "LEADGATE_HISTORY_RETENTION_DAYS", 365.0, 0.01),
+        history_retention_days=_retention_days(env, "LEADGATE_HISTORY_RETENTION_DAYS", 365.0),
     )
     return _check_broker_beside(settings)
 

@@ -7,6 +7,7 @@ from typing import Any
 from models.enums import EventAction
 from worker.health.drift import LIMIT_RANGES, REASONS
 from worker.health.holds import DRIFT, MANUAL
+from worker.health.quarantine import LATEST
 from worker.health.stats import DEFAULT_WINDOW, WINDOWS
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -93,13 +94,50 @@ _CONFIG_STATS: dict[str, Any] = {
         },
         "held_config": {"type": "boolean"},
         "drift_alarm": CONFIG_HEALTH_PROPERTIES["drift_alarm"],
+        "quarantine": {"$ref": "#/components/schemas/QuarantineStats"},
+    },
+}
+
+_QUARANTINE_STATS: dict[str, Any] = {
+    "type": "object",
+    "required": ["identifiers", "latest", "warned_events"],
+    "properties": {
+        "identifiers": {
+            **_COUNT,
+            "description": "phone numbers and emails quarantined in the config's organization",
+        },
+        "latest": {
+            "type": "array",
+            "maxItems": LATEST,
+            "items": {
+                "type": "object",
+                "required": ["id", "kind", "masked", "value", "claimants", "quarantined_time"],
+                "properties": {
+                    "id": {"type": "integer", "description": "as /api/quarantined-identifiers/"},
+                    "kind": {"type": "string", "enum": ["phone_number", "email"]},
+                    "masked": {"type": "string", "description": "the value as logs show it"},
+                    "value": {"type": "string"},
+                    "claimants": {**_COUNT, "description": "distinct external ids at quarantine"},
+                    "quarantined_time": {"type": "string", "format": "date-time"},
+                },
+            },
+            "description": "the newest quarantined identifiers of the organization",
+        },
+        "warned_events": {
+            **_COUNT,
+            "description": "the config's events in the window that carry a quarantine warning",
+        },
     },
 }
 
 
 def health_schemas() -> dict[str, Any]:
     """The schemas the health operations answer with."""
-    return {"DriftAlarm": _DRIFT_ALARM, "ConfigStats": _CONFIG_STATS}
+    return {
+        "DriftAlarm": _DRIFT_ALARM,
+        "ConfigStats": _CONFIG_STATS,
+        "QuarantineStats": _QUARANTINE_STATS,
+    }
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:

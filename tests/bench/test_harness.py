@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import contention, report
+from bench import contention, end_to_end, report
 from bench.accept import endurance_summary, endurance_windows
 from bench.end_to_end import in_stream_order, split_by_person, split_indices
 from bench.load import Answer, LoadResult, Target, event_id_of, percentile
@@ -39,7 +39,8 @@ from worker.ingest.prepare import prepare_lead
 
 SUMMARY = re.compile(
     r"^summary: accept_rps=\d+ bare_rps=\d+ accept_ratio=\d+\.\d\d"
-    r" e2e_lps=\d+ raw_lps=\d+ e2e_ratio=\d+\.\d\d naive_lps=\d+ vs_naive=\d+\.\d\d$"
+    r" e2e_lps=\d+ raw_lps=\d+ e2e_ratio=\d+\.\d\d naive_lps=\d+ vs_naive=\d+\.\d\d"
+    r" b2_trust_ratio=\d+\.\d\d$"
 )
 # The tests' own Redis database is 1 (and a session worker consumes it); the harness gets another.
 HARNESS_REDIS_DB = 3
@@ -159,7 +160,7 @@ def test_summary_line_without_results_says_not_available() -> None:
     line = report.summary_line({})
     assert line == (
         "summary: accept_rps=n/a bare_rps=n/a accept_ratio=n/a e2e_lps=n/a raw_lps=n/a"
-        " e2e_ratio=n/a naive_lps=n/a vs_naive=n/a"
+        " e2e_ratio=n/a naive_lps=n/a vs_naive=n/a b2_trust_ratio=n/a"
     )
 
 
@@ -172,12 +173,39 @@ def test_summary_line_carries_the_naive_peer() -> None:
             "e2e_ratio": 0.5,
             "naive": {"leads_per_s": 300.0},
             "vs_naive": 1.5,
+            "trust_off": {"leads_per_s": 480.0},
+            "b2_trust_ratio": 0.9375,
         },
     }
     assert report.summary_line(results) == (
         "summary: accept_rps=812 bare_rps=1625 accept_ratio=0.50 e2e_lps=450 raw_lps=900"
-        " e2e_ratio=0.50 naive_lps=300 vs_naive=1.50"
+        " e2e_ratio=0.50 naive_lps=300 vs_naive=1.50 b2_trust_ratio=0.94"
     )
+
+
+def test_the_table_shows_b2_with_trust_off_and_on_side_by_side() -> None:
+    b2 = {
+        "events": 10, "persons": 8, "posted": {"rps": 100.0}, "by_status": {"done": 10},
+        "accept_s": 0.1, "wall_s": 0.2, "leads_per_s": 470.0, "cpu_s": {"web": 1.0},
+        "cpu_s_per_lead": 0.01, "machine_busy_pct": 50.0, "memory": [],
+        "trust_off": {"leads_per_s": 500.0}, "b2_trust_ratio": 0.94,
+    }  # fmt: skip
+    shown = report.table({"B2": b2}, {}).splitlines()
+    for metric, value in (
+        ("trust off (no field history): leads/s", "500.0"),
+        ("trust on (every trust feature): leads/s", "470.0"),
+        ("b2_trust_ratio (on / off)", "0.940"),
+    ):
+        assert any(metric in line and value in line for line in shown), metric
+
+
+def test_trust_ratio_is_on_over_off() -> None:
+    assert end_to_end.trust_ratio(450.0, 500.0) == 0.9
+    worker = {"by_status": {"done": 400}, "cpu_s": {"web": 9.0, "worker": 2.0}}
+    assert end_to_end.worker_cpu_per_lead(worker) == 0.005
+    assert end_to_end.worker_cpu_per_lead({"by_status": {}, "cpu_s": {}}) is None
+    assert end_to_end.trust_ratio(450.0, None) is None
+    assert end_to_end.TRUST_OFF_ENV == {"LEADGATE_HISTORY_RETENTION_DAYS": "0"}
 
 
 def test_endurance_windows_split_a_long_run() -> None:
@@ -318,6 +346,11 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert naive["complete"] and naive["applied"] == 40, naive
     assert results["B2"]["vs_naive"] > 0
     assert results["B2"]["accept_s"] <= results["B2"]["wall_s"]
+    trust_off = results["B2"]["trust_off"]
+    assert trust_off["by_status"] == {"done": 40} and trust_off["leads_per_s"] > 0
+    assert trust_off["worker_cpu_s_per_lead"] > 0 and results["B2"]["worker_cpu_s_per_lead"] > 0
+    assert results["B2"]["b2_trust_ratio"] > 0
+    assert any("b2_trust_ratio (on / off)" in line for line in lines)
     for name in ("B2", "B3"):
         assert results[name]["complete"]
         assert results[name]["by_status"] == {"done": 40}

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from models import IngestionConfig, IngestionEvent, ReplayJob
+from models import IngestionConfig, IngestionEvent, QuarantinedIdentifier, ReplayJob
 from models.enums import EventAction, EventStatus
 from models.replay_job import ReplayJobStatus
 from tests.cli.conftest import Invoke, only_line
@@ -84,6 +84,28 @@ def test_stats_prints_the_windows_counts(invoke: Invoke, engine: Engine) -> None
     assert [path["path"] for path in stats["paths"]] == ["contact.phone"]
     refused = invoke("config", "stats", str(tenant.config_id), "--window", "2h", exit_code=2)
     assert "'2h' is not one of '1h', '24h', '7d'" in refused.stderr
+
+
+def test_stats_show_the_quarantine_masked(invoke: Invoke, engine: Engine) -> None:
+    tenant = _tenant(engine)
+    with Session(engine) as session:
+        session.add(
+            QuarantinedIdentifier(
+                organization_id=tenant.organization_id, kind="email", value="desk@acme.io",
+                claimants=7,
+            )
+        )  # fmt: skip
+        session.commit()
+
+    shown = invoke("config", "stats", str(tenant.config_id), "--window", "1h").stdout
+
+    quarantine = json.loads(shown)["quarantine"]
+    assert (quarantine["identifiers"], quarantine["warned_events"]) == (1, 0)
+    [entry] = quarantine["latest"]
+    assert (entry["kind"], entry["claimants"]) == ("email", 7)
+    # An operator's terminal (and its scrollback) gets the masked form only.
+    assert "desk@acme.io" not in shown and "value" not in entry
+    assert "d•••@acme.io" in entry["masked"]
 
 
 def test_holding_again_during_a_release_cancels_it(invoke: Invoke, engine: Engine) -> None:

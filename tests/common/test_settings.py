@@ -206,3 +206,13 @@ def test_redis_past_one_node_is_a_cluster_or_sentinels_never_both() -> None:
         load_settings({"LEADGATE_REDIS_SENTINELS": "a:1", "LEADGATE_REDIS_CLUSTER": "true"})
     with pytest.raises(SettingsError, match="CELERY_BROKER_URL must be set"):
         load_settings({"LEADGATE_REDIS_CLUSTER": "true"})
+
+
+def test_a_history_retention_of_zero_keeps_no_field_history() -> None:
+    assert load_settings({}).keeps_field_history is True
+    settings = load_settings({"LEADGATE_HISTORY_RETENTION_DAYS": "0"})
+    assert settings.history_retention_days == 0 and settings.keeps_field_history is False
+    assert load_settings({"LEADGATE_HISTORY_RETENTION_DAYS": "0.5"}).keeps_field_history is True
+    for value, message in (("0.001", "must be 0 .keep none. or at least 0.01"), ("-1", "at least")):
+        with pytest.raises(SettingsError, match=message):
+            load_settings({"LEADGATE_HISTORY_RETENTION_DAYS": value})

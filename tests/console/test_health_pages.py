@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import IngestionConfig, IngestionEvent
+from models import IngestionConfig, IngestionEvent, QuarantinedIdentifier
 from models.enums import EventStatus
 from tests.console.conftest import csrf_token, sign_in
 from tests.support.api import post_payload, wait_for_event, wait_for_replay_job
@@ -112,6 +112,24 @@ def test_the_config_page_shows_its_stats_window(
     assert "<dt>accepted</dt><dd>1</dd>" in page and "<dt>created</dt><dd>1</dd>" in page
     refused = _text(console, f"/console/configs/{tenant.config_id}/?window=2y", status=400)
     assert "window must be one of 1h, 24h, 7d" in refused
+
+
+def test_the_config_page_shows_the_quarantine_masked(
+    console: FlaskClient, tenant: Tenant, committed_session: Session
+) -> None:
+    committed_session.add(
+        QuarantinedIdentifier(
+            organization_id=tenant.organization_id, kind="email", value="desk@acme.io",
+            claimants=7,
+        )
+    )  # fmt: skip
+    committed_session.commit()
+    sign_in(console, tenant.token)
+
+    page = _text(console, f"/console/configs/{tenant.config_id}/?window=1h")
+
+    assert "1 quarantined in the organization; 0 of these events" in page
+    assert "d•••@acme.io" in page and "desk@acme.io" not in page
 
 
 def test_the_overview_lists_drift_alarms(

@@ -175,9 +175,9 @@ def _identity_locks(keys: list[str], *args: Any, **kwargs: Any) -> Iterator[bool
         yield held
 
 
-def _process_claims(session: Session, batch: list[ClaimedEvent]) -> Any:
+def _process_claims(session: Session, batch: list[ClaimedEvent], **options: Any) -> Any:
     _inject("transient")
-    return _real_process_claims(session, batch)
+    return _real_process_claims(session, batch, **options)
 
 
 def _lock_identities(session: Session, keys: list[str]) -> None:

@@ -119,3 +119,24 @@ def test_quarantines_belong_to_their_organization(
         "count": 0, "next": None, "previous": None, "results": []
     }  # fmt: skip
     assert client.get("/api/quarantined-identifiers/").status_code == 401
+
+
+def test_the_configs_stats_show_the_organizations_quarantine(
+    client: FlaskClient, tenant: Tenant
+) -> None:
+    for index in range(6):
+        _upsert(client, tenant, {"external_id": f"s-{index}", "phone_number": PHONE})
+    _upsert(client, tenant, {"phone_number": PHONE, "lead_source": "walk-in"})
+    url = f"/api/ingestion-configs/{tenant.config_id}/stats/?window=1h"
+
+    stats = client.get(url, headers=_auth(tenant)).get_json()
+
+    quarantine = stats["quarantine"]
+    # The sixth claimant's event and the lone one that could not match through the phone.
+    assert (quarantine["identifiers"], quarantine["warned_events"]) == (1, 2)
+    [entry] = quarantine["latest"]
+    # The owner's API shows the value, as /api/quarantined-identifiers/ does; masked beside it.
+    assert (entry["kind"], entry["value"], entry["claimants"]) == ("phone_number", E164, 6)
+    assert E164 not in entry["masked"] and "•" in entry["masked"]
+    listed = client.get("/api/quarantined-identifiers/", headers=_auth(tenant)).get_json()
+    assert entry["id"] == listed["results"][0]["id"]

@@ -72,10 +72,10 @@ def test_a_batch_answers_for_its_own_event_and_names_the_others_to_run_again(
     committed_session.commit()
     failing = {named, poisoned}
 
-    def process(session: Session, items: list[Any]) -> Any:
+    def process(session: Session, items: list[Any], **options: Any) -> Any:
         if any(claim.event_id in failing for claim, _ in items):
             raise _transient()
-        return process_claims(session, items)
+        return process_claims(session, items, **options)
 
     monkeypatch.setattr(worker.batches, "process_claims", process)
 

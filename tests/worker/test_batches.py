@@ -116,10 +116,10 @@ def test_a_failing_batch_is_retried_event_by_event(
     poisoned = ids[2]
     real = process_claims
 
-    def process(session: Session, items: list[ClaimedEvent]) -> Any:
+    def process(session: Session, items: list[ClaimedEvent], **options: Any) -> Any:
         if any(claim.event_id == poisoned for claim, _ in items):
             raise OperationalError("SELECT 1", {}, Exception("connection lost"))
-        return real(session, items)
+        return real(session, items, **options)
 
     monkeypatch.setattr(worker.batches, "process_claims", process)
 
@@ -143,7 +143,7 @@ def test_with_the_database_down_a_failed_batch_waits_out_its_lease(
     ids, batch = _committed_batch(committed_session, "+1202457")
     attempts: list[int] = []
 
-    def down(*_: Any) -> Any:
+    def down(*_: Any, **__: Any) -> Any:
         attempts.append(1)
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 

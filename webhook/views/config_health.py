@@ -39,7 +39,8 @@ def stats(config_id: str) -> Response:
     config = _own_config(session, authenticate(session), config_id)
     window = request.args.get("window") or DEFAULT_WINDOW
     try:
-        return jsonify(config_stats(session, _redis(), config, window))
+        # The caller owns the config: its quarantined values show as its own lists show them.
+        return jsonify(config_stats(session, _redis(), config, window, reveal_values=True))
     except UnknownWindow as error:
         raise ApiError(400, f"{error}.", {"window": [str(error)]}) from None
 

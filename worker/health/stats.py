@@ -21,15 +21,21 @@ from models import IngestionConfig
 from models.base import utcnow
 from models.enums import EventAction, EventStatus
 from worker.health.presence import mapped_sources, window_counts
+from worker.health.quarantine import quarantine_summary
+from worker.ingest.fan_in import QUARANTINE_WARNING_REGEX
 from worker.ingest.mapping import compiled_mapping_for
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
 DEFAULT_WINDOW = "24h"
 
+# The quarantine warnings are counted in the same scan: the window's rows are read anyway.
 _OUTCOMES = text(
-    "SELECT status, action, count(*) AS n FROM ingestion_events "
+    "SELECT status, action, count(*) AS n, count(*) FILTER (WHERE warnings <> '[]' AND "
+    "jsonb_path_exists(warnings, CAST(:quarantine_warning AS jsonpath))) AS quarantine_warned "
+    "FROM ingestion_events "
     "WHERE config_id = :config_id AND received_time >= :since GROUP BY status, action"
 )
+_QUARANTINE_WARNING = f'$[*].reason ? (@ like_regex "{QUARANTINE_WARNING_REGEX}")'
 _FAILED_FIELDS = text(
     "SELECT error ->> 'field' AS field, count(DISTINCT id) AS n "
     "FROM ingestion_events, jsonb_array_elements(errors) AS error "
@@ -60,12 +66,14 @@ def window_seconds(window: str) -> int:
 
 
 def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> dict[str, int]:
+    """The window's events by outcome, and (as ``quarantine_warned``) those warned of quarantine."""
     counts = {"accepted": 0, **{action.value: 0 for action in EventAction}}
     counts |= {status.value: 0 for status in EventStatus if status != EventStatus.done}
-    for status, action, number in session.execute(
-        _OUTCOMES, {"config_id": config_id, "since": since}
-    ):
+    counts["quarantine_warned"] = 0
+    values = {"config_id": config_id, "since": since, "quarantine_warning": _QUARANTINE_WARNING}
+    for status, action, number, warned in session.execute(_OUTCOMES, values):
         counts["accepted"] += number
+        counts["quarantine_warned"] += warned
         if status == EventStatus.done.value and action is not None:
             counts[action] += number
         elif status != EventStatus.done.value:
@@ -75,11 +83,17 @@ def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> 
 
 
 def config_stats(
-    session: Session, client: RedisClient | None, config: IngestionConfig, window: str
+    session: Session,
+    client: RedisClient | None,
+    config: IngestionConfig,
+    window: str,
+    reveal_values: bool = False,
 ) -> dict[str, Any]:
     """The config's health over the window (1h, 24h or 7d), as JSON-ready values.
 
-    Without Redis (``client`` None, or unreachable) the path shares are left out.
+    Without Redis (``client`` None, or unreachable) the path shares are left out. The
+    ``quarantine`` block shows identifiers masked; ``reveal_values`` adds the full values, for
+    the organization's own API callers only.
     """
     seconds = window_seconds(window)
     since = utcnow() - dt.timedelta(seconds=seconds)
@@ -110,11 +124,14 @@ def config_stats(
             for source in mapped_sources(mapping)
         ]
     )
+    counts = _outcome_counts(session, config.id, since)
+    quarantine = quarantine_summary(session, config.organization_id, reveal_values)
+    quarantine["warned_events"] = counts.pop("quarantine_warned")
     return {
         "config": str(config.id),
         "window": window,
         "since": since.isoformat(),
-        **_outcome_counts(session, config.id, since),
+        **counts,
         "failed_by_field": failed_fields,
         "paths": paths,
         "path_events": None if presence is None else presence.events,
@@ -124,4 +141,5 @@ def config_stats(
         },
         "held_config": config.held,
         "drift_alarm": config.drift_alarm,
+        "quarantine": quarantine,
     }

@@ -22,6 +22,8 @@ DEFAULT_WINDOW_DAYS = 30
 FAN_IN_KEYS = ("phone_number", "email")
 
 Identifier = tuple[str, str]  # (key, value): ("phone_number", "+12024561111")
+# What the two warnings below say, as a SQL/JSON path regex: counts the events that carry one.
+QUARANTINE_WARNING_REGEX = " is (now )?quarantined"
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class FanInVerdict:
     quarantined: list[tuple[str, str, int]] = field(default_factory=list)
 
 
-def _masked(key: str, value: str) -> str:
+def masked_identifier(key: str, value: str) -> str:
+    """A phone number or email as logs, the CLI and the console may show it."""
     return masked_phone(value) if key == "phone_number" else masked_email(value)
 
 
@@ -99,7 +102,9 @@ def judge_fan_in(
         identifier = (key, value)
         if fan_in.is_quarantined(identifier):
             del verdict.match_values[key]
-            reason = f"{_masked(key, value)} is quarantined (claimed by too many external ids)"
+            reason = (
+                f"{masked_identifier(key, value)} is quarantined (claimed by too many external ids)"
+            )
             verdict.warnings.append({"field": key, "reason": f"{reason}; not used to match"})
             continue
         if external_id is None:
@@ -109,11 +114,12 @@ def judge_fan_in(
         if len(claimants) > rule.limit:
             del verdict.match_values[key]
             verdict.quarantined.append((key, value, len(claimants)))
+            shown = masked_identifier(key, value)
             verdict.warnings.append(
                 {
                     "field": key,
                     "reason": (
-                        f"{_masked(key, value)} is now quarantined: {len(claimants)} distinct "
+                        f"{shown} is now quarantined: {len(claimants)} distinct "
                         f"external ids claimed it within {rule.window_days} days (more than "
                         f"{rule.limit}); not used to match"
                     ),

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Result, Select, Table, delete, null, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from models import IdentifierClaim, IngestionConfig, QuarantinedIdentifier
 from models.base import utcnow
 from worker.ingest.fan_in import DEFAULT_WINDOW_DAYS, FAN_IN_KEYS, FanIn, Identifier
+from worker.ingest.recordset import insert_recordset
+
+_CLAIMS = cast(Table, IdentifierClaim.__table__)
+_QUARANTINED = cast(Table, QuarantinedIdentifier.__table__)
+# An identifier claimed again by the same external id keeps the later of the two times.
+_KEEP_LATEST_CLAIM = (
+    "ON CONFLICT (organization_id, kind, value, external_id) DO UPDATE "
+    "SET claimed_time = excluded.claimed_time "
+    "WHERE identifier_claims.claimed_time < excluded.claimed_time"
+)
 
 
 def _identifiers(payloads: Iterable[dict[str, Any]]) -> list[Identifier]:
@@ -41,28 +50,33 @@ def load_fan_in(
     wanted = _identifiers(payloads)
     if not wanted:
         return FanIn()
-    pair = tuple_(IdentifierClaim.kind, IdentifierClaim.value)
-    claims = session.execute(
-        select(
-            IdentifierClaim.kind,
-            IdentifierClaim.value,
-            IdentifierClaim.external_id,
-            IdentifierClaim.claimed_time,
-        ).where(
-            IdentifierClaim.organization_id == organization_id,
-            pair.in_(wanted),
-            IdentifierClaim.claimed_time >= since,
-        )
-    ).all()
-    quarantined = session.execute(
-        select(QuarantinedIdentifier.kind, QuarantinedIdentifier.value).where(
-            QuarantinedIdentifier.organization_id == organization_id,
-            tuple_(QuarantinedIdentifier.kind, QuarantinedIdentifier.value).in_(wanted),
-        )
-    ).all()
+    claims = select(
+        IdentifierClaim.kind,
+        IdentifierClaim.value,
+        IdentifierClaim.external_id,
+        IdentifierClaim.claimed_time,
+    ).where(
+        IdentifierClaim.organization_id == organization_id,
+        tuple_(IdentifierClaim.kind, IdentifierClaim.value).in_(wanted),
+        IdentifierClaim.claimed_time >= since,
+    )
+    # One round trip for both: a quarantine comes back as a row without an external id, which
+    # no claim lacks (it is part of the claim's key).
+    quarantines = select(
+        QuarantinedIdentifier.kind, QuarantinedIdentifier.value, null(), null()
+    ).where(
+        QuarantinedIdentifier.organization_id == organization_id,
+        tuple_(QuarantinedIdentifier.kind, QuarantinedIdentifier.value).in_(wanted),
+    )
+    result: Result[Any] = session.execute(union_all(claims, quarantines))
+    rows = [tuple(row) for row in result]
     return FanIn(
-        ((kind, value, external_id, when) for kind, value, external_id, when in claims),
-        ((kind, value) for kind, value in quarantined),
+        (
+            (kind, value, external_id, when)
+            for kind, value, external_id, when in rows
+            if external_id is not None
+        ),
+        ((kind, value) for kind, value, external_id, _ in rows if external_id is None),
     )
 
 
@@ -77,42 +91,39 @@ def record_fan_in(
     for kind, value, external_id, when in claims:
         key = (kind, value, external_id)
         latest[key] = max(when, latest.get(key, when))
-    if latest:
-        statement = insert(IdentifierClaim)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["organization_id", "kind", "value", "external_id"],
-                set_={"claimed_time": statement.excluded.claimed_time},
-                where=IdentifierClaim.claimed_time < statement.excluded.claimed_time,
-            ),
-            [
-                {
-                    "organization_id": organization_id,
-                    "kind": kind,
-                    "value": value,
-                    "external_id": external_id,
-                    "claimed_time": when,
-                }
-                for (kind, value, external_id), when in sorted(latest.items())
-            ],
-        )
-    if quarantined:
-        rows = {(kind, value): count for kind, value, count in quarantined}
-        session.execute(
-            insert(QuarantinedIdentifier).on_conflict_do_nothing(
-                index_elements=["organization_id", "kind", "value"]
-            ),
-            [
-                {
-                    "organization_id": organization_id,
-                    "kind": kind,
-                    "value": value,
-                    "claimants": count,
-                    "quarantined_time": utcnow(),
-                }
-                for (kind, value), count in sorted(rows.items())
-            ],
-        )
+    # Sorted: two batches sharing identifiers take their row locks in the same order.
+    insert_recordset(
+        session,
+        _CLAIMS,
+        [
+            {
+                "organization_id": organization_id,
+                "kind": kind,
+                "value": value,
+                "external_id": external_id,
+                "claimed_time": when,
+            }
+            for (kind, value, external_id), when in sorted(latest.items())
+        ],
+        _KEEP_LATEST_CLAIM,
+    )
+    rows = {(kind, value): count for kind, value, count in quarantined}
+    now = utcnow()
+    insert_recordset(
+        session,
+        _QUARANTINED,
+        [
+            {
+                "organization_id": organization_id,
+                "kind": kind,
+                "value": value,
+                "claimants": count,
+                "quarantined_time": now,
+            }
+            for (kind, value), count in sorted(rows.items())
+        ],
+        "ON CONFLICT (organization_id, kind, value) DO NOTHING",
+    )
 
 
 def quarantine_statement(organization_id: int) -> Select[QuarantinedIdentifier]:

@@ -74,7 +74,9 @@ def apply_decision(
     return decision.lead
 
 
-def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[uuid.UUID, Outcome]:
+def _decide_and_apply(
+    session: Session, valid: Sequence[ClaimedEvent], keep_history: bool
+) -> dict[uuid.UUID, Outcome]:
     outcomes: dict[uuid.UUID, Outcome] = {}
     pending_history: list[tuple[Lead, list[tuple[str, Any, Any]], Claim]] = []
     pending_consents: list[tuple[Lead, dict[str, Any], Claim]] = []
@@ -132,7 +134,7 @@ def _decide_and_apply(session: Session, valid: Sequence[ClaimedEvent]) -> dict[u
         pending_consents += consents
     # New leads get their ids here, in one INSERT; updates go out in the same flush.
     session.flush()
-    record_history(session, pending_history)
+    record_history(session, pending_history, keep_fields=keep_history)
     record_consents(session, pending_consents)
     return outcomes
 
@@ -148,7 +150,9 @@ def _is_unique_violation(error: IntegrityError) -> bool:
     return isinstance(error.orig, psycopg.errors.UniqueViolation)
 
 
-def _applied(session: Session, valid: Sequence[ClaimedEvent]) -> dict[uuid.UUID, Outcome]:
+def _applied(
+    session: Session, valid: Sequence[ClaimedEvent], keep_history: bool
+) -> dict[uuid.UUID, Outcome]:
     """Decide and apply the valid events; once more if a unique index caught a race.
 
     Under the identity locks no other ingestion writes these identifiers, but a writer outside
@@ -158,20 +162,23 @@ def _applied(session: Session, valid: Sequence[ClaimedEvent]) -> dict[uuid.UUID,
     """
     try:
         with session.begin_nested():
-            return _decide_and_apply(session, valid)
+            return _decide_and_apply(session, valid, keep_history)
     except IntegrityError as error:
         if not _is_unique_violation(error):
             raise
         log.info("a unique index caught a concurrent write; deciding the batch again")
-    return _decide_and_apply(session, valid)
+    return _decide_and_apply(session, valid, keep_history)
 
 
-def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outcome | None]:
+def process_claims(
+    session: Session, batch: Sequence[ClaimedEvent], *, keep_history: bool = True
+) -> list[Outcome | None]:
     """Inside one transaction: guard the events, lock identities, decide, apply, record.
 
     The outcomes come in the batch's order; None for an event another worker took over
     (nothing is written for it). Events are applied in receive order, each seeing the writes of
-    those before it.
+    those before it. ``keep_history`` False writes no field history (the DNC ledger and the
+    consent records are written all the same).
     """
     held = lock_event_rows(session, [claim for claim, _ in batch])
     live = sorted(
@@ -179,7 +186,7 @@ def process_claims(session: Session, batch: Sequence[ClaimedEvent]) -> list[Outc
     )
     valid = [(claim, prepared) for claim, prepared in live if not prepared.errors]
     lock_identities(session, batch_identity_keys(valid))
-    outcomes = _applied(session, valid) if valid else {}
+    outcomes = _applied(session, valid, keep_history) if valid else {}
     for claim, prepared in live:
         if prepared.errors:
             order = EventOrder(claim.received_time, claim.seq)

@@ -1,64 +1,66 @@
 """Writing what applied events changed: field history, the DNC ledger, consent records.
 
-Called after the batch's flush, so new leads have their ids. Each table takes its rows in one
-executemany, which the driver sends as one multi-row INSERT; the statement is compiled once per
-process (a ``.values([...])`` list would be compiled again for every batch).
+Called after the batch's flush, so new leads have their ids. Each table takes a batch's rows in
+one statement (``worker.ingest.recordset``), not one INSERT per row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from models import ConsentRecord, DncChange, Lead, LeadFieldChange
 from models.base import utcnow
 from worker.ingest.claims import Claim
 from worker.ingest.provenance import DNC_CHANNELS
+from worker.ingest.recordset import insert_recordset
+
+_CHANGES = cast(Table, LeadFieldChange.__table__)
+_LEDGER = cast(Table, DncChange.__table__)
+_CONSENTS = cast(Table, ConsentRecord.__table__)
 
 
 def record_history(
-    session: Session, history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]]
+    session: Session,
+    history: Sequence[tuple[Lead, list[tuple[str, Any, Any]], Claim]],
+    keep_fields: bool = True,
 ) -> None:
-    """Write the field changes of the applied events in one statement (after the flush: ids)."""
-    now = utcnow()
-    claims = [claim for _, changes, claim in history for _ in changes]
-    rows = [
-        {
+    """Write the field changes of the applied events in one statement (after the flush: ids).
+
+    ``keep_fields`` False (a retention of 0 days) leaves the field history out; the DNC
+    changes among them still go to the ledger.
+    """
+    # The rows travel as JSON (worker.ingest.recordset): the time and each event's id are
+    # turned into text once, and each lead's attributes read once, not once per changed field.
+    now = utcnow().isoformat()
+    rows: list[dict[str, Any]] = []
+    ledger: list[dict[str, Any]] = []
+    for lead, changes, claim in history:
+        shared = {
             "organization_id": lead.organization_id,
             "lead_id": lead.id,
-            "field": name,
-            "old_value": old,
-            "new_value": new,
-            "event_id": claim.event_id,
-            "mapping_version": claim.config.mapping_version,
+            "event_id": str(claim.event_id),
             "changed_time": now,
         }
-        for lead, changes, claim in history
-        for name, old, new in changes
-    ]
-    if rows:
-        session.execute(insert(LeadFieldChange), rows)
-    ledger = [
-        {
-            "organization_id": row["organization_id"],
-            "lead_id": row["lead_id"],
-            "channel": DNC_CHANNELS[row["field"]],
-            "old_value": row["old_value"],
-            "new_value": row["new_value"],
-            "door": claim.endpoint.value,
-            "event_id": claim.event_id,
-            "changed_time": now,
-        }
-        for row, claim in zip(rows, claims, strict=True)
-        # A new lead's flag that starts false is no change of anyone's wish.
-        if row["field"] in DNC_CHANNELS and (row["new_value"] or row["old_value"] is not None)
-    ]
-    if ledger:
-        # The DNC ledger outlives the field history's retention: it answers regulators.
-        session.execute(insert(DncChange), ledger)
+        version = claim.config.mapping_version
+        for name, old, new in changes:
+            if keep_fields:
+                rows.append(
+                    {**shared, "field": name, "old_value": old, "new_value": new,
+                     "mapping_version": version}
+                )  # fmt: skip
+            # A new lead's flag that starts false is no change of anyone's wish.
+            if name in DNC_CHANNELS and (new or old is not None):
+                ledger.append(
+                    {**shared, "channel": DNC_CHANNELS[name], "old_value": old, "new_value": new,
+                     "door": claim.endpoint.value}
+                )  # fmt: skip
+    insert_recordset(session, _CHANGES, rows)
+    # The DNC ledger outlives the field history's retention: it answers regulators.
+    insert_recordset(session, _LEDGER, ledger)
 
 
 def record_consents(
@@ -83,4 +85,4 @@ def record_consents(
         }
         for lead, given, claim in consents
     ]
-    session.execute(insert(ConsentRecord), rows)
+    insert_recordset(session, _CONSENTS, rows)

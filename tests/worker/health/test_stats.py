@@ -10,8 +10,20 @@ import pytest
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
+from models import IngestionConfig, QuarantinedIdentifier
 from models.base import utcnow
-from worker.health.stats import _FAILED_FIELDS, _LATENCY, _OUTCOMES, UnknownWindow, window_seconds
+from models.enums import EventAction, EventStatus
+from tests.support.factories import make_event, make_tenant
+from worker.health.stats import (
+    _FAILED_FIELDS,
+    _LATENCY,
+    _OUTCOMES,
+    _QUARANTINE_WARNING,
+    UnknownWindow,
+    config_stats,
+    window_seconds,
+)
+from worker.ingest.fan_in import FanIn, FanInRule, judge_fan_in
 from worker.release_jobs import HELD_PAGE
 
 
@@ -32,7 +44,8 @@ def test_a_stats_query_reads_the_configs_receive_time_index(
     db_session: Session, query: TextClause
 ) -> None:
     since = utcnow() - dt.timedelta(hours=1)
-    plan = _plan(db_session, query, {"config_id": uuid.uuid4(), "since": since})
+    values = {"config_id": uuid.uuid4(), "since": since, "quarantine_warning": _QUARANTINE_WARNING}
+    plan = _plan(db_session, query, values)
     assert "ix_ingestion_events_config_id_received_time" in plan, plan
 
 
@@ -45,3 +58,51 @@ def test_windows() -> None:
     assert [window_seconds(name) for name in ("1h", "24h", "7d")] == [3600, 86400, 604800]
     with pytest.raises(UnknownWindow, match="window must be one of 1h, 24h, 7d; got '1d'"):
         window_seconds("1d")
+
+
+def _quarantine_warning(phone: str) -> dict[str, str]:
+    """The warning the worker itself writes for an event that gave a quarantined phone."""
+    values = {"external_id": "x", "phone_number": phone}
+    verdict = judge_fan_in(
+        values, FanIn(quarantined=[("phone_number", phone)]), FanInRule(), utcnow()
+    )
+    [warning] = verdict.warnings
+    return warning
+
+
+def test_the_stats_show_the_organizations_quarantine_masked(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    other = make_tenant(db_session)
+    phones = [f"+1202456{1100 + index}" for index in range(7)]
+    for phone in phones:
+        db_session.add(
+            QuarantinedIdentifier(
+                organization_id=tenant.organization_id, kind="phone_number", value=phone,
+                claimants=6,
+            )
+        )  # fmt: skip
+    db_session.add(
+        QuarantinedIdentifier(
+            organization_id=other.organization_id, kind="email", value="desk@acme.io", claimants=9
+        )
+    )
+    done: dict[str, Any] = {"status": EventStatus.done, "action": EventAction.created}
+    make_event(db_session, tenant, **done, warnings=[_quarantine_warning(phones[0])])
+    make_event(
+        db_session, tenant, **done, warnings=[{"field": "email", "reason": "something else"}]
+    )
+    make_event(db_session, tenant, **done)
+    config = db_session.get_one(IngestionConfig, tenant.config_id)
+
+    stats = config_stats(db_session, None, config, "1h")
+
+    quarantine = stats["quarantine"]
+    assert (quarantine["identifiers"], quarantine["warned_events"]) == (7, 1)
+    assert len(quarantine["latest"]) == 5
+    # Newest first, masked, and no full value where the CLI and the console read it.
+    assert [entry["kind"] for entry in quarantine["latest"]] == ["phone_number"] * 5
+    assert all("value" not in entry for entry in quarantine["latest"])
+    shown = str(quarantine)
+    assert "2024561" not in shown and all("+•" in entry["masked"] for entry in quarantine["latest"])
+    revealed = config_stats(db_session, None, config, "1h", reveal_values=True)["quarantine"]
+    assert [entry["value"] for entry in revealed["latest"]] == phones[::-1][:5]
