@@ -14,8 +14,12 @@ Debian's wrk has no ``-R``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from bench import profile
 from bench.end_to_end import memory_report
 from bench.load import BodySource, LoadResult, Target, closed_loop, fixed_rate
 from bench.payloads import create_tenant
@@ -41,6 +45,8 @@ class AcceptPlan:
     window_s: float = 10.0
     install_wrk: bool = True
     use_wrk: bool = True
+    # py-spy leadgate's web during its saturation and fixed-rate runs (not the endurance run).
+    profile_dir: Path | None = None
 
 
 def saturate(target: Target, plan: AcceptPlan, wrk: str | None, seconds: float) -> LoadResult:
@@ -89,6 +95,39 @@ def endurance(target: Target, plan: AcceptPlan, wrk: str | None) -> dict[str, An
     return endurance_summary(first, last, plan.endurance_s)
 
 
+def rows_per_commit(database_url: str) -> dict[str, Any]:
+    """Events stored and the transactions that stored them: how well group commit batched."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*), count(DISTINCT xmin::text) FROM ingestion_events"
+        ).fetchone()
+    events, commits = row if row is not None else (0, 0)
+    return {
+        "events": events,
+        "commits": commits,
+        "rows_per_commit": round(events / commits, 2) if commits else None,
+    }
+
+
+def _profiled(
+    name: str, pid: int, plan: AcceptPlan, target: Target, wrk: str | None
+) -> dict[str, Any]:
+    """``measure`` with py-spy on ``pid`` when the plan asks for a profile and py-spy is there."""
+    py_spy = profile.find_py_spy() if plan.profile_dir else None
+    if plan.profile_dir is None or py_spy is None:
+        return measure(target, plan, wrk)
+    recording = profile.start_recording(py_spy, f"b1-{name}", pid, plan.profile_dir)
+    try:
+        result = measure(target, plan, wrk)
+    finally:
+        recording.stop()
+    result["profile"] = {
+        "file": str(recording.output),
+        "top": profile.summarize(recording.output, top=15),
+    }
+    return result
+
+
 def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
     """B1 for leadgate's web and for the bare view, in that order, on one fresh database."""
     database = create_database(servers, "b1")
@@ -105,9 +144,10 @@ def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
             try:
                 sampler = RssSampler({"web": web.pid}).start()
                 target = Target.at(web.url, tenant.upsert_path, tenant.token)
-                results[name] = measure(target, plan, wrk)
+                results[name] = _profiled(name, web.pid, plan, target, wrk)
                 if app is None:
                     results["endurance"] = endurance(target, plan, wrk)
+                    results["batching"] = rows_per_commit(database.url)
                 results[name]["memory"] = memory_report(sampler)
             finally:
                 web.stop()

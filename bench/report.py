@@ -64,6 +64,16 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
             "< 150",
         ),
     ]
+    batching = b1.get("batching")
+    if batching:
+        rows.append(
+            (
+                "B1 accept",
+                "events per commit (group commit)",
+                _number(batching["rows_per_commit"], 2),
+                "",
+            )
+        )
     endurance = b1.get("endurance")
     if endurance:
         first_last = f"{_number(endurance['first_rps'])} / {_number(endurance['last_rps'])}"
