@@ -17,10 +17,10 @@ from dataclasses import replace
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from models.db import get_sessionmaker
+from models.db import get_engine, get_sessionmaker
 from models.enums import Endpoint
 from tests.support.factories import make_tenant
 from webhook import inbox
@@ -112,22 +112,32 @@ class Requests:
         self.tickets: list[Ticket] = []
         self.pool = ThreadPoolExecutor(32)
 
-    def post(self, config: EndpointConfig, body: bytes = b"{}") -> Future[Outcome]:
+    def post(
+        self, config: EndpointConfig, body: bytes = b"{}", read_first: bool = False
+    ) -> Future[Outcome]:
         """Start one request; its future is the stored event or the API error it answered."""
-        return self.pool.submit(self.post_now, config, body)
+        return self.pool.submit(self.post_now, config, body, read_first)
 
-    def posts(self, config: EndpointConfig, count: int) -> list[Future[Outcome]]:
+    def posts(
+        self, config: EndpointConfig, count: int, read_first: bool = False
+    ) -> list[Future[Outcome]]:
         """Start ``count`` requests and return once each has joined a batch."""
         before = len(self.tickets)
-        futures = [self.post(config, json.dumps({"n": n}).encode()) for n in range(count)]
+        futures = [
+            self.post(config, json.dumps({"n": n}).encode(), read_first) for n in range(count)
+        ]
         _until(lambda: len(self.tickets) == before + count)
         _until(lambda: all(ticket.joined for ticket in self.tickets[before:]))
         return futures
 
-    def post_now(self, config: EndpointConfig, body: bytes = b"{}") -> Outcome:
-        """One request in the calling thread."""
+    def post_now(
+        self, config: EndpointConfig, body: bytes = b"{}", read_first: bool = False
+    ) -> Outcome:
+        """One request in the calling thread; ``read_first`` reads, as a cache miss would."""
         with self.factory() as session, self.committer.arriving() as ticket:
             self.tickets.append(ticket)
+            if read_first:
+                session.execute(text("SELECT 1"))
             try:
                 stored = store_event(
                     session,
@@ -162,7 +172,9 @@ def inserts(monkeypatch: pytest.MonkeyPatch) -> GatedInserts:
 
 
 @pytest.fixture
-def threads(engine: Engine) -> Iterator[Callable[[GroupCommitter], Requests]]:
+def threads(
+    engine: Engine, inserts: GatedInserts
+) -> Iterator[Callable[[GroupCommitter], Requests]]:
     made: list[Requests] = []
 
     def make(committer: GroupCommitter) -> Requests:
@@ -170,6 +182,9 @@ def threads(engine: Engine) -> Iterator[Callable[[GroupCommitter], Requests]]:
         return made[-1]
 
     yield make
+    # A test that failed while a batch was held must not leave its threads waiting.
+    for gate in inserts.gates.values():
+        gate.set()
     for each in made:
         each.pool.shutdown(wait=True)
 
@@ -250,6 +265,27 @@ def test_a_full_batch_waits_for_its_turn_behind_the_one_in_flight(
     assert inserts.sizes == [1, 2, 2]
     assert inserts.most_in_flight == 1
     assert [entry[1] for entry in inserts.log] == [0, 0, 1, 1, 2, 2]
+
+
+def test_a_request_waiting_for_its_batch_holds_no_connection(
+    engine: Engine,
+    config: EndpointConfig,
+    inserts: GatedInserts,
+    threads: Callable[[GroupCommitter], Requests],
+) -> None:
+    # Web threads outnumber the pool: members holding connections could starve their leader.
+    committer = GroupCommitter(window_s=30, max_rows=16)
+    made = threads(committer)
+    pool = get_engine(engine.url.render_as_string(hide_password=False), autocommit=True).pool
+    release = inserts.hold(0)
+    futures = made.posts(config, 1, read_first=True)
+    inserts.wait_started(1)
+    futures += made.posts(config, 4, read_first=True)
+    # The four that read and then joined gave theirs back; the leader in flight takes one only
+    # once the gate opens (it runs the INSERT then).
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool's count
+    release.set()
+    assert all(isinstance(event, StoredEvent) for event in _results(futures))
 
 
 def test_a_lone_request_is_not_delayed(
