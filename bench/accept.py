@@ -14,13 +14,17 @@ Debian's wrk has no ``-R``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from bench import profile
 from bench.end_to_end import memory_report
 from bench.load import BodySource, LoadResult, Target, closed_loop, fixed_rate
 from bench.payloads import create_tenant
 from bench.procfile import gunicorn_settings, procfile_commands
-from bench.procstats import RssSampler
+from bench.procstats import RssSampler, tree_cpu
 from bench.stack import Servers, create_database, service_env, start_web
 from bench.wrk import find_wrk, run_wrk
 
@@ -41,6 +45,8 @@ class AcceptPlan:
     window_s: float = 10.0
     install_wrk: bool = True
     use_wrk: bool = True
+    # py-spy leadgate's web during its saturation and fixed-rate runs (not the endurance run).
+    profile_dir: Path | None = None
 
 
 def saturate(target: Target, plan: AcceptPlan, wrk: str | None, seconds: float) -> LoadResult:
@@ -51,14 +57,24 @@ def saturate(target: Target, plan: AcceptPlan, wrk: str | None, seconds: float) 
     return closed_loop(target, source, plan.connections, seconds)
 
 
-def measure(target: Target, plan: AcceptPlan, wrk: str | None) -> dict[str, Any]:
-    """Warm up, saturate, then hold 80% of that saturation rate."""
+def measure(target: Target, plan: AcceptPlan, wrk: str | None, pid: int) -> dict[str, Any]:
+    """Warm up, saturate, then hold 80% of that saturation rate.
+
+    The web's CPU per request at saturation (its process tree, from ``/proc``) is the steadier
+    figure on a shared machine: requests/s is whatever the other work left over.
+    """
     saturate(target, plan, wrk, plan.warmup_s)
+    cpu_before = tree_cpu({"web": pid})["web"]
     saturation = saturate(target, plan, wrk, plan.saturation_s)
+    cpu_s = tree_cpu({"web": pid})["web"] - cpu_before
     rate = max(1.0, plan.fixed_share * saturation.rps)
     source = BodySource(count=20_000, run_tag="accept-fixed")
     fixed = fixed_rate(target, source, rate, plan.fixed_s)
-    return {"saturation": saturation.as_dict(), "fixed_rate": fixed.as_dict()}
+    return {
+        "saturation": saturation.as_dict(),
+        "web_cpu_ms_per_request": round(1000 * cpu_s / max(saturation.requests, 1), 3),
+        "fixed_rate": fixed.as_dict(),
+    }
 
 
 def endurance_windows(total_s: float, window_s: float) -> tuple[float, float, float]:
@@ -89,6 +105,39 @@ def endurance(target: Target, plan: AcceptPlan, wrk: str | None) -> dict[str, An
     return endurance_summary(first, last, plan.endurance_s)
 
 
+def rows_per_commit(database_url: str) -> dict[str, Any]:
+    """Events stored and the transactions that stored them: how well group commit batched."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*), count(DISTINCT xmin::text) FROM ingestion_events"
+        ).fetchone()
+    events, commits = row if row is not None else (0, 0)
+    return {
+        "events": events,
+        "commits": commits,
+        "rows_per_commit": round(events / commits, 2) if commits else None,
+    }
+
+
+def _profiled(
+    name: str, pid: int, plan: AcceptPlan, target: Target, wrk: str | None
+) -> dict[str, Any]:
+    """``measure`` with py-spy on ``pid`` when the plan asks for a profile and py-spy is there."""
+    py_spy = profile.find_py_spy() if plan.profile_dir else None
+    if plan.profile_dir is None or py_spy is None:
+        return measure(target, plan, wrk, pid)
+    recording = profile.start_recording(py_spy, f"b1-{name}", pid, plan.profile_dir)
+    try:
+        result = measure(target, plan, wrk, pid)
+    finally:
+        recording.stop()
+    result["profile"] = {
+        "file": str(recording.output),
+        "top": profile.summarize(recording.output, top=15),
+    }
+    return result
+
+
 def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
     """B1 for leadgate's web and for the bare view, in that order, on one fresh database."""
     database = create_database(servers, "b1")
@@ -105,9 +154,14 @@ def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
             try:
                 sampler = RssSampler({"web": web.pid}).start()
                 target = Target.at(web.url, tenant.upsert_path, tenant.token)
-                results[name] = measure(target, plan, wrk)
+                results[name] = (
+                    _profiled(name, web.pid, plan, target, wrk)
+                    if app is None
+                    else measure(target, plan, wrk, web.pid)
+                )
                 if app is None:
                     results["endurance"] = endurance(target, plan, wrk)
+                    results["batching"] = rows_per_commit(database.url)
                 results[name]["memory"] = memory_report(sampler)
             finally:
                 web.stop()

@@ -42,12 +42,14 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
     socket_errors = (
         leadgate["saturation"]["socket_errors"] + leadgate["fixed_rate"]["socket_errors"]
     )
+    cpu = " / ".join(_number(side.get("web_cpu_ms_per_request"), 2) for side in (leadgate, bare))
     rows: list[Row] = [
         ("B1 accept", "web settings (gunicorn config)", settings, ""),
         ("B1 accept", "load generator", b1["load_generator"], ""),
         ("B1 accept", "connections", _number(b1.get("connections")), "32"),
         ("B1 accept", "leadgate saturation req/s", _number(b1["accept_rps"]), ""),
         ("B1 accept", "bare Flask saturation req/s", _number(b1["bare_rps"]), ""),
+        ("B1 accept", "web CPU ms per request at saturation: leadgate / bare", cpu, ""),
         ("B1 accept", "accept_ratio", _number(b1["accept_ratio"], 3), ">= 0.5"),
         ("B1 accept", "fixed rate req/s: target / achieved", _rates(leadgate["fixed_rate"]), ""),
         ("B1 accept", "generator send lag p99 ms", _number(fixed_lag, 2), "small"),
@@ -64,6 +66,16 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
             "< 150",
         ),
     ]
+    batching = b1.get("batching")
+    if batching:
+        rows.append(
+            (
+                "B1 accept",
+                "events per commit (group commit)",
+                _number(batching["rows_per_commit"], 2),
+                "",
+            )
+        )
     endurance = b1.get("endurance")
     if endurance:
         first_last = f"{_number(endurance['first_rps'])} / {_number(endurance['last_rps'])}"

@@ -90,7 +90,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, help="events in B2 and B3 (default 20000)")
     parser.add_argument("--clients", type=int, help="posting processes in B2 and B3 (default 4)")
     parser.add_argument(
-        "--profile", type=Path, metavar="DIR", help="py-spy the web and worker in B2 and B3"
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy the web in B1, the web and worker in B2 and B3",
     )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     parser.add_argument("--python-load", action="store_true", help="B1 without wrk")
@@ -114,6 +117,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
     for pipeline in (plan.end_to_end, plan.contention, plan.outbound.pipeline):
         pipeline.events = args.events or pipeline.events
         pipeline.clients = args.clients or pipeline.clients
+    plan.accept.profile_dir = args.profile
     plan.end_to_end.profile_dir = args.profile
     # B3 is profiled with waits included: under contention, time goes to waiting for locks.
     plan.contention.profile_dir = args.profile
@@ -181,6 +185,9 @@ def _profile_text(results: dict[str, Any]) -> str:
     profiles = {
         name: data for result in passes for name, data in result.get("profiles", {}).items()
     }
+    b1 = results.get("B1", {}).get("leadgate", {})
+    if "profile" in b1:
+        profiles = {"b1-leadgate": b1["profile"], **profiles}
     return "\n\n".join(profile.format_summary(name, data["top"]) for name, data in profiles.items())
 
 

@@ -102,6 +102,10 @@ class Settings:
     # (LEADGATE_GROUP_COMMIT_WINDOW_MS) and how many rows it holds at most.
     group_commit_window_ms: float = 2.0
     group_commit_max_rows: int = 32
+    # gunicorn threads per web worker (WEB_THREADS, no prefix: it sits beside WEB_CONCURRENCY).
+    # Most of an ingest request's life is a wait (its batch's commit, Redis), so more threads
+    # than cores keep the next batch filling while one commits.
+    web_threads: int = 16
     # How long a wake-up for a config stays pending before the next event may send another
     # (LEADGATE_WAKE_PENDING_SECONDS): bounds the wait when a wake-up message is lost.
     wake_pending_seconds: float = 5.0
@@ -294,6 +298,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_sentinel_master=env.get("LEADGATE_REDIS_SENTINEL_MASTER", "").strip() or "mymaster",
         group_commit_window_ms=_number(env, "LEADGATE_GROUP_COMMIT_WINDOW_MS", 2.0, 0.0),
         group_commit_max_rows=int(_number(env, "LEADGATE_GROUP_COMMIT_MAX_ROWS", 32, 1)),
+        web_threads=int(_number(env, "WEB_THREADS", 16, 1)),
         wake_pending_seconds=_number(env, "LEADGATE_WAKE_PENDING_SECONDS", 5.0, 0.1),
         upload_dir=Path(env.get("LEADGATE_UPLOAD_DIR", "").strip() or home / "uploads").resolve(),
         upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),

@@ -9,14 +9,18 @@ import os
 import tempfile
 from typing import Any
 
+from common.settings import get_settings
+
 # One metrics directory for the master and every worker it forks, so /metrics on any worker
 # answers for all of them (prometheus-client's multiprocess mode).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="leadgate-web-metrics-"))
 
-# Threads per worker: a request that waits for its outcome (Prefer: wait) holds a thread, not the
-# whole process, and the database round trips of the others overlap with it.
+# Threads per worker (WEB_THREADS): a request that waits for its outcome (Prefer: wait) holds a
+# thread, not the whole process, and while one group commit is in flight the requests of the next
+# batch need threads of their own to arrive on. Read through the settings so a malformed value
+# stops the master with the variable's name, before any worker starts.
 worker_class = "gthread"
-threads = 4
+threads = get_settings().web_threads
 
 # SIGTERM drains: workers finish the requests they hold for up to this long before exiting.
 graceful_timeout = 25

@@ -90,6 +90,10 @@ def _wake_batch(rows: list[Row]) -> None:
 def _insert_grouped(session: Session, values: Row, ticket: Ticket) -> uuid.UUID | None:
     # Every row of a batch has the same columns; none can conflict but on an idempotency key.
     row = {**values, "target_lead_id": values.get("target_lead_id")}
+    # Hand back a connection an earlier read of this request checked out (a config or token
+    # missing from the cache) before waiting for the batch: web threads outnumber the pool's
+    # connections, and a batch's leader must never wait for one its own members hold.
+    session.commit()
     try:
         inserted = ticket.insert(row, _insert_batch(session), _wake_batch)
     except BatchFailed as error:

@@ -70,6 +70,8 @@ def test_a_bad_log_setting_names_the_variable_and_the_choices(
         ("LEADGATE_MAX_ATTEMPTS", "many", "LEADGATE_MAX_ATTEMPTS must be a number, got 'many'"),
         ("LEADGATE_BATCH_SIZE", "0", "LEADGATE_BATCH_SIZE must be at least 1"),
         ("LEADGATE_LOCK_TTL_SECONDS", "0.01", "LEADGATE_LOCK_TTL_SECONDS must be at least 0.05"),
+        ("WEB_THREADS", "0", "WEB_THREADS must be at least 1"),
+        ("WEB_THREADS", "lots", "WEB_THREADS must be a number, got 'lots'"),
     ],
 )
 def test_malformed_values_are_refused_by_name(name: str, value: str, message: str) -> None:
@@ -92,6 +94,11 @@ def test_numbers_and_urls_are_read() -> None:
     assert settings.max_body_bytes == 1024
     assert settings.retry_base_seconds == 0.5
     assert settings.metrics_token == "secret"
+
+
+def test_web_threads_default_to_sixteen_and_are_read() -> None:
+    assert load_settings({}).web_threads == 16
+    assert load_settings({"WEB_THREADS": "4"}).web_threads == 4
 
 
 def test_the_broker_falls_back_to_redis() -> None:

@@ -22,7 +22,8 @@ from tests.support.workload import interleaved_requests, make_person
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 
-# Two gunicorn workers with four threads each (webhook/gunicorn_conf.py) hold eight at once.
+# Two gunicorn workers (WEB_THREADS threads each, 16 by default: webhook/gunicorn_conf.py) hold
+# at least eight at once.
 IN_FLIGHT = 8
 
 
