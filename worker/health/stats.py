@@ -26,15 +26,18 @@ from worker.ingest.mapping import compiled_mapping_for
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
 DEFAULT_WINDOW = "24h"
 
+# Test events count only when asked for (``:with_test``): a provider's trial run is not the
+# config's health.
 _OUTCOMES = text(
     "SELECT status, action, count(*) AS n FROM ingestion_events "
-    "WHERE config_id = :config_id AND received_time >= :since GROUP BY status, action"
+    "WHERE config_id = :config_id AND received_time >= :since "
+    "AND (:with_test OR NOT is_test) GROUP BY status, action"
 )
 _FAILED_FIELDS = text(
     "SELECT error ->> 'field' AS field, count(DISTINCT id) AS n "
     "FROM ingestion_events, jsonb_array_elements(errors) AS error "
     "WHERE config_id = :config_id AND received_time >= :since AND status = 'failed' "
-    "GROUP BY 1 ORDER BY 2 DESC, 1"
+    "AND (:with_test OR NOT is_test) GROUP BY 1 ORDER BY 2 DESC, 1"
 )
 # Replays are left out: timed from receipt, a week-old replay would be a week's latency.
 _LATENCY = text(
@@ -42,7 +45,7 @@ _LATENCY = text(
     "(ORDER BY extract(epoch FROM processed_time - received_time)) "
     "FROM ingestion_events WHERE config_id = :config_id AND received_time >= :since "
     "AND status IN ('done', 'failed', 'dead') AND processed_time IS NOT NULL "
-    "AND replayed_time IS NULL"
+    "AND replayed_time IS NULL AND (:with_test OR NOT is_test)"
 )
 _PENDING = (EventStatus.queued, EventStatus.processing, EventStatus.retrying)
 
@@ -59,12 +62,10 @@ def window_seconds(window: str) -> int:
         raise UnknownWindow(f"window must be one of {', '.join(WINDOWS)}; got {window!r}") from None
 
 
-def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> dict[str, int]:
+def _outcome_counts(session: Session, values: dict[str, Any]) -> dict[str, int]:
     counts = {"accepted": 0, **{action.value: 0 for action in EventAction}}
     counts |= {status.value: 0 for status in EventStatus if status != EventStatus.done}
-    for status, action, number in session.execute(
-        _OUTCOMES, {"config_id": config_id, "since": since}
-    ):
+    for status, action, number in session.execute(_OUTCOMES, values):
         counts["accepted"] += number
         if status == EventStatus.done.value and action is not None:
             counts[action] += number
@@ -75,15 +76,21 @@ def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> 
 
 
 def config_stats(
-    session: Session, client: RedisClient | None, config: IngestionConfig, window: str
+    session: Session,
+    client: RedisClient | None,
+    config: IngestionConfig,
+    window: str,
+    include_test: bool = False,
 ) -> dict[str, Any]:
     """The config's health over the window (1h, 24h or 7d), as JSON-ready values.
 
-    Without Redis (``client`` None, or unreachable) the path shares are left out.
+    Without Redis (``client`` None, or unreachable) the path shares are left out. Test events
+    count only with ``include_test``; the path shares never count them (the worker does not
+    record them, see worker.health.monitor).
     """
     seconds = window_seconds(window)
     since = utcnow() - dt.timedelta(seconds=seconds)
-    values = {"config_id": config.id, "since": since}
+    values = {"config_id": config.id, "since": since, "with_test": include_test}
     failed_fields = {row.field: row.n for row in session.execute(_FAILED_FIELDS, values)}
     p50, p99 = session.execute(_LATENCY, values).scalar_one() or (None, None)
     mapping = compiled_mapping_for(config.id, config.version, config.mapping)
@@ -114,7 +121,8 @@ def config_stats(
         "config": str(config.id),
         "window": window,
         "since": since.isoformat(),
-        **_outcome_counts(session, config.id, since),
+        "include_test": include_test,
+        **_outcome_counts(session, values),
         "failed_by_field": failed_fields,
         "paths": paths,
         "path_events": None if presence is None else presence.events,
