@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -307,7 +307,7 @@ def test_an_expired_test_lead_is_gone_after_the_sweep_and_its_events_stay(
     old_id, fresh_id = old.get_json()["id"], fresh.get_json()["id"]
     # Move the clock by ageing the row, past the default TTL of 24 hours.
     committed_session.execute(
-        Lead.__table__.update()
+        update(Lead)
         .where(Lead.id.in_([old_id, real["id"]]))
         .values(created_time=func.now() - func.make_interval(0, 0, 0, 0, 25))
     )
