@@ -115,6 +115,9 @@ class Settings:
     # Field provenance: how long a lead's field changes are kept (LEADGATE_HISTORY_RETENTION_DAYS);
     # 0 keeps none: the worker writes no field history (the DNC ledger and consent are kept).
     history_retention_days: float = 365.0
+    # Safe test mode: how long a test lead lives before the sweeper deletes it
+    # (LEADGATE_TEST_LEAD_TTL_HOURS).
+    test_lead_ttl_hours: float = 24.0
 
     @property
     def keeps_field_history(self) -> bool:
@@ -303,6 +306,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upload_dir=Path(env.get("LEADGATE_UPLOAD_DIR", "").strip() or home / "uploads").resolve(),
         upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),
         history_retention_days=_retention_days(env, "LEADGATE_HISTORY_RETENTION_DAYS", 365.0),
+        test_lead_ttl_hours=_number(env, "LEADGATE_TEST_LEAD_TTL_HOURS", 24.0, 0.01),
     )
     return _check_broker_beside(settings)
 

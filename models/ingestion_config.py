@@ -159,6 +159,8 @@ class IngestionConfig(Base):
     file_endpoint: Mapped[str] = mapped_column(
         String(16), default="upsert", server_default="upsert"
     )
+    # A test config: every event it receives is a test-mode event (see IngestionEvent.is_test).
+    test: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Bumped on every change so caches of the compiled mapping know when to refresh.
     version: Mapped[int] = mapped_column(default=1)
     # The number of the mapping version the mapping column holds (models.mapping_version).

@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -83,6 +84,13 @@ class IngestionEvent(Base):
             "ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"
         ),
         Index("ix_ingestion_events_lead_id", "lead_id"),
+        # Deleting a test lead (worker.test_leads) finds the PATCH events naming it, and so does
+        # the foreign key's own check; only PATCH events have one, hence partial.
+        Index(
+            "ix_ingestion_events_target_lead_id",
+            "target_lead_id",
+            postgresql_where=text("target_lead_id IS NOT NULL"),
+        ),
         # Dead letters per config, for /metrics and `leadgate status`.
         Index(
             "ix_ingestion_events_config_id_dead",
@@ -160,3 +168,6 @@ class IngestionEvent(Base):
     )
     # The config's mapping version the event was processed with (models.mapping_version).
     mapping_version: Mapped[int | None]
+    # A test-mode event (Leadgate-Test: true, or its config marked test when it was received):
+    # it creates and changes test leads only, and its fan-in claims are not counted.
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=false())

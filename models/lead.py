@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 from models.enums import US_STATE_CODES, LeadStatus, StatusOutcome, StatusReason
+
+# The test leads' partial index condition, stated once: the sweep (worker.test_leads) puts the
+# same text in its WHERE clause so that a generic plan can still use the index.
+TEST_LEADS = "is_test"
 
 
 def _enum(cls: type, name: str) -> Enum:
@@ -21,10 +25,12 @@ class Lead(Base):
 
     __tablename__ = "leads"
     __table_args__ = (
-        # I2: no two leads of an organization share an external id.
+        # I2: no two leads of an organization share an external id. Test leads have a namespace
+        # of their own, so a provider's test run may reuse the external ids of real leads.
         Index(
-            "uq_leads_organization_id_external_id",
+            "uq_leads_organization_id_is_test_external_id",
             "organization_id",
+            "is_test",
             "external_id",
             unique=True,
             postgresql_where=text("external_id IS NOT NULL"),
@@ -37,6 +43,8 @@ class Lead(Base):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_leads_organization_id_modified_time", "organization_id", "modified_time"),
+        # The sweep's question: which test leads are past their time to live?
+        Index("ix_leads_created_time_test", "created_time", postgresql_where=text(TEST_LEADS)),
         CheckConstraint(
             "us_state IS NULL OR us_state IN ({})".format(
                 ", ".join(f"'{code}'" for code in US_STATE_CODES)
@@ -82,6 +90,9 @@ class Lead(Base):
     # When each field was last written, by the writing event's time (its event_time, else its
     # receipt): {"email": "2026-01-15T14:05:00+00:00", "metadata.loan": ..., "@event": ...}.
     field_times: Mapped[dict[str, Any] | None]
+    # Made by a test-mode event (Leadgate-Test: true, or a config marked test): matched only with
+    # other test leads, left out of lists, stats and lead webhooks, deleted after its TTL.
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Optimistic version: an update whose version moved underneath it is retried, never applied.
     version: Mapped[int] = mapped_column(default=1)
 

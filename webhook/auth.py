@@ -71,6 +71,8 @@ class EndpointConfig:
     rate_limit_burst: int | None
     credential: ProviderCredential = field(default_factory=ProviderCredential)
     ignore_file_parts: bool = False
+    # Every event of a test config is a test-mode event.
+    test: bool = False
 
 
 _tokens: TtlCache[str, _TokenRecord] = TtlCache()
@@ -143,6 +145,7 @@ def _load_config(session: Session, config_id: uuid.UUID) -> EndpointConfig | Non
         rate_limit_burst=config.rate_limit_burst,
         credential=ProviderCredential.of(config),
         ignore_file_parts=config.ignore_file_parts,
+        test=config.test,
     )
 
 

@@ -59,7 +59,11 @@ def _request_key(raw_body: bytes) -> str:
 
 
 def store_items(
-    session: Session, config: EndpointConfig, raw_body: bytes, leads: list[Any]
+    session: Session,
+    config: EndpointConfig,
+    raw_body: bytes,
+    leads: list[Any],
+    is_test: bool = False,
 ) -> list[BulkItem]:
     """Store each lead object as its own event (committed one by one), in request order."""
     request_key = _request_key(raw_body)
@@ -70,8 +74,9 @@ def store_items(
             continue
         key = idempotency_key(f"{Endpoint.leads_bulk.value}:{request_key}:{index}", None, {})
         try:
+            body = json.dumps(lead).encode()
             stored = store_event(
-                session, config, Endpoint.leads_bulk, json.dumps(lead).encode(), _JSON, "", key
+                session, config, Endpoint.leads_bulk, body, _JSON, "", key, is_test=is_test
             )
         except ApiError as error:  # the key reused with another item: this item alone fails
             items.append(BulkItem(error=error.detail))

@@ -39,6 +39,8 @@ WRITABLE: dict[str, tuple[str, ...]] = {
     "callback_url": ("string", "null"),
     "rotate_callback_secret": ("boolean",),
     "hold_on_drift": ("boolean",),
+    # Every event of a test config is a test-mode event (as with the Leadgate-Test header).
+    "test": ("boolean",),
     "drift_limits": ("object", "null"),
     "file_endpoint": ("string",),
 }
@@ -125,6 +127,7 @@ def _options(body: dict[str, Any]) -> ConfigOptions:
             allow_private=bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False)),
         ),
         hold_on_drift=body.get("hold_on_drift"),
+        test=body.get("test"),
         drift_limits=body.get("drift_limits"),
         clear_drift_limits="drift_limits" in body and not body["drift_limits"],
         file_endpoint=body.get("file_endpoint"),

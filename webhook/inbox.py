@@ -114,6 +114,7 @@ def store_event(
     idempotency_key: str | None,
     target_lead_id: int | None = None,
     ticket: Ticket | None = None,
+    is_test: bool = False,
 ) -> StoredEvent:
     """Insert the event (committed by the caller), or return the first one with the same key.
 
@@ -121,7 +122,8 @@ def store_event(
     different body is a 409; a key older than the window is released and the new payload takes
     it. With a ``ticket`` (an autocommit session only) the first insert joins this process's
     group commit and is durable when this returns, and the batch's leader wakes a worker for
-    it; a batch that fails is a 503.
+    it; a batch that fails is a 503. ``is_test`` stores a test-mode event (the header asked,
+    or the config is marked test); a resend of a stored event keeps the first one's mode.
     """
     # No statement below relies on an earlier one in the same transaction (each re-reads what
     # it needs and the loop absorbs races), so this also holds in an autocommit session.
@@ -142,6 +144,8 @@ def store_event(
         "attempts": 0,
         "errors": [],
         "warnings": [],
+        # Always present, so every row of a group commit has the same columns.
+        "is_test": is_test or config.test,
     }
     if target_lead_id is not None:
         # Only a PATCH of the standard API names its lead; the other inserts keep their shape.

@@ -76,6 +76,11 @@ _WRITABLE: dict[str, Any] = {
         "description": "multipart bodies: drop file parts (true) or refuse them with 415",
     },
     "hold_on_drift": {"type": "boolean", "description": "hold the config when drift is raised"},
+    "test": {
+        "type": "boolean",
+        "description": "a test config: every event it receives is a test-mode event, into test "
+        "leads (as with Leadgate-Test: true)",
+    },
     "drift_limits": DRIFT_LIMITS_SCHEMA,
     "file_endpoint": {
         "type": "string",

@@ -19,6 +19,7 @@ from webhook.openapi_callbacks import add_callbacks
 from webhook.openapi_configs import CONFIG_SCHEMAS, config_paths
 from webhook.openapi_health import health_paths, health_schemas
 from webhook.openapi_replays import REPLAY_SCHEMAS, replay_paths
+from webhook.openapi_test_mode import INCLUDE_TEST_PARAMETER, TEST_HEADER_PARAMETER
 from webhook.outcome import MAX_WAIT_SECONDS
 
 _STRING = {"type": "string"}
@@ -160,6 +161,10 @@ _LEAD = {
         "next_call_time_reason": _NULLABLE_STRING,
         "call_schedule_start_time": _DATETIME,
         "timezone": _NULLABLE_STRING,
+        "is_test": {
+            "type": "boolean",
+            "description": "a test lead (Leadgate-Test: true, or a config marked test)",
+        },
     },
 }
 _FIELD_ERROR = {
@@ -192,6 +197,7 @@ _EVENT = {
         "last_error": _NULLABLE_STRING,
         "idempotency_key": _NULLABLE_STRING,
         "mapping_version": _NULLABLE_INT,
+        "is_test": {"type": "boolean", "description": "a test-mode event"},
     },
 }
 _ACCEPTED = {
@@ -246,6 +252,7 @@ _DRY_RUN = {
         "errors": {"type": "array", "items": _ref("FieldError")},
         "warnings": {"type": "array", "items": {"type": "object"}},
         "match_explanation": {"type": "array", "items": {"type": "object"}},
+        "is_test": {"type": "boolean", "description": "answered for a test-mode event"},
         "decoded": {
             "type": "object",
             "description": "the mapping's decode keys as the rules saw them (when it has any)",
@@ -492,6 +499,7 @@ _INGEST_PARAMETERS = [
         "schema": _STRING,
         "description": "the same key on this config within 7 days answers with the first event",
     },
+    TEST_HEADER_PARAMETER,
 ]
 
 
@@ -508,7 +516,8 @@ _EVENT_HEADERS = {
 _INGEST_ERRORS = {
     "400": _error(
         "the body is not a JSON object or a form, the query string does not parse, wait is not"
-        f" a number from 0 to {_MAX_WAIT}, or the Idempotency-Key is too long"
+        f" a number from 0 to {_MAX_WAIT}, the Idempotency-Key is too long, or Leadgate-Test"
+        " is not true or false or comes without a token"
     ),
     "401": _error(
         "missing or invalid token; on a provider config, a missing or wrong payload key or "
@@ -700,6 +709,7 @@ def _document() -> dict[str, Any]:
                             {"type": "string", "enum": [e.value for e in CUSTOM_ENDPOINTS]},
                             "the endpoint to answer for (default upsert)",
                         ),
+                        TEST_HEADER_PARAMETER,
                     ],
                     "requestBody": _PAYLOAD_BODY,
                     "responses": {
@@ -807,13 +817,15 @@ def _document() -> dict[str, Any]:
                             {"type": "string", "format": "date-time"},
                             "modified after",
                         ),
+                        INCLUDE_TEST_PARAMETER,
                         *_PAGING,
                     ],
                     "responses": {
                         "200": _json(_ref("LeadPage"), "a page of leads"),
                         "400": _error(
                             "a filter that is not valid: a phone_number that is not a valid"
-                            " phone number, an unknown status, a bad date or page"
+                            " phone number, an unknown status, a bad date or page, an"
+                            " include_test other than true or false"
                         ),
                         **_AUTH_ERRORS,
                     },

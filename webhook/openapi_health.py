@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.enums import EventAction
+from webhook.openapi_test_mode import INCLUDE_TEST_PARAMETER
 from worker.health.drift import LIMIT_RANGES, REASONS
 from worker.health.holds import DRIFT, MANUAL
 from worker.health.quarantine import LATEST
@@ -93,6 +94,7 @@ _CONFIG_STATS: dict[str, Any] = {
             "properties": {"p50": _NUMBER_OR_NULL, "p99": _NUMBER_OR_NULL},
         },
         "held_config": {"type": "boolean"},
+        "include_test": {"type": "boolean", "description": "whether test events are counted"},
         "drift_alarm": CONFIG_HEALTH_PROPERTIES["drift_alarm"],
         "quarantine": {"$ref": "#/components/schemas/QuarantineStats"},
     },
@@ -176,10 +178,14 @@ def health_paths(auth_errors: dict[str, Any]) -> dict[str, Any]:
                         "schema": {"type": "string", "enum": list(WINDOWS)},
                         "description": f"the window (default {DEFAULT_WINDOW})",
                     },
+                    INCLUDE_TEST_PARAMETER,
                 ],
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/ConfigStats"}, "the stats"),
-                    "400": _json({"$ref": "#/components/schemas/Error"}, "an unknown window"),
+                    "400": _json(
+                        {"$ref": "#/components/schemas/Error"},
+                        "an unknown window, or an include_test other than true or false",
+                    ),
                     **found,
                 },
             }

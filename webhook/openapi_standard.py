@@ -21,6 +21,7 @@ from webhook.openapi_document import (
     _query,
     _ref,
 )
+from webhook.openapi_test_mode import TEST_HEADER_PARAMETER
 from worker.ingest.conversions import TYPE_NAMES
 
 _METADATA_FIELD = {
@@ -65,6 +66,7 @@ _STANDARD_PARAMETERS = [
         "description": "respond-async: answer 202 at once; wait=N: wait at most N s (default 30)",
     },
     {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _STRING},
+    TEST_HEADER_PARAMETER,
 ]
 
 
@@ -79,9 +81,17 @@ def _standard_operation(
     responses: dict[str, Any] = {
         "200": _with_headers(_json(_ref("Lead"), ok), _LEAD_HEADERS),
         "202": _json(_ref("Accepted"), "accepted; the outcome was not ready in time"),
-        "400": _error("the body or a field is invalid (errors by field)"),
+        "400": _error(
+            "the body or a field is invalid (errors by field), or Leadgate-Test is not true or "
+            "false"
+        ),
         "401": _error("missing or invalid token"),
-        "404": _error("no such lead" if path_id else "no lead matches"),
+        "404": _error(
+            "no such lead, or one of the other mode (a test lead without Leadgate-Test: true, "
+            "a real one with it)"
+            if path_id
+            else "no lead matches"
+        ),
         "409": _error("idempotency key reused with another body"),
         "413": _error("body too large"),
         "415": _error("unsupported content type"),

@@ -50,6 +50,7 @@ def event_json(event: IngestionEvent) -> dict[str, Any]:
         "last_error": event.last_error,
         "idempotency_key": event.idempotency_key,
         "mapping_version": event.mapping_version,
+        "is_test": event.is_test,
     }
 
 

@@ -230,6 +230,8 @@ class ConfigOptions:
     callback: CallbackOptions = field(default_factory=CallbackOptions)
     # Hold the config by itself when its drift alarm goes off (worker.health).
     hold_on_drift: bool | None = None
+    # A test config: every event it receives is a test-mode event, into test leads.
+    test: bool | None = None
     # The config's own drift limits ({"recent_events": 20}); clear_drift_limits drops them.
     drift_limits: dict[str, Any] | None = None
     clear_drift_limits: bool = False
@@ -317,6 +319,7 @@ def create_config(
         mapping_version=1,
         ignore_file_parts=options.ignore_file_parts or False,
         hold_on_drift=options.hold_on_drift or False,
+        test=options.test or False,
         drift_limits=check_drift_limits(options.drift_limits),
         file_endpoint=check_file_endpoint(options.file_endpoint or FILE_ENDPOINTS[-1]),
         **check_limits(dict(options.limits)),
@@ -352,6 +355,8 @@ def _wanted(options: ConfigOptions) -> dict[str, Any]:
         wanted["ignore_file_parts"] = options.ignore_file_parts
     if options.hold_on_drift is not None:
         wanted["hold_on_drift"] = options.hold_on_drift
+    if options.test is not None:
+        wanted["test"] = options.test
     if options.clear_drift_limits or options.drift_limits is not None:
         wanted["drift_limits"] = check_drift_limits(options.drift_limits)
     if options.file_endpoint is not None:
@@ -421,6 +426,7 @@ def config_as_dict(config: IngestionConfig) -> dict[str, Any]:
         "ignore_file_parts": config.ignore_file_parts,
         **callback_summary(config, utcnow()),
         "hold_on_drift": config.hold_on_drift,
+        "test": config.test,
         "held": config.held,
         "held_reason": config.held_reason,
         "held_time": config.held_time.isoformat() if config.held_time else None,

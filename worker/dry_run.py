@@ -68,14 +68,17 @@ def dry_run_payload(
     *,
     endpoint: str = "upsert",
     mapping: dict[str, Any] | None = None,
+    test: bool = False,
 ) -> dict[str, Any]:
     """What an event of ``payload`` on ``endpoint`` would do now; the session is only read.
 
     ``mapping`` is a candidate mapping used instead of the config's, compiled (and refused
     with MappingConfigError) like a saved one, and never saved or cached. ``lead`` in the
     answer is the lead as it would be stored (on a failure, the payload's mapped fields);
-    ``changed`` names the fields the event would change.
+    ``changed`` names the fields the event would change. ``test`` (or the config marked
+    test) answers for a test-mode event, which sees only test leads.
     """
+    is_test = test or config.test
     if mapping is None:
         compiled = compiled_mapping_for(config.id, config.version, config.mapping)
     else:
@@ -104,8 +107,18 @@ def dry_run_payload(
         [prepared.values],
         order.received_time - longest_window([config]),
     )
-    decision = decide(prepared, leads, config, Endpoint(endpoint), order, lead_types, fan_in=fan_in)
+    decision = decide(
+        prepared,
+        leads,
+        config,
+        Endpoint(endpoint),
+        order,
+        lead_types,
+        fan_in=fan_in,
+        is_test=is_test,
+    )
     answer = _answer(decision, prepared)
+    answer["is_test"] = is_test
     # The payload as the rules saw it (after ``decode``); the raw one is what was sent.
     answer["payload"] = decoded_shape(compiled, payload)
     if compiled.decode:

@@ -47,4 +47,5 @@ def lead_json(lead: Lead) -> dict[str, Any]:
         "next_call_time_reason": lead.next_call_time_reason,
         "call_schedule_start_time": iso(lead.call_schedule_start_time),
         "timezone": lead.timezone,
+        "is_test": bool(lead.is_test),
     }

@@ -89,9 +89,11 @@ def decide_read_only(
             lead_types,
             item.event.target_lead_id,
             fan_in,
+            item.event.is_test,
         )
         if created is not None and decision.action == EventAction.created:
             lead = build_lead(organization_id, decision.values, item.order.seq or 0)
+            lead.is_test = item.event.is_test
             leads.add(lead)
             created.append(lead)
         decisions.append(decision)

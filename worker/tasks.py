@@ -19,6 +19,7 @@ from worker.lead_history import prune_history
 from worker.observe import event_requeued
 from worker.retry import describe, is_transient
 from worker.sweeper import claim_due_events
+from worker.test_leads import delete_expired_test_leads
 from worker.wakeups import drain_once
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def _schedule_event(event_id: uuid.UUID, seconds: float) -> None:
 
 @app.task(name="leadgate.sweep")
 def sweep() -> int:
-    """Re-enqueue events the broker lost, events whose worker died, and overdue retries."""
+    """Re-enqueue lost, orphaned and overdue events; prune history and expired test leads."""
     settings = get_settings()
     # Queued events whose messages still wait in the broker need no copy (see the sweeper).
     queue = app.amqp.router.route({}, process_event.name)["queue"].name
@@ -82,6 +83,8 @@ def sweep() -> int:
             due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
             retention = dt.timedelta(days=settings.history_retention_days)
             prune_history(session, utcnow() - retention)
+            test_ttl = dt.timedelta(hours=settings.test_lead_ttl_hours)
+            delete_expired_test_leads(session, utcnow() - test_ttl)
     except Exception as error:
         if not is_transient(error):
             raise

@@ -97,7 +97,9 @@ def event(event_id: str) -> str:
     dry_run, dry_run_error = None, unreadable
     if payload is not None:
         try:
-            dry_run = dry_run_payload(db(), config, payload, endpoint=found.endpoint.value)
+            dry_run = dry_run_payload(
+                db(), config, payload, endpoint=found.endpoint.value, test=found.is_test
+            )
         except (MappingConfigError, ValueError) as error:
             dry_run_error = str(error)
     rules = (config.mapping or {}).get("fields", {})

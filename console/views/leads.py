@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from sqlalchemy import select
 
 from console.access import db, organization_id, own_lead
@@ -15,12 +15,15 @@ from worker.lead_payload import lead_json
 
 @bp.get("/leads/")
 def leads() -> str:
-    """The organization's leads, most recently changed first."""
+    """The organization's leads, most recently changed first; test leads with include_test."""
     statement = (
         select(Lead)
         .where(Lead.organization_id == organization_id())
         .order_by(Lead.modified_time.desc(), Lead.id.desc())
     )
+    # As the API's list: test leads only when asked for (a bad value just shows real leads).
+    if request.args.get("include_test") != "true":
+        statement = statement.where(Lead.is_test.is_(False))
     page = paginate(db(), statement, lambda lead: {"lead": lead})
     return render_template("console/leads.html", page=page)
 

@@ -32,10 +32,12 @@ def _redis() -> RedisClient | None:
 @click.argument("config_id", type=click.UUID)
 @click.option("--window", type=click.Choice(list(WINDOWS)), default=DEFAULT_WINDOW,
               show_default=True, help="How far back to look.")  # fmt: skip
-def config_stats_command(config_id: uuid.UUID, window: str) -> None:
+@click.option("--include-test", is_flag=True, help="Count test-mode events too.")
+def config_stats_command(config_id: uuid.UUID, window: str, include_test: bool) -> None:
     """Print what the config's events became over the window, and which paths came (JSON)."""
     with admin_session(read_only=True) as session:
-        stats = config_stats(session, _redis(), records.get_config(session, config_id), window)
+        config = records.get_config(session, config_id)
+        stats = config_stats(session, _redis(), config, window, include_test=include_test)
     emit_json(stats)
 
 

@@ -157,6 +157,8 @@ def config_group() -> None:
 @click.option("--min-reengagement-days", type=click.IntRange(min=0), default=None)
 @click.option("--file-endpoint", type=click.Choice(["create", "upsert"]), default=None,
               help="What a row of an uploaded file does (default upsert).")  # fmt: skip
+@click.option("--test/--no-test", "test", default=None,
+              help="A test config: its events make test leads (Leadgate-Test: true).")  # fmt: skip
 @_limit_decorators
 @credential_decorators
 def config_create(
@@ -174,6 +176,7 @@ def config_create(
     auth: str | None,
     ignore_file_parts: bool | None,
     file_endpoint: str | None,
+    test: bool | None,
     **credentials: str | None,
 ) -> None:
     """Create an ingestion config (organization from the campaign) and print its UUID."""
@@ -209,6 +212,7 @@ def config_create(
             else template.get("ignore_file_parts")
         ),
         file_endpoint=file_endpoint,
+        test=test,
     )
     with admin_session() as session:
         config = records.create_config(session, campaign_id, options)
@@ -290,6 +294,8 @@ def config_list(organization_id: int | None) -> None:
               show_default=True, help="Recent events a new mapping is tried on.")  # fmt: skip
 @click.option("--file-endpoint", type=click.Choice(["create", "upsert"]), default=None,
               help="What a row of an uploaded file does (default upsert).")  # fmt: skip
+@click.option("--test/--no-test", "test", default=None,
+              help="A test config: its events make test leads (Leadgate-Test: true).")  # fmt: skip
 @_limit_decorators
 @credential_decorators
 @callback_decorators
@@ -315,6 +321,7 @@ def config_update(
     callback_url: str | None,
     rotate_callback_secret: bool,
     file_endpoint: str | None,
+    test: bool | None,
     **credentials: str | None,
 ) -> None:
     """Change a config; every change bumps its version.
@@ -347,6 +354,7 @@ def config_update(
         ),
         clear_drift_limits=drift_limits_file == CLEAR,
         file_endpoint=file_endpoint,
+        test=test,
         message=message,
     )
     with admin_session() as session:
@@ -420,8 +428,18 @@ def read_payload_file(path: str, kind: str) -> dict[str, Any]:
     show_default=True,
     help="How to read PAYLOAD_FILE; auto: JSON when it starts with {, else a form.",
 )
+@click.option(
+    "--test-mode",
+    is_flag=True,
+    help="Answer for a test-mode event (Leadgate-Test: true): only test leads match.",
+)
 def config_test(
-    config_id: uuid.UUID, payload_file: str, endpoint: str, mapping_file: str | None, kind: str
+    config_id: uuid.UUID,
+    payload_file: str,
+    endpoint: str,
+    mapping_file: str | None,
+    kind: str,
+    test_mode: bool,
 ) -> None:
     """Dry-run a payload file against a config and print what the event would do.
 
@@ -433,7 +451,9 @@ def config_test(
     with admin_session(read_only=True) as session:
         config = records.get_config(session, config_id)
         try:
-            answer = dry_run_payload(session, config, payload, endpoint=endpoint, mapping=mapping)
+            answer = dry_run_payload(
+                session, config, payload, endpoint=endpoint, mapping=mapping, test=test_mode
+            )
         except MappingConfigError as error:  # a candidate, or one stored before validation
             raise records.MappingRefused(list(error.problems)) from None
     emit_json(answer)

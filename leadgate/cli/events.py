@@ -59,6 +59,7 @@ def _event_as_dict(event: IngestionEvent) -> dict[str, Any]:
         "received_time": event.received_time.isoformat(),
         "processed_time": event.processed_time.isoformat() if event.processed_time else None,
         "mapping_version": event.mapping_version,
+        "is_test": event.is_test,
     }
 
 

@@ -29,6 +29,7 @@ def test_defaults_with_an_empty_environment(
     assert settings.log_level == "INFO"
     assert settings.log_format == "json"
     assert settings.metrics_token is None
+    assert settings.test_lead_ttl_hours == 24.0
 
 
 @pytest.mark.parametrize(
@@ -176,6 +177,8 @@ def test_the_environment_sets_them() -> None:
         ("LEADGATE_WEBHOOK_RETRY_SCHEDULE", "0,-1", "0 or more"),
         ("LEADGATE_WEBHOOK_RETRY_SCHEDULE", "0,nan", "0 or more"),
         ("LEADGATE_WEBHOOK_DISABLE_AFTER_SECONDS", "0", "at least 1"),
+        ("LEADGATE_TEST_LEAD_TTL_HOURS", "a day", "must be a number"),
+        ("LEADGATE_TEST_LEAD_TTL_HOURS", "0", "at least 0.01"),
     ],
 )
 def test_a_malformed_value_is_refused_by_name(name: str, value: str, reason: str) -> None:

@@ -95,6 +95,18 @@ def test_lists_mask_contacts_and_the_lead_page_shows_them(
     assert traffic["done"]["id"] in lead  # the event that touched it
 
 
+def test_the_lead_list_leaves_test_leads_out_unless_asked(
+    console: FlaskClient, tenant: Tenant, traffic: dict[str, dict[str, Any]]
+) -> None:
+    answer = post_payload(
+        console, tenant.config_id, "upsert", {"phone": "(415) 555-2699"}, tenant.token,
+        headers={"Leadgate-Test": "true"}, query="wait=20",
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert "••99" not in _text(console, "/console/leads/")
+    assert "••99" in _text(console, "/console/leads/?include_test=true")
+
+
 def test_another_organizations_rows_are_404(
     console: FlaskClient, traffic: dict[str, dict[str, Any]], committed_session: Session
 ) -> None:

@@ -39,6 +39,9 @@ USERS: dict[str, str] = {
     "AND received_time < now()",
     # The events list filtered by lead (worker.event_search), and deleting a lead (its FK).
     "ix_ingestion_events_lead_id": "SELECT id FROM ingestion_events WHERE lead_id = 7",
+    # Deleting an expired test lead (worker.test_leads): the PATCH events naming it, and its FK.
+    "ix_ingestion_events_target_lead_id": "SELECT id FROM ingestion_events "
+    "WHERE target_lead_id = 7",
     # Dead letters per config (/metrics, leadgate status); rows enter it only when they die.
     "ix_ingestion_events_config_id_dead": "SELECT config_id, count(*) FROM ingestion_events "
     "WHERE status = 'dead' AND config_id = :config GROUP BY config_id",

@@ -86,3 +86,37 @@ def test_a_create_is_no_duplicate_when_its_email_is_quarantined() -> None:
     assert guarded.action == EventAction.created
     skipped = {key.key: key.skipped for key in guarded.explanation}
     assert skipped["phone_number"] is not None and "quarantined" in skipped["phone_number"]
+
+
+def test_a_test_event_sees_quarantines_but_claims_nothing() -> None:
+    values = {"external_id": "new", "phone_number": PHONE}
+    over = judge_fan_in(values, _fan_in(5), FanInRule(), NOW, claiming=False)
+    # The real claims would have quarantined the phone; a test event adds nothing to them.
+    assert over.match_values == values and not over.claims and not over.quarantined
+    fan_in = FanIn(quarantined=[("phone_number", PHONE)])
+    held = judge_fan_in(values, fan_in, FanInRule(), NOW, claiming=False)
+    assert "phone_number" not in held.match_values and not held.claims
+
+
+def test_decide_for_a_test_event_matches_only_test_leads_and_claims_nothing() -> None:
+    config = IngestionConfig(
+        organization_id=1, campaign_id=1, name="c", mapping={},
+        match_keys=["external_id", "phone_number", "email"], standard_api=False,
+    )  # fmt: skip
+    real = Lead(id=7, organization_id=1, phone_number=PHONE, modified_time=NOW, lead_metadata={})
+    test = Lead(
+        id=9, organization_id=1, phone_number=PHONE, modified_time=NOW - dt.timedelta(days=1),
+        lead_metadata={}, is_test=True,
+    )  # fmt: skip
+    prepared = PreparedLead(values={"phone_number": PHONE, "external_id": "t-1"})
+    order = EventOrder(NOW)
+    leads = LeadsInPlay([real, test])
+    decided = decide(
+        prepared, leads, config, Endpoint.upsert, order, fan_in=_fan_in(0), is_test=True
+    )
+    assert decided.lead is test and not decided.claims
+    by_phone = next(key for key in decided.explanation if key.key == "phone_number")
+    reasons = {candidate.lead.id: candidate.reason for candidate in by_phone.candidates}
+    assert reasons[7].startswith("test:") and "the most recent" in reasons[9]
+    real_event = decide(prepared, leads, config, Endpoint.upsert, order, fan_in=_fan_in(0))
+    assert real_event.lead is real and real_event.claims

@@ -16,6 +16,7 @@ from webhook.auth import authenticate
 from webhook.broker import REPLAY_UNSENT, enqueue_replay_job
 from webhook.db import request_session
 from webhook.errors import ApiError
+from webhook.test_mode import include_test
 from webhook.views.configs import _own_config
 from worker.configs import Author, config_as_dict
 from worker.health.holds import hold_config
@@ -34,13 +35,20 @@ def _redis() -> RedisClient:
 
 @bp.get("/<config_id>/stats/")
 def stats(config_id: str) -> Response:
-    """What the config's events became over ``window`` (1h, 24h or 7d), and which paths came."""
+    """What the config's events became over ``window`` (1h, 24h or 7d), and which paths came.
+
+    Test events are left out unless ``?include_test=true``.
+    """
     session = request_session()
     config = _own_config(session, authenticate(session), config_id)
     window = request.args.get("window") or DEFAULT_WINDOW
+    with_test = include_test()
     try:
         # The caller owns the config: its quarantined values show as its own lists show them.
-        return jsonify(config_stats(session, _redis(), config, window, reveal_values=True))
+        stats = config_stats(
+            session, _redis(), config, window, reveal_values=True, include_test=with_test
+        )
+        return jsonify(stats)
     except UnknownWindow as error:
         raise ApiError(400, f"{error}.", {"window": [str(error)]}) from None
 

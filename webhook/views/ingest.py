@@ -26,6 +26,7 @@ from webhook.inbox import store_event
 from webhook.outcome import accepted_response, outcome_response, requested_wait, wait_for_terminal
 from webhook.rate_limit import check_rate_limit
 from webhook.request_body import read_payload
+from webhook.test_mode import requested_test_mode
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/lead-ingestion")
 
@@ -57,6 +58,7 @@ def _ingest_with(config_id: str, endpoint: Endpoint, ticket: Ticket) -> Response
     config = load_config(session, config_id)
     g.config_label = str(config.id)
     caller = authorize_ingestion(session, config)
+    is_test = requested_test_mode(caller)
     check_rate_limit(config)
     wait = requested_wait()
     incoming = read_payload(
@@ -78,6 +80,7 @@ def _ingest_with(config_id: str, endpoint: Endpoint, ticket: Ticket) -> Response
             incoming.payload,
         ),
         ticket=ticket,
+        is_test=is_test,
     )
     # The INSERT committed on its own; this ends the session's transaction and hands the
     # connection back to the pool before the publish. Wake a worker only after the event is
@@ -120,7 +123,8 @@ def dry_run(config_id: str) -> Response:
     session = request_session()
     endpoint = load_config(session, config_id)
     g.config_label = str(endpoint.id)
-    authorize_owner(session, endpoint)  # it reads stored leads: for the config's owners only
+    # It reads stored leads: for the config's owners only.
+    is_test = requested_test_mode(authorize_owner(session, endpoint))
     check_rate_limit(endpoint)
     which = _dry_run_endpoint()
     incoming = read_payload(
@@ -133,7 +137,7 @@ def dry_run(config_id: str) -> Response:
     config = session.get(IngestionConfig, endpoint.id)
     if config is None:
         raise ApiError(404, "No such ingestion endpoint.")
-    answer = dry_run_payload(session, config, incoming.payload, endpoint=which)
+    answer = dry_run_payload(session, config, incoming.payload, endpoint=which, test=is_test)
     session.rollback()
     return jsonify(answer)
 

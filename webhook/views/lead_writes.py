@@ -36,6 +36,7 @@ from webhook.standard_api import (
     standard_outcome,
     standard_wait,
 )
+from webhook.test_mode import check_patch_mode, requested_test_mode
 
 bp = Blueprint("lead_writes", __name__, url_prefix="/api/leads")
 
@@ -44,10 +45,12 @@ def _write(endpoint: Endpoint, target_lead_id: int | None = None) -> Response:
     session = request_session(autocommit=True)
     caller = authenticate(session)
     assert caller.organization_id is not None  # a token always names its organization
+    is_test = requested_test_mode(caller)
     if target_lead_id is not None:
         lead = session.get(Lead, target_lead_id) if target_lead_id <= DATABASE_INT_MAX else None
         if lead is None or lead.organization_id != caller.organization_id:
             raise ApiError(404, "No such lead.")
+        check_patch_mode(lead, is_test)
     config = standard_config(session, caller.organization_id)
     wait = standard_wait()
     incoming = read_payload(current_app.config["MAX_BODY_BYTES"])
@@ -60,6 +63,7 @@ def _write(endpoint: Endpoint, target_lead_id: int | None = None) -> Response:
         incoming.query_string,
         idempotency_key(standard_idempotency_header(endpoint, target_lead_id), None, {}),
         target_lead_id=target_lead_id,
+        is_test=is_test,
     )
     # Enqueue only once the event is committed, so the worker finds it.
     session.commit()
@@ -98,11 +102,12 @@ def bulk_create_leads() -> Response:
     session = request_session(autocommit=True)
     caller = authenticate(session)
     assert caller.organization_id is not None
+    is_test = requested_test_mode(caller)
     config = standard_config(session, caller.organization_id)
     wait = standard_wait()
     incoming = read_payload(current_app.config["MAX_BODY_BYTES"] * BULK_BODY_FACTOR)
     leads = bulk_leads(incoming.payload, current_app.config["BULK_MAX_ITEMS"])
-    items = store_items(session, config, incoming.raw_body, leads)
+    items = store_items(session, config, incoming.raw_body, leads, is_test)
     session.commit()
     deadline = time.monotonic() + wait
     enqueue_in_order(session, items, wait)

@@ -13,6 +13,7 @@ from webhook.errors import ApiError
 from webhook.pagination import paginate
 from webhook.query_args import DATABASE_INT_MAX, datetime_arg, enum_arg, int_arg, text_arg
 from webhook.serializers import lead_json
+from webhook.test_mode import include_test
 
 bp = Blueprint("leads", __name__, url_prefix="/api/leads")
 
@@ -31,10 +32,15 @@ def _phone_filter(raw: str) -> str:
 
 @bp.get("/")
 def list_leads() -> Response:
-    """Leads of the caller's organization, most recently modified first, filtered."""
+    """Leads of the caller's organization, most recently modified first, filtered.
+
+    Test leads are left out unless ``?include_test=true``.
+    """
     session = request_session()
     caller = authenticate(session)
     statement = select(Lead).where(Lead.organization_id == caller.organization_id)
+    if not include_test():
+        statement = statement.where(Lead.is_test.is_(False))
     external_id = text_arg("external_id")
     if external_id is not None:
         statement = statement.where(Lead.external_id == external_id)

@@ -4,7 +4,7 @@ Best effort by design: the batch has committed by then, and a Redis or database 
 must not make a processed event look failed. One pipeline round trip per batch writes the
 counters and reads the recent window back; the baseline is read only when a source is missing
 from enough recent events to matter. Replays are not counted: their payloads were counted when
-they first arrived.
+they first arrived; nor are test events, which the config's stats leave out by default.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def _observe_batch(finished: Sequence[tuple[Claim, Outcome | None]]) -> None:
     configs: dict[uuid.UUID, tuple[IngestionConfig, tuple[str, ...]]] = {}
     own_limits: dict[uuid.UUID, DriftLimits] = {}
     for claim, outcome in finished:
-        if outcome is None or claim.replayed_time is not None:
+        if outcome is None or claim.replayed_time is not None or claim.is_test:
+            # Test events are left out too: a provider's trial run must not move the baseline.
             continue
         observation = observe(claim, outcome)
         observations.append(observation)

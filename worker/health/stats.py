@@ -29,18 +29,21 @@ WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
 DEFAULT_WINDOW = "24h"
 
 # The quarantine warnings are counted in the same scan: the window's rows are read anyway.
+# Test events count only when asked for (``:with_test``): a provider's trial run is not the
+# config's health.
 _OUTCOMES = text(
     "SELECT status, action, count(*) AS n, count(*) FILTER (WHERE warnings <> '[]' AND "
     "jsonb_path_exists(warnings, CAST(:quarantine_warning AS jsonpath))) AS quarantine_warned "
     "FROM ingestion_events "
-    "WHERE config_id = :config_id AND received_time >= :since GROUP BY status, action"
+    "WHERE config_id = :config_id AND received_time >= :since "
+    "AND (:with_test OR NOT is_test) GROUP BY status, action"
 )
 _QUARANTINE_WARNING = f'$[*].reason ? (@ like_regex "{QUARANTINE_WARNING_REGEX}")'
 _FAILED_FIELDS = text(
     "SELECT error ->> 'field' AS field, count(DISTINCT id) AS n "
     "FROM ingestion_events, jsonb_array_elements(errors) AS error "
     "WHERE config_id = :config_id AND received_time >= :since AND status = 'failed' "
-    "GROUP BY 1 ORDER BY 2 DESC, 1"
+    "AND (:with_test OR NOT is_test) GROUP BY 1 ORDER BY 2 DESC, 1"
 )
 # Replays are left out: timed from receipt, a week-old replay would be a week's latency.
 _LATENCY = text(
@@ -48,7 +51,7 @@ _LATENCY = text(
     "(ORDER BY extract(epoch FROM processed_time - received_time)) "
     "FROM ingestion_events WHERE config_id = :config_id AND received_time >= :since "
     "AND status IN ('done', 'failed', 'dead') AND processed_time IS NOT NULL "
-    "AND replayed_time IS NULL"
+    "AND replayed_time IS NULL AND (:with_test OR NOT is_test)"
 )
 _PENDING = (EventStatus.queued, EventStatus.processing, EventStatus.retrying)
 
@@ -65,12 +68,12 @@ def window_seconds(window: str) -> int:
         raise UnknownWindow(f"window must be one of {', '.join(WINDOWS)}; got {window!r}") from None
 
 
-def _outcome_counts(session: Session, config_id: object, since: dt.datetime) -> dict[str, int]:
+def _outcome_counts(session: Session, values: dict[str, Any]) -> dict[str, int]:
     """The window's events by outcome, and (as ``quarantine_warned``) those warned of quarantine."""
     counts = {"accepted": 0, **{action.value: 0 for action in EventAction}}
     counts |= {status.value: 0 for status in EventStatus if status != EventStatus.done}
     counts["quarantine_warned"] = 0
-    values = {"config_id": config_id, "since": since, "quarantine_warning": _QUARANTINE_WARNING}
+    values = {**values, "quarantine_warning": _QUARANTINE_WARNING}
     for status, action, number, warned in session.execute(_OUTCOMES, values):
         counts["accepted"] += number
         counts["quarantine_warned"] += warned
@@ -88,16 +91,18 @@ def config_stats(
     config: IngestionConfig,
     window: str,
     reveal_values: bool = False,
+    include_test: bool = False,
 ) -> dict[str, Any]:
     """The config's health over the window (1h, 24h or 7d), as JSON-ready values.
 
     Without Redis (``client`` None, or unreachable) the path shares are left out. The
     ``quarantine`` block shows identifiers masked; ``reveal_values`` adds the full values, for
-    the organization's own API callers only.
+    the organization's own API callers only. Test events count only with ``include_test``; the
+    path shares never count them (the worker does not record them, see worker.health.monitor).
     """
     seconds = window_seconds(window)
     since = utcnow() - dt.timedelta(seconds=seconds)
-    values = {"config_id": config.id, "since": since}
+    values = {"config_id": config.id, "since": since, "with_test": include_test}
     failed_fields = {row.field: row.n for row in session.execute(_FAILED_FIELDS, values)}
     p50, p99 = session.execute(_LATENCY, values).scalar_one() or (None, None)
     mapping = compiled_mapping_for(config.id, config.version, config.mapping)
@@ -124,13 +129,14 @@ def config_stats(
             for source in mapped_sources(mapping)
         ]
     )
-    counts = _outcome_counts(session, config.id, since)
+    counts = _outcome_counts(session, values)
     quarantine = quarantine_summary(session, config.organization_id, reveal_values)
     quarantine["warned_events"] = counts.pop("quarantine_warned")
     return {
         "config": str(config.id),
         "window": window,
         "since": since.isoformat(),
+        "include_test": include_test,
         **counts,
         "failed_by_field": failed_fields,
         "paths": paths,

@@ -41,6 +41,7 @@ _RETURNED = tuple(
     for name in (
         "id", "attempts", "seq", "endpoint", "organization_id", "received_time", "config_id",
         "raw_body", "content_type", "query_string", "replayed_time", "target_lead_id",
+        "is_test",
     )
 )  # fmt: skip
 
@@ -131,6 +132,8 @@ class Claim:
     body_warnings: list[dict[str, Any]] = field(default_factory=list)
     # The lead a PATCH of the standard API names.
     target_lead_id: int | None = None
+    # A test-mode event: it reaches and creates test leads only.
+    is_test: bool = False
 
 
 def claim_events(
@@ -201,6 +204,7 @@ def _claim_from(row: Any, config: IngestionConfig) -> Claim:
         config=config,
         replayed_time=row.replayed_time,
         target_lead_id=row.target_lead_id,
+        is_test=row.is_test,
     )
     try:
         body = read_body(row.raw_body, row.content_type)

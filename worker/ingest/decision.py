@@ -139,12 +139,14 @@ def decide(
     lead_types: LeadTypesInPlay | None = None,
     target_lead_id: int | None = None,
     fan_in: FanIn | None = None,
+    is_test: bool = False,
 ) -> Decision:
     """What the event does to which lead, by the matching, update and reengagement rules.
 
     ``lead_types`` are the organization's lead types in play (see ``load_lead_types``);
     ``target_lead_id`` is the lead a PATCH names; ``fan_in`` the claims on the identifiers in
-    play (None: no quarantine).
+    play (None: no quarantine); ``is_test`` the event's mode: it matches and conflicts only
+    with leads of that mode, and a test event's claims are not counted.
     """
     warnings = [*prepared.warnings, *(blocked.warning() for blocked in prepared.blocked)]
     if prepared.errors:
@@ -162,7 +164,9 @@ def decide(
     if fan_in is not None and endpoint not in (Endpoint.leads_update, Endpoint.leads_patch):
         # The owner's update and PATCH name their lead outright; only matching can be misled.
         rule = FanInRule.of(config.fan_in_limit, config.fan_in_window_days)
-        verdict = judge_fan_in(prepared.values, fan_in, rule, order.received_time)
+        verdict = judge_fan_in(
+            prepared.values, fan_in, rule, order.received_time, claiming=not is_test
+        )
         match_values = verdict.match_values
         warnings += verdict.warnings
         if endpoint in CREATE_ENDPOINTS and len(match_values) < len(prepared.values):
@@ -170,13 +174,13 @@ def decide(
             # be evidence leaves the pair unproven.
             match_values = {k: v for k, v in match_values.items() if k not in FAN_IN_KEYS}
     if endpoint in CREATE_ENDPOINTS:
-        match = find_duplicate(leads, organization_id, match_values)
+        match = find_duplicate(leads, organization_id, match_values, is_test)
     elif endpoint == Endpoint.leads_update:
-        match = match_for_update(leads, organization_id, prepared.values)
+        match = match_for_update(leads, organization_id, prepared.values, is_test)
     elif endpoint == Endpoint.leads_patch:
-        match = match_by_id(leads, organization_id, target_lead_id)
+        match = match_by_id(leads, organization_id, target_lead_id, is_test)
     else:
-        match = match_for_upsert(leads, organization_id, match_values, config.match_keys)
+        match = match_for_upsert(leads, organization_id, match_values, config.match_keys, is_test)
     warnings += match.warnings
     quarantined = set(prepared.values) - set(verdict.match_values) if verdict else set()
     explanation = _explained(match.tried, prepared, match_values, quarantined)
@@ -192,7 +196,7 @@ def decide(
         decision = _create(prepared, config, order, warnings, types)
     else:
         decision = _to_match(prepared, config, endpoint, order, match, match.lead, warnings, types)
-    decision = _checked(decision, leads, organization_id)
+    decision = _checked(decision, leads, organization_id, is_test)
     decision.explanation = explanation
     if verdict is not None and not decision.failed:
         decision.claims, decision.quarantined = verdict.claims, verdict.quarantined
@@ -323,12 +327,14 @@ def _to_match(
     return decision
 
 
-def _checked(decision: Decision, leads: LeadsInPlay, organization_id: int) -> Decision:
+def _checked(
+    decision: Decision, leads: LeadsInPlay, organization_id: int, is_test: bool
+) -> Decision:
     """The decision, or a failure when what it writes cannot be stored."""
     if decision.failed:
         return decision
     errors = []
-    conflict = _external_id_conflict(decision, leads, organization_id)
+    conflict = _external_id_conflict(decision, leads, organization_id, is_test)
     if conflict is not None:
         errors.append(conflict)
     if "lead_metadata" in decision.values:
@@ -342,19 +348,20 @@ def _checked(decision: Decision, leads: LeadsInPlay, organization_id: int) -> De
 
 
 def _external_id_conflict(
-    decision: Decision, leads: LeadsInPlay, organization_id: int
+    decision: Decision, leads: LeadsInPlay, organization_id: int, is_test: bool
 ) -> FieldError | None:
     """An error when the event would give a lead an external id another lead holds.
 
-    External ids are unique in an organization; a retry cannot cure this (match keys without
-    ``external_id`` let a payload reach a lead by phone or email), so it is a field error.
+    External ids are unique in an organization and mode; a retry cannot cure this (match keys
+    without ``external_id`` let a payload reach a lead by phone or email), so it is a field
+    error.
     """
     external_id = decision.values.get("external_id")
     if external_id is None:
         return None
     holders = [
         lead
-        for lead in leads.with_value(organization_id, "external_id", external_id)
+        for lead in leads.with_value(organization_id, "external_id", external_id, is_test)
         if lead is not decision.lead
     ]
     if not holders:

@@ -89,9 +89,17 @@ def masked_identifier(key: str, value: str) -> str:
 
 
 def judge_fan_in(
-    values: dict[str, Any], fan_in: FanIn, rule: FanInRule, now: dt.datetime
+    values: dict[str, Any],
+    fan_in: FanIn,
+    rule: FanInRule,
+    now: dt.datetime,
+    claiming: bool = True,
 ) -> FanInVerdict:
-    """Which of the payload's identifiers may match; quarantines the one this claim overfills."""
+    """Which of the payload's identifiers may match; quarantines the one this claim overfills.
+
+    A test event (``claiming`` False) sees the quarantines there are but claims nothing, so it
+    can never quarantine a real customer's number.
+    """
     verdict = FanInVerdict(match_values=dict(values))
     external_id = values.get("external_id")
     since = now - dt.timedelta(days=rule.window_days)
@@ -107,7 +115,7 @@ def judge_fan_in(
             )
             verdict.warnings.append({"field": key, "reason": f"{reason}; not used to match"})
             continue
-        if external_id is None:
+        if external_id is None or not claiming:
             continue
         claimants = fan_in.claimants(identifier, since) | {external_id}
         verdict.claims.append((key, value, external_id))

@@ -52,6 +52,8 @@ READ_ONLY_FIELDS: frozenset[str] = frozenset(
         "reengagements_count",
         "last_reengagement_time",
         "timezone",
+        # Set by the Leadgate-Test header or a test config, never by a payload.
+        "is_test",
     }
 )
 

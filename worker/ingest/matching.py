@@ -4,6 +4,10 @@ Matching runs in memory over the leads in play: every lead that holds any identi
 events being processed, loaded in one query after the identity locks are taken (so no other
 worker can add or change a lead on those identifiers meanwhile), plus the leads those events
 create. Events of one batch therefore see each other's writes, in receive order.
+
+Test leads and real leads are loaded together (a batch may hold events of both modes) but never
+match across: an event sees only the leads of its own mode, and the others a key found are
+named in its explanation as passed over for that reason.
 """
 
 from __future__ import annotations
@@ -86,8 +90,27 @@ class LeadsInPlay:
                 return lead
         return None
 
-    def with_value(self, organization_id: int, key: str, value: Any) -> list[Lead]:
-        """Leads whose ``key`` is ``value``, the most recently modified (then highest id) first."""
+    def with_value(
+        self, organization_id: int, key: str, value: Any, is_test: bool = False
+    ) -> list[Lead]:
+        """Leads of the mode whose ``key`` is ``value``, most recently modified (then id) first."""
+        return [
+            lead
+            for lead in self._all_with(organization_id, key, value)
+            if is_test_lead(lead) == is_test
+        ]
+
+    def of_other_mode(
+        self, organization_id: int, key: str, value: Any, is_test: bool
+    ) -> list[Lead]:
+        """Leads whose ``key`` is ``value`` that an event of the mode may never match."""
+        return [
+            lead
+            for lead in self._all_with(organization_id, key, value)
+            if is_test_lead(lead) != is_test
+        ]
+
+    def _all_with(self, organization_id: int, key: str, value: Any) -> list[Lead]:
         found = [
             lead
             for lead in self._leads
@@ -96,6 +119,17 @@ class LeadsInPlay:
         # A lead created in this batch has no id until the flush: it is the newest of all.
         found.sort(key=_recency, reverse=True)
         return found
+
+
+def is_test_lead(lead: Lead) -> bool:
+    """True for a test lead; a lead not flushed yet and built without the flag is a real one."""
+    return bool(lead.is_test)
+
+
+def _other_mode(is_test: bool) -> str:
+    if is_test:
+        return "test: a real lead; a test event never matches one"
+    return "test: a test lead; a real event never matches one"
 
 
 def _recency(lead: Lead) -> tuple[dt.datetime, float]:
@@ -146,7 +180,12 @@ def _passed_over(lead: Lead, key: str, payload_external_id: str) -> dict[str, An
 
 
 def _first_allowed(
-    leads: Sequence[Lead], key: str, external_id: str | None, result: MatchResult
+    leads: Sequence[Lead],
+    key: str,
+    external_id: str | None,
+    result: MatchResult,
+    set_aside: Sequence[Lead] = (),
+    is_test: bool = False,
 ) -> Lead | None:
     tried = KeyTried(key)
     result.tried.append(tried)
@@ -161,26 +200,42 @@ def _first_allowed(
         else:
             chosen = lead
             tried.candidates.append(Candidate(lead, True, f"the most recent lead with this {key}"))
+    tried.candidates += [Candidate(lead, False, _other_mode(is_test)) for lead in set_aside]
     return chosen
 
 
 def _by_external_id(
-    leads: LeadsInPlay, organization_id: int, external_id: str, result: MatchResult
+    leads: LeadsInPlay,
+    organization_id: int,
+    external_id: str,
+    result: MatchResult,
+    is_test: bool = False,
 ) -> Lead | None:
-    # The unique index allows one at most.
-    found = leads.with_value(organization_id, "external_id", external_id)
+    # The unique index allows one at most (per mode).
+    found = leads.with_value(organization_id, "external_id", external_id, is_test)
     tried = KeyTried("external_id")
     result.tried.append(tried)
+    tried.candidates += [
+        Candidate(lead, False, _other_mode(is_test))
+        for lead in leads.of_other_mode(organization_id, "external_id", external_id, is_test)
+    ]
     if not found:
         return None
-    tried.candidates.append(Candidate(found[0], True, "the lead with this external id"))
+    tried.candidates.insert(0, Candidate(found[0], True, "the lead with this external id"))
     return found[0]
 
 
 def match_for_upsert(
-    leads: LeadsInPlay, organization_id: int, values: dict[str, Any], match_keys: Sequence[str]
+    leads: LeadsInPlay,
+    organization_id: int,
+    values: dict[str, Any],
+    match_keys: Sequence[str],
+    is_test: bool = False,
 ) -> MatchResult:
-    """Try the match keys in order; the first key whose value belongs to a lead picks it."""
+    """Try the match keys in order; the first key whose value belongs to a lead picks it.
+
+    ``is_test``: the event's mode; only leads of the same mode are candidates.
+    """
     result = MatchResult()
     external_id = values.get("external_id")
     for key in match_keys:
@@ -189,10 +244,15 @@ def match_for_upsert(
             result.tried.append(KeyTried(key, skipped="no value"))
             continue
         if key == "external_id":
-            lead = _by_external_id(leads, organization_id, value, result)
+            lead = _by_external_id(leads, organization_id, value, result, is_test)
         else:
             lead = _first_allowed(
-                leads.with_value(organization_id, key, value), key, external_id, result
+                leads.with_value(organization_id, key, value, is_test),
+                key,
+                external_id,
+                result,
+                leads.of_other_mode(organization_id, key, value, is_test),
+                is_test,
             )
         if lead is not None:
             result.lead, result.matched_by = lead, key
@@ -200,16 +260,19 @@ def match_for_upsert(
     return result
 
 
-def find_duplicate(leads: LeadsInPlay, organization_id: int, values: dict[str, Any]) -> MatchResult:
+def find_duplicate(
+    leads: LeadsInPlay, organization_id: int, values: dict[str, Any], is_test: bool = False
+) -> MatchResult:
     """The create endpoint's duplicate: same external id, or same phone and same email.
 
     No email on either side counts as the same email. A lead whose external id differs from the
-    payload's is never a duplicate through phone and email.
+    payload's is never a duplicate through phone and email. Only leads of the event's mode
+    (``is_test``) can be its duplicate.
     """
     result = MatchResult()
     external_id = values.get("external_id")
     if external_id is not None:
-        lead = _by_external_id(leads, organization_id, external_id, result)
+        lead = _by_external_id(leads, organization_id, external_id, result, is_test)
         if lead is not None:
             result.lead, result.matched_by = lead, "external_id"
             return result
@@ -218,9 +281,10 @@ def find_duplicate(leads: LeadsInPlay, organization_id: int, values: dict[str, A
         result.tried.append(KeyTried("phone_number", skipped="no value"))
         return result
     email = values.get("email")
-    same_phone = leads.with_value(organization_id, "phone_number", phone)
+    same_phone = leads.with_value(organization_id, "phone_number", phone, is_test)
     same_person = [lead for lead in same_phone if lead.email == email]
-    lead = _first_allowed(same_person, "phone_number", external_id, result)
+    other_mode = leads.of_other_mode(organization_id, "phone_number", phone, is_test)
+    lead = _first_allowed(same_person, "phone_number", external_id, result, other_mode, is_test)
     result.tried[-1].candidates += [
         Candidate(other, False, "a different email: not the same person")
         for other in same_phone

@@ -61,6 +61,7 @@ def apply_decision(
     if decision.action == EventAction.created:
         lead = build_lead(claim.organization_id, decision.values, claim.seq)
         lead.field_times = decision.field_times
+        lead.is_test = claim.is_test
         session.add(lead)
         # The events after this one in the batch must see the lead it created.
         leads.add(lead)
@@ -114,6 +115,7 @@ def _decide_and_apply(
                 lead_types,
                 claim.target_lead_id,
                 fan_in,
+                claim.is_test,
             )
             before = _values_before(decision)
             written = apply_decision(session, decision, claim, leads)

@@ -13,7 +13,7 @@ from typing import Any
 from models import Lead
 from models.enums import Endpoint
 from worker.ingest.lead_fields import READ_ONLY_FIELDS
-from worker.ingest.matching import LeadsInPlay, MatchResult
+from worker.ingest.matching import LeadsInPlay, MatchResult, is_test_lead
 from worker.ingest.types import FieldError
 
 # Endpoints with the create rules: a duplicate is discarded, a reengagement counted.
@@ -41,21 +41,33 @@ def without_read_only(payload: dict[str, Any]) -> tuple[dict[str, Any], list[dic
 
 
 def match_for_update(
-    leads: LeadsInPlay, organization_id: int, values: dict[str, Any]
+    leads: LeadsInPlay, organization_id: int, values: dict[str, Any], is_test: bool = False
 ) -> MatchResult:
-    """PUT's lead: the same phone number and the same email (none on either side is the same)."""
+    """PUT's lead: the same phone number and the same email (none on either side is the same).
+
+    Only a lead of the event's mode (``is_test``) is found.
+    """
     result = MatchResult()
     email = values.get("email")
-    for lead in leads.with_value(organization_id, "phone_number", values["phone_number"]):
+    phone = values["phone_number"]
+    for lead in leads.with_value(organization_id, "phone_number", phone, is_test):
         if lead.email == email:
             result.lead, result.matched_by = lead, "phone_number"
             break
     return result
 
 
-def match_by_id(leads: LeadsInPlay, organization_id: int, lead_id: int | None) -> MatchResult:
-    """PATCH's lead: the one its URL names, if the organization still has it."""
+def match_by_id(
+    leads: LeadsInPlay, organization_id: int, lead_id: int | None, is_test: bool = False
+) -> MatchResult:
+    """PATCH's lead: the one its URL names, if the organization still has it in this mode.
+
+    A test-mode PATCH never touches a real lead, nor a real one a test lead (the webhook
+    answers 404 for these before storing; this holds for a replay too).
+    """
     lead = leads.by_id(organization_id, lead_id)
+    if lead is not None and is_test_lead(lead) != is_test:
+        lead = None
     return MatchResult(lead, "id" if lead is not None else None)
 
 

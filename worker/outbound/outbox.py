@@ -52,6 +52,10 @@ def queue_deliveries(session: Session, changes: Iterable[LeadChange]) -> list[in
     for change in changes:
         if change.lead is None or change.snapshot is None or not change.triggers:
             continue
+        if change.lead.is_test:
+            # A provider's test run must never reach the customer's systems; the provider's own
+            # outcome callbacks still go (worker.outbound.callbacks).
+            continue
         lead = change.lead
         hooks = subscriptions(session, lead.organization_id)
         wanted = [hook for hook in hooks if hook.trigger in change.triggers]

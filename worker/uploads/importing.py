@@ -177,7 +177,7 @@ def import_next_chunk(
         with task_session() as events_session:
             events = store_row_events(
                 events_session, config.id, config.organization_id,
-                Endpoint(config.file_endpoint), upload.sha256, applicable,
+                Endpoint(config.file_endpoint), upload.sha256, applicable, config.test,
             )  # fmt: skip
         ordered = [events[number] for number, _ in applicable]
         retries = _process_in_order(ordered)

@@ -57,8 +57,12 @@ def store_row_events(
     endpoint: Endpoint,
     file_sha256: str,
     rows: list[tuple[int, dict[str, str]]],
+    is_test: bool = False,
 ) -> dict[int, RowEvent]:
-    """Each row's event by row number: inserted now in file order, or found from before."""
+    """Each row's event by row number: inserted now in file order, or found from before.
+
+    ``is_test``: the rows are test-mode events (their config is marked test).
+    """
     if not rows:
         return {}
     now = utcnow()
@@ -81,6 +85,7 @@ def store_row_events(
                 "attempts": 0,
                 "errors": [],
                 "warnings": [],
+                "is_test": is_test,
             }
         )
     # One statement, compiled once and cached; SQLAlchemy sends the rows as multi-row VALUES

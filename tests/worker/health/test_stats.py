@@ -39,12 +39,18 @@ def _plan(session: Session, statement: Any, values: dict[str, object]) -> str:
     return "\n".join(row[0] for row in rows)
 
 
+@pytest.mark.parametrize("with_test", [False, True])
 @pytest.mark.parametrize("query", [_OUTCOMES, _FAILED_FIELDS, _LATENCY])
 def test_a_stats_query_reads_the_configs_receive_time_index(
-    db_session: Session, query: TextClause
+    db_session: Session, query: TextClause, with_test: bool
 ) -> None:
     since = utcnow() - dt.timedelta(hours=1)
-    values = {"config_id": uuid.uuid4(), "since": since, "quarantine_warning": _QUARANTINE_WARNING}
+    values = {
+        "config_id": uuid.uuid4(),
+        "since": since,
+        "quarantine_warning": _QUARANTINE_WARNING,
+        "with_test": with_test,
+    }
     plan = _plan(db_session, query, values)
     assert "ix_ingestion_events_config_id_received_time" in plan, plan
 
