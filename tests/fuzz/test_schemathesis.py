@@ -17,6 +17,7 @@ validates them with ``case.call_and_validate()`` (every check that judges one an
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ SEED = 5
 # may take on a loaded machine; the test's own timeout sits above it so the run is stopped
 # cleanly (the server stopped, the output kept) rather than the test killed.
 CLI_MAX_EXAMPLES = 25
+ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT_SECONDS = 480
 
 # Refusals of schema-valid data that only the data can explain, per operation (the document
@@ -289,9 +291,15 @@ def test_schemathesis_cli_runs_every_check_and_phase(
             "--request-timeout",
             "20",
         ]
+        # The hooks module is found from the repository root, whatever the run's directory.
+        hooks = {
+            "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
         result = subprocess.run(
             command,
             cwd=tmp_path,
+            env={**os.environ, **hooks},
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT_SECONDS,
