@@ -7,13 +7,17 @@ The worker runs while the clients post, so posting and processing overlap; the t
 Two baselines: ``bench.raw_baseline`` (one process, one ``INSERT ... ON CONFLICT`` and one commit
 per lead, on the same database with the services stopped), and the naive Flask + Celery peer
 (``bench.naive_peer``), posted the same stream by the same clients under the same process counts.
-Before the measured pass, a trust-off pass posts the same stream to a stack that keeps no field
-history (``TRUST_OFF_ENV``): ``b2_trust_ratio`` is what provenance costs, side by side.
+Before the measured pass, two more baselines post the same stream: the services of the revision
+before the trust features (``bench.revision``; ``b2_vs_revision`` is what they cost as a whole),
+and a stack of this tree that keeps no field history (``TRUST_OFF_ENV``; ``b2_trust_ratio`` is
+what provenance alone costs).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import zlib
 from collections.abc import Callable, Mapping
@@ -26,8 +30,10 @@ from bench.events import backend_cpu_seconds, wait_until_terminal
 from bench.load import Answer, Target, post_in_order
 from bench.naive_peer import run_naive
 from bench.payloads import Stream, Tenant, build_stream, create_tenant
+from bench.procfile import REPO_ROOT
 from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
 from bench.raw_baseline import run_raw_loop
+from bench.revision import TRUST_BASELINE_REVISION, SourceTree, export_revision
 from bench.round_trips import measure_round_trips
 from bench.stack import BenchDatabase, Servers, create_database, start_stack
 
@@ -51,6 +57,8 @@ class PipelinePlan:
     round_trip_events: int = 50
     # B2 only: run the stream once with TRUST_OFF_ENV first, for b2_trust_ratio.
     trust_off_pass: bool = True
+    # B2 only: run the stream first at this git revision, for b2_vs_revision (None: skip).
+    baseline_revision: str | None = TRUST_BASELINE_REVISION
 
 
 def split_indices(stream: Stream, clients: int) -> list[list[int]]:
@@ -109,6 +117,7 @@ def run_pipeline_load(
     prepare: Callable[[BenchDatabase, Tenant], None] | None = None,
     settle: Callable[[BenchDatabase, Tenant], dict[str, Any]] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    source: SourceTree | None = None,
 ) -> PipelineRun:
     """Post the stream to a fresh stack and wait until every event is terminal.
 
@@ -116,14 +125,16 @@ def run_pipeline_load(
     further checks. The caller drops the database. ``prepare`` adds rows before the services
     start (B7's webhooks); ``settle`` runs once the events are terminal, before the services
     stop, and its figures go in the result as ``settled``; ``extra_env`` adds settings to the
-    services.
+    services; ``source`` runs another revision's migrations, tenant and services instead.
     """
-    database = create_database(servers, label)
+    database = create_database(servers, label, source.migrate if source else None)
     try:
-        tenant = create_tenant(database.sqlalchemy_url)
+        tenant = (source.create_tenant if source else create_tenant)(database.sqlalchemy_url)
         if prepare is not None:
             prepare(database, tenant)
-        stack = start_stack(database, servers, extra_env=extra_env)
+        env = {**(extra_env or {}), **(source.environment() if source else {})}
+        root = source.root if source else REPO_ROOT
+        stack = start_stack(database, servers, extra_env=env, root=root)
     except BaseException:
         database.drop()
         raise
@@ -204,18 +215,53 @@ def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
     return peaks
 
 
-def run_trust_off(servers: Servers, stream: Stream, plan: PipelinePlan) -> dict[str, Any]:
-    """The stream through a stack that keeps no field history: its figures, for the ratio."""
+_BASELINE_FIGURES = (
+    "leads_per_s", "wall_s", "accept_s", "by_status", "complete", "cpu_s", "cpu_s_per_lead",
+    "database_cpu_s_per_lead", "machine_busy_pct", "load_average_before", "profiles",
+)  # fmt: skip
+
+
+def run_baseline_pass(
+    servers: Servers,
+    label: str,
+    stream: Stream,
+    plan: PipelinePlan,
+    extra_env: Mapping[str, str] | None = None,
+    source: SourceTree | None = None,
+) -> dict[str, Any]:
+    """One baseline pass of the stream on a fresh stack: the figures a ratio is made of."""
     load_before = [round(value, 2) for value in os.getloadavg()]
-    pipeline = run_pipeline_load(servers, "b2off", stream, plan, extra_env=TRUST_OFF_ENV)
+    pipeline = run_pipeline_load(servers, label, stream, plan, extra_env=extra_env, source=source)
     pipeline.database.drop()
     pipeline.result["load_average_before"] = load_before
-    keep = (
-        "leads_per_s", "wall_s", "accept_s", "by_status", "complete", "cpu_s", "cpu_s_per_lead",
-        "database_cpu_s_per_lead", "machine_busy_pct", "load_average_before", "profiles",
-    )  # fmt: skip
-    off = {key: pipeline.result[key] for key in keep if key in pipeline.result}
+    figures = {key: pipeline.result[key] for key in _BASELINE_FIGURES if key in pipeline.result}
+    figures["worker_cpu_s_per_lead"] = worker_cpu_per_lead(figures)
+    return figures
+
+
+def run_trust_off(servers: Servers, stream: Stream, plan: PipelinePlan) -> dict[str, Any]:
+    """The stream through a stack that keeps no field history: its figures, for the ratio."""
+    off = run_baseline_pass(servers, "b2off", stream, plan, extra_env=TRUST_OFF_ENV)
     return {"settings": dict(TRUST_OFF_ENV), **off}
+
+
+def run_at_revision(
+    servers: Servers, stream: Stream, plan: PipelinePlan, revision: str
+) -> dict[str, Any]:
+    """The stream through the services of another git revision; an error when git cannot.
+
+    A checkout without that commit (a shallow clone, an export) gets the error in the results
+    and the report, and the rest of B2 still runs.
+    """
+    try:
+        source = export_revision(revision)
+    except (OSError, subprocess.CalledProcessError) as error:
+        return {"revision": revision, "error": f"cannot export {revision}: {error}"}
+    try:
+        figures = run_baseline_pass(servers, "b2rev", stream, plan, source=source)
+    finally:
+        shutil.rmtree(source.root, ignore_errors=True)
+    return {"revision": revision, "commit": source.commit, **figures}
 
 
 def worker_cpu_per_lead(result: dict[str, Any]) -> float | None:
@@ -230,15 +276,21 @@ def worker_cpu_per_lead(result: dict[str, Any]) -> float | None:
 
 
 def trust_ratio(on_lps: float, off_lps: float | None) -> float | None:
-    """Leads/s with every trust feature on over leads/s without field history."""
+    """Leads/s with every trust feature on over leads/s of a baseline pass."""
     return round(on_lps / off_lps, 3) if off_lps else None
 
 
 def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
-    """B2: the trust-off pass, leadgate end to end, the raw psycopg loop, then the naive peer."""
+    """B2: the baseline revision, the trust-off pass, leadgate end to end, the raw psycopg loop,
+    then the naive peer."""
     stream = build_stream(plan.events, update_share=plan.update_share, seed=2)
-    # Off first, on second, each on a fresh database: the measured pass never runs on a colder
-    # machine than its baseline did.
+    # Baselines first, the measured pass last, each on a fresh database: the measured pass never
+    # runs on a colder machine than its baselines did.
+    at_revision = (
+        run_at_revision(servers, stream, plan, plan.baseline_revision)
+        if plan.baseline_revision
+        else None
+    )
     trust_off = run_trust_off(servers, stream, plan) if plan.trust_off_pass else None
     load_before = [round(value, 2) for value in os.getloadavg()]
     pipeline = run_pipeline_load(servers, "b2", stream, plan)
@@ -247,8 +299,12 @@ def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
     if trust_off is not None:
         result["trust_off"] = trust_off
         result["b2_trust_ratio"] = trust_ratio(result["leads_per_s"], trust_off["leads_per_s"])
-        trust_off["worker_cpu_s_per_lead"] = worker_cpu_per_lead(trust_off)
-        result["worker_cpu_s_per_lead"] = worker_cpu_per_lead(result)
+    if at_revision is not None:
+        result["at_revision"] = at_revision
+        result["b2_vs_revision"] = trust_ratio(
+            result["leads_per_s"], at_revision.get("leads_per_s")
+        )
+    result["worker_cpu_s_per_lead"] = worker_cpu_per_lead(result)
     try:
         raw = run_raw_loop(database.url, [event.body for event in stream.events])
         result["raw"] = {

@@ -117,6 +117,28 @@ def _pipeline_rows(name: str, result: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _revision_rows(b2: dict[str, Any]) -> list[Row]:
+    at = b2.get("at_revision")
+    if not at:
+        return []
+    name = f"revision {at['revision']} (before the trust features)"
+    if "error" in at:
+        return [("B2 end to end", name, at["error"], "")]
+    return [
+        ("B2 end to end", f"{name}: leads/s", _number(at.get("leads_per_s")), ""),
+        ("B2 end to end", "this tree: leads/s", _number(b2["leads_per_s"]), ""),
+        ("B2 end to end", "b2_vs_revision (this tree / revision)",
+         _number(b2.get("b2_vs_revision"), 3), ">= 0.9"),
+        ("B2 end to end", "worker CPU s per lead: revision / this tree",
+         f"{_number(at.get('worker_cpu_s_per_lead'), 5)} / "
+         f"{_number(b2.get('worker_cpu_s_per_lead'), 5)}", ""),
+        ("B2 end to end", "CPU s per lead (web+worker): revision / this tree",
+         f"{_number(at.get('cpu_s_per_lead'), 5)} / {_number(b2.get('cpu_s_per_lead'), 5)}", ""),
+        ("B2 end to end", "revision: events by status", _statuses(at.get("by_status", {})),
+         "all done"),
+    ]  # fmt: skip
+
+
 def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:
     rows = _pipeline_rows("B2 end to end", b2)
     raw = b2.get("raw")
@@ -139,6 +161,7 @@ def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:
              f"{_number((off.get('load_average_before') or [None])[0])} / "
              f"{_number((b2.get('load_average_before_on_pass') or [None])[0])}", ""),
         ]  # fmt: skip
+    rows += _revision_rows(b2)
     naive = b2.get("naive")
     if naive:
         accept_wall = f"{_number(naive['accept_s'], 2)} / {_number(naive['wall_s'], 2)}"

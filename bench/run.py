@@ -34,6 +34,7 @@ from bench.end_to_end import PipelinePlan
 from bench.outbound import OutboundPlan
 from bench.procfile import REPO_ROOT, gunicorn_settings, procfile_commands
 from bench.recovery import RecoveryPlan
+from bench.revision import TRUST_BASELINE_REVISION
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
@@ -66,7 +67,9 @@ class Plan:
             accept=AcceptPlan(
                 saturation_s=2, fixed_s=2, warmup_s=0.5, connections=4, endurance_s=4, window_s=1
             ),
-            end_to_end=PipelinePlan(events=300, drain_timeout_s=180, round_trip_events=5),
+            end_to_end=PipelinePlan(
+                events=300, drain_timeout_s=180, round_trip_events=5, baseline_revision=None
+            ),
             contention=PipelinePlan(events=300, hot_share=0.3, drain_timeout_s=180),
             soak=SoakPlan(seconds=10, drain_timeout_s=120),
             outbound=OutboundPlan(
@@ -99,6 +102,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--python-load", action="store_true", help="B1 without wrk")
     parser.add_argument("--database-url", help="a PostgreSQL server to create databases on")
     parser.add_argument("--redis-url", help="a Redis database of the benchmarks' own")
+    parser.add_argument(
+        "--baseline-rev",
+        metavar="REV",
+        help=f"B2 also runs this git revision first (default {TRUST_BASELINE_REVISION}, before"
+        " the trust features; 'none' skips it; --quick skips it unless given)",
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     args.only = [name.strip().upper() for name in args.only.split(",") if name.strip()]
@@ -117,6 +126,9 @@ def build_plan(args: argparse.Namespace) -> Plan:
     for pipeline in (plan.end_to_end, plan.contention, plan.outbound.pipeline):
         pipeline.events = args.events or pipeline.events
         pipeline.clients = args.clients or pipeline.clients
+    if args.baseline_rev is not None:
+        revision = args.baseline_rev.strip()
+        plan.end_to_end.baseline_revision = None if revision.lower() in ("", "none") else revision
     plan.accept.profile_dir = args.profile
     plan.end_to_end.profile_dir = args.profile
     # B3 is profiled with waits included: under contention, time goes to waiting for locks.

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -113,15 +113,21 @@ class BenchDatabase:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def create_database(servers: Servers, label: str) -> BenchDatabase:
-    """A fresh, migrated database for one benchmark; also empties the benchmarks' Redis."""
+def create_database(
+    servers: Servers, label: str, migrate: Callable[[str], None] | None = None
+) -> BenchDatabase:
+    """A fresh, migrated database for one benchmark; also empties the benchmarks' Redis.
+
+    ``migrate`` builds the schema from a SQLAlchemy URL (another revision's migrations); by
+    default this tree's.
+    """
     from models.migrate import upgrade_database
 
     database = BenchDatabase(servers.database_server_url, f"leadgate_bench_{label}_{os.getpid()}")
     database.drop()
     with psycopg.connect(servers.database_server_url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{database.name}"')
-    upgrade_database(database.sqlalchemy_url)
+    (migrate or upgrade_database)(database.sqlalchemy_url)
     redis.Redis.from_url(servers.redis_url).flushdb()
     return database
 
@@ -171,14 +177,16 @@ def service_env(
     return env
 
 
-def spawn(name: str, arguments: list[str], env: Mapping[str, str]) -> ServiceProcess:
-    """Start ``arguments`` in its own process group, output to a log file."""
+def spawn(
+    name: str, arguments: list[str], env: Mapping[str, str], root: Path = REPO_ROOT
+) -> ServiceProcess:
+    """Start ``arguments`` in ``root``, in its own process group, output to a log file."""
     log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - the child writes it; we read it later
         prefix=f"leadgate-bench-{name}-", suffix=".log", delete=False
     )
     process = subprocess.Popen(
         arguments,
-        cwd=REPO_ROOT,
+        cwd=root,
         env=dict(env),
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -189,16 +197,18 @@ def spawn(name: str, arguments: list[str], env: Mapping[str, str]) -> ServicePro
 
 
 def start_web(
-    env: Mapping[str, str], app: str | None = None, timeout: float = 30
+    env: Mapping[str, str], app: str | None = None, timeout: float = 30, root: Path = REPO_ROOT
 ) -> ServiceProcess:
     """Start the Procfile's ``web`` on 127.0.0.1 (optionally serving another WSGI ``app``)."""
     port = free_port()
-    arguments = expand_command(procfile_commands()["web"], {**env, "PORT": str(port)})
+    arguments = expand_command(
+        procfile_commands(root / "Procfile")["web"], {**env, "PORT": str(port)}
+    )
     # Bind to loopback only: the benchmark's traffic never leaves the machine.
     arguments = [arg.replace("0.0.0.0:", "127.0.0.1:") for arg in arguments]
     if app is not None:
         arguments = [app if arg.endswith(".wsgi:app") else arg for arg in arguments]
-    web = spawn("web" if app is None else "bare-web", arguments, {**env, "PORT": str(port)})
+    web = spawn("web" if app is None else "bare-web", arguments, {**env, "PORT": str(port)}, root)
     web.url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,40 +224,44 @@ def start_web(
     raise RuntimeError(f"web did not answer within {timeout} s:\n{web.log()}")
 
 
-def worker_answers(env: Mapping[str, str], celery_app: str = "worker.celery_app") -> bool:
+def worker_answers(
+    env: Mapping[str, str], celery_app: str = "worker.celery_app", root: Path = REPO_ROOT
+) -> bool:
     """True when a worker of ``celery_app`` answers a ping through the broker."""
     # The celery command reads the app's own configuration (broker, key prefix), so the ping
     # travels the way the tasks will.
     ping = [str(VENV_BIN / "celery"), "-A", celery_app, "inspect", "ping", "--timeout=1"]
     try:
         finished = subprocess.run(
-            ping, cwd=REPO_ROOT, env=dict(env), capture_output=True, timeout=30, check=False
+            ping, cwd=root, env=dict(env), capture_output=True, timeout=30, check=False
         )
     except subprocess.TimeoutExpired:
         return False
     return finished.returncode == 0
 
 
-def start_worker(env: Mapping[str, str], timeout: float = 90) -> ServiceProcess:
+def start_worker(
+    env: Mapping[str, str], timeout: float = 90, root: Path = REPO_ROOT
+) -> ServiceProcess:
     """Start the Procfile's ``worker`` and wait until it answers a ping through the broker."""
-    arguments = expand_command(procfile_commands()["worker"], env)
-    worker = spawn("worker", arguments, env)
+    arguments = expand_command(procfile_commands(root / "Procfile")["worker"], env)
+    worker = spawn("worker", arguments, env, root)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not worker.alive():
             raise RuntimeError(f"worker exited at start:\n{worker.log()}")
-        if worker_answers(env):
+        if worker_answers(env, root=root):
             return worker
         time.sleep(0.2)
     worker.stop()
     raise RuntimeError(f"worker not ready within {timeout} s:\n{worker.log()}")
 
 
-def start_beat(env: Mapping[str, str]) -> ServiceProcess:
+def start_beat(env: Mapping[str, str], root: Path = REPO_ROOT) -> ServiceProcess:
     """Start the Procfile's ``beat``, its schedule file kept out of the repository."""
-    arguments = expand_command(procfile_commands()["beat"], env)
+    arguments = expand_command(procfile_commands(root / "Procfile")["beat"], env)
     schedule = Path(tempfile.mkdtemp(prefix="leadgate-bench-beat-")) / "celerybeat-schedule"
-    return spawn("beat", [*arguments, f"--schedule={schedule}"], env)
+    return spawn("beat", [*arguments, f"--schedule={schedule}"], env, root)
 
 
 @dataclass
@@ -276,19 +290,21 @@ def start_stack(
     web: bool = True,
     worker: bool = True,
     extra_env: Mapping[str, str] | None = None,
+    root: Path = REPO_ROOT,
 ) -> Stack:
     """Start the Procfile's services on ``database``; beat runs whenever the worker does.
 
-    ``extra_env`` adds settings to every service (B2's trust-off pass keeps no field history).
+    ``extra_env`` adds settings to every service (B2's trust-off pass keeps no field history);
+    ``root`` is the tree whose Procfile and code run (another revision's, for a baseline).
     """
     env = service_env(database.url, servers.redis_url, extra_env)
     stack = Stack()
     try:
         if worker:
-            stack.worker = start_worker(env)
-            stack.beat = start_beat(env)
+            stack.worker = start_worker(env, root=root)
+            stack.beat = start_beat(env, root)
         if web:
-            stack.web = start_web(env)
+            stack.web = start_web(env, root=root)
     except BaseException:
         stack.stop()
         raise
