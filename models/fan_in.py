@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -14,7 +14,7 @@ class IdentifierClaim(Base):
     """An external id gave this phone number or email; ``claimed_time`` is its latest time."""
 
     __tablename__ = "identifier_claims"
-    __table_args__ = (Index("ix_identifier_claims_identifier", "organization_id", "kind", "value"),)
+    # The primary key's leading (organization_id, kind, value) serves lookups by identifier.
 
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # phone_number or email

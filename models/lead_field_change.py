@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Index, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,8 +26,11 @@ class LeadFieldChange(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    # No foreign keys: their per-row checks lock the lead the same transaction has just written
+    # and cost most of a batch's database time. A row is written only with that lead; deleting
+    # a lead (worker.test_leads) deletes its history itself.
+    organization_id: Mapped[int]
+    lead_id: Mapped[int]
     # The lead's JSON field name; a metadata key as "metadata.KEY". Text: a payload's keys have
     # no length limit of their own (the body limit bounds them), and a change is never refused.
     field: Mapped[str] = mapped_column(Text)

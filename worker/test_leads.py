@@ -3,7 +3,8 @@
 A test lead exists to prove an integration, not to be kept: after ``LEADGATE_TEST_LEAD_TTL_HOURS``
 the periodic sweep (``leadgate.sweep``) deletes it. Its events stay, as the audit log of what was
 sent, with their lead id cleared (the foreign key would refuse the delete otherwise); its field
-history, consent records and DNC ledger go with it (their foreign keys cascade).
+history goes with it (deleted here: that table has no foreign keys, see models.lead_field_change),
+and so do its consent records and DNC ledger (their foreign keys cascade).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent, Lead
+from models import IngestionEvent, Lead, LeadFieldChange
 from models.lead import TEST_LEADS
 from models.webhook import WebhookDelivery
 
@@ -52,5 +53,6 @@ def delete_expired_test_leads(
     session.execute(
         update(WebhookDelivery).where(WebhookDelivery.lead_id.in_(expired)).values(lead_id=None)
     )
+    session.execute(delete(LeadFieldChange).where(LeadFieldChange.lead_id.in_(expired)))
     session.execute(delete(Lead).where(Lead.id.in_(expired)))
     return len(expired)

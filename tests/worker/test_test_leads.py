@@ -25,8 +25,9 @@ def test_only_test_leads_older_than_the_ttl_go_and_their_events_stay(db_session:
     real = make_lead(db_session, tenant, created_time=_hours_ago(500))
     created = make_event(db_session, tenant, lead_id=expired.id, is_test=True)
     patched = make_event(db_session, tenant, target_lead_id=expired.id, is_test=True)
-    db_session.add(LeadFieldChange(organization_id=tenant.organization_id, lead_id=expired.id,
-                                   field="email", new_value="a@example.com"))  # fmt: skip
+    for lead in (expired, real):
+        db_session.add(LeadFieldChange(organization_id=tenant.organization_id, lead_id=lead.id,
+                                       field="email", new_value="a@example.com"))  # fmt: skip
     db_session.flush()
     expired_id = expired.id
 
@@ -44,6 +45,10 @@ def test_only_test_leads_older_than_the_ttl_go_and_their_events_stay(db_session:
         select(LeadFieldChange).where(LeadFieldChange.lead_id == expired_id)
     )
     assert list(changes) == []
+    # Only the deleted lead's history goes (the table has no foreign key to cascade it).
+    assert db_session.scalars(
+        select(LeadFieldChange.lead_id).where(LeadFieldChange.lead_id == real.id)
+    ).all() == [real.id]
     assert delete_expired_test_leads(db_session, _hours_ago(24)) == 0
 
 
