@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Result, Select, Table, delete, null, select, tuple_, union_all
+from sqlalchemy import Result, Select, Table, delete, select, text
 from sqlalchemy.orm import Session
 
 from models import IdentifierClaim, IngestionConfig, QuarantinedIdentifier
@@ -34,6 +34,25 @@ def _identifiers(payloads: Iterable[dict[str, Any]]) -> list[Identifier]:
     return sorted(found)
 
 
+# Each identifier of the batch probes the claims' primary key and the quarantine's unique key
+# on its own (a LATERAL subquery is run per row of the unnest), whatever the planner believes of
+# a young table's statistics: an IN list or a join let it scan every claim of the organization
+# instead. The arrays keep the text the same whatever the batch's size, so it is prepared once.
+# A quarantine comes back as a row without an external id, which no claim lacks.
+_LOAD_FAN_IN = text(
+    "SELECT given.kind, given.value, found.external_id, found.claimed_time "
+    "FROM unnest(CAST(:kinds AS varchar[]), CAST(:values AS varchar[])) AS given(kind, value) "
+    "CROSS JOIN LATERAL ("
+    " SELECT external_id, claimed_time FROM identifier_claims"
+    " WHERE organization_id = :organization_id AND kind = given.kind AND value = given.value"
+    " AND claimed_time >= :since"
+    " UNION ALL"
+    " SELECT NULL, NULL FROM quarantined_identifiers"
+    " WHERE organization_id = :organization_id AND kind = given.kind AND value = given.value"
+    ") AS found"
+)
+
+
 def longest_window(configs: Iterable[IngestionConfig]) -> dt.timedelta:
     """The longest fan-in window of the configs: claims older than that matter to none."""
     days = max((config.fan_in_window_days or DEFAULT_WINDOW_DAYS for config in configs), default=0)
@@ -50,25 +69,15 @@ def load_fan_in(
     wanted = _identifiers(payloads)
     if not wanted:
         return FanIn()
-    claims = select(
-        IdentifierClaim.kind,
-        IdentifierClaim.value,
-        IdentifierClaim.external_id,
-        IdentifierClaim.claimed_time,
-    ).where(
-        IdentifierClaim.organization_id == organization_id,
-        tuple_(IdentifierClaim.kind, IdentifierClaim.value).in_(wanted),
-        IdentifierClaim.claimed_time >= since,
+    result: Result[Any] = session.execute(
+        _LOAD_FAN_IN,
+        {
+            "kinds": [kind for kind, _ in wanted],
+            "values": [value for _, value in wanted],
+            "organization_id": organization_id,
+            "since": since,
+        },
     )
-    # One round trip for both: a quarantine comes back as a row without an external id, which
-    # no claim lacks (it is part of the claim's key).
-    quarantines = select(
-        QuarantinedIdentifier.kind, QuarantinedIdentifier.value, null(), null()
-    ).where(
-        QuarantinedIdentifier.organization_id == organization_id,
-        tuple_(QuarantinedIdentifier.kind, QuarantinedIdentifier.value).in_(wanted),
-    )
-    result: Result[Any] = session.execute(union_all(claims, quarantines))
     rows = [tuple(row) for row in result]
     return FanIn(
         (
