@@ -100,15 +100,15 @@ class LeadsInPlay:
             if is_test_lead(lead) == is_test
         ]
 
-    def of_other_mode(
+    def by_mode(
         self, organization_id: int, key: str, value: Any, is_test: bool
-    ) -> list[Lead]:
-        """Leads whose ``key`` is ``value`` that an event of the mode may never match."""
-        return [
-            lead
-            for lead in self._all_with(organization_id, key, value)
-            if is_test_lead(lead) != is_test
-        ]
+    ) -> tuple[list[Lead], list[Lead]]:
+        """Leads whose ``key`` is ``value``: those of the mode, and those it may never match."""
+        same: list[Lead] = []
+        other: list[Lead] = []
+        for lead in self._all_with(organization_id, key, value):
+            (same if is_test_lead(lead) == is_test else other).append(lead)
+        return same, other
 
     def _all_with(self, organization_id: int, key: str, value: Any) -> list[Lead]:
         found = [
@@ -212,13 +212,10 @@ def _by_external_id(
     is_test: bool = False,
 ) -> Lead | None:
     # The unique index allows one at most (per mode).
-    found = leads.with_value(organization_id, "external_id", external_id, is_test)
+    found, other_mode = leads.by_mode(organization_id, "external_id", external_id, is_test)
     tried = KeyTried("external_id")
     result.tried.append(tried)
-    tried.candidates += [
-        Candidate(lead, False, _other_mode(is_test))
-        for lead in leads.of_other_mode(organization_id, "external_id", external_id, is_test)
-    ]
+    tried.candidates += [Candidate(lead, False, _other_mode(is_test)) for lead in other_mode]
     if not found:
         return None
     tried.candidates.insert(0, Candidate(found[0], True, "the lead with this external id"))
@@ -246,14 +243,8 @@ def match_for_upsert(
         if key == "external_id":
             lead = _by_external_id(leads, organization_id, value, result, is_test)
         else:
-            lead = _first_allowed(
-                leads.with_value(organization_id, key, value, is_test),
-                key,
-                external_id,
-                result,
-                leads.of_other_mode(organization_id, key, value, is_test),
-                is_test,
-            )
+            same_mode, other_mode = leads.by_mode(organization_id, key, value, is_test)
+            lead = _first_allowed(same_mode, key, external_id, result, other_mode, is_test)
         if lead is not None:
             result.lead, result.matched_by = lead, key
             return result
@@ -281,9 +272,8 @@ def find_duplicate(
         result.tried.append(KeyTried("phone_number", skipped="no value"))
         return result
     email = values.get("email")
-    same_phone = leads.with_value(organization_id, "phone_number", phone, is_test)
+    same_phone, other_mode = leads.by_mode(organization_id, "phone_number", phone, is_test)
     same_person = [lead for lead in same_phone if lead.email == email]
-    other_mode = leads.of_other_mode(organization_id, "phone_number", phone, is_test)
     lead = _first_allowed(same_person, "phone_number", external_id, result, other_mode, is_test)
     result.tried[-1].candidates += [
         Candidate(other, False, "a different email: not the same person")
