@@ -124,8 +124,9 @@ def _revision_rows(b2: dict[str, Any]) -> list[Row]:
     name = f"revision {at['revision']} (before the trust features)"
     if "error" in at:
         return [("B2 end to end", name, at["error"], "")]
-    return [
-        ("B2 end to end", f"{name}: leads/s", _number(at.get("leads_per_s")), ""),
+    rows: list[Row] = [
+        ("B2 end to end", f"{name}: leads/s, mean of {len(at.get('passes', []))} passes",
+         _number(at.get("leads_per_s")), ""),
         ("B2 end to end", "this tree: leads/s", _number(b2["leads_per_s"]), ""),
         ("B2 end to end", "b2_vs_revision (this tree / revision)",
          _number(b2.get("b2_vs_revision"), 3), ">= 0.9"),
@@ -134,9 +135,20 @@ def _revision_rows(b2: dict[str, Any]) -> list[Row]:
          f"{_number(b2.get('worker_cpu_s_per_lead'), 5)}", ""),
         ("B2 end to end", "CPU s per lead (web+worker): revision / this tree",
          f"{_number(at.get('cpu_s_per_lead'), 5)} / {_number(b2.get('cpu_s_per_lead'), 5)}", ""),
-        ("B2 end to end", "revision: events by status", _statuses(at.get("by_status", {})),
-         "all done"),
+        ("B2 end to end", "PostgreSQL CPU s per lead: revision / this tree",
+         f"{_number(at.get('database_cpu_s_per_lead'), 5)} / "
+         f"{_number(b2.get('database_cpu_s_per_lead'), 5)}", ""),
     ]  # fmt: skip
+    for number, each in enumerate(at.get("passes", []), start=1):
+        rows.append((
+            "B2 end to end",
+            f"revision pass {number}: leads/s, load before, events by status",
+            f"{_number(each.get('leads_per_s'))}, "
+            f"{_number((each.get('load_average_before') or [None])[0])}, "
+            f"{_statuses(each.get('by_status', {}))}",
+            "all done",
+        ))  # fmt: skip
+    return rows
 
 
 def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:

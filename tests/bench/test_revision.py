@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 
-from bench import report
+from bench import end_to_end, report
 from bench.payloads import build_stream
 from bench.procfile import REPO_ROOT
-from bench.revision import TRUST_BASELINE_REVISION, export_revision
+from bench.revision import TRUST_BASELINE_REVISION, SourceTree, export_revision
 from bench.stack import Servers, create_database, start_stack, with_database, with_redis_db
 from models.migrate import alembic_config
 from tests.support.services import ServiceUrls
@@ -28,13 +28,19 @@ def test_the_table_sets_this_tree_beside_the_revision() -> None:
         "accept_s": 0.1, "wall_s": 0.2, "leads_per_s": 450.0, "cpu_s": {"web": 1.0},
         "cpu_s_per_lead": 0.01, "machine_busy_pct": 50.0, "memory": [],
         "worker_cpu_s_per_lead": 0.002, "b2_vs_revision": 0.9,
-        "at_revision": {"revision": "abc1234", "commit": "abc1234" + "0" * 33,
-                        "leads_per_s": 500.0, "by_status": {"done": 10},
-                        "worker_cpu_s_per_lead": 0.0015, "cpu_s_per_lead": 0.008},
+        "at_revision": end_to_end.revision_figures(
+            "abc1234", SourceTree("abc1234", "abc1234" + "0" * 33, REPO_ROOT), None,
+            [{"leads_per_s": 480.0, "by_status": {"done": 10}, "load_average_before": [2.5],
+              "worker_cpu_s_per_lead": 0.0014, "cpu_s_per_lead": 0.008},
+             {"leads_per_s": 520.0, "by_status": {"done": 9, "failed": 1},
+              "worker_cpu_s_per_lead": 0.0016, "cpu_s_per_lead": 0.008}]),
     }  # fmt: skip
+    assert b2["at_revision"]["worker_cpu_s_per_lead"] == 0.0015
     shown = report.table({"B2": b2}, {}).splitlines()
     for metric, value in (
-        ("revision abc1234 (before the trust features): leads/s", "500.0"),
+        ("revision abc1234 (before the trust features): leads/s, mean of 2 passes", "500.0"),
+        ("revision pass 1: leads/s, load before, events by status", "480.0, 2.5, done=10"),
+        ("revision pass 2: leads/s, load before, events by status", "520.0, n/a, done=9"),
         ("this tree: leads/s", "450.0"),
         ("b2_vs_revision (this tree / revision)", "0.900"),
         ("worker CPU s per lead: revision / this tree", "0.00150 / 0.00200"),
@@ -43,6 +49,10 @@ def test_the_table_sets_this_tree_beside_the_revision() -> None:
 
 
 def test_a_revision_that_cannot_be_exported_is_shown_as_such() -> None:
+    assert end_to_end.export_baseline(None) == (None, None)
+    source, error = end_to_end.export_baseline("no-such-revision-anywhere")
+    assert source is None and error is not None and "cannot export" in error
+    assert end_to_end.revision_figures("x", None, error, [])["error"] == error
     b2 = {
         "events": 1, "persons": 1, "posted": {"rps": 1.0}, "by_status": {"done": 1},
         "wall_s": 1.0, "leads_per_s": 1.0, "cpu_s": {}, "cpu_s_per_lead": 0.0,
