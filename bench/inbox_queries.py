@@ -1,0 +1,195 @@
+"""B8's measured reads and claims, each through the project's own code, in a spawned process.
+
+- the claim: ``worker.ingest.claims.claim_events`` on a fresh event, with the worker's batch
+  size, lease and attempts settings (the named event plus up to 31 fresh ones of its config);
+- the sweep: ``worker.sweeper.claim_due_events`` with the sweeper's settings;
+- the events list and one event's read: the views ``list_events`` and ``get_event`` of
+  ``webhook/views/events.py`` called in a request context of the real app (no HTTP, no routing:
+  the query is written inside the view, so calling the view is what keeps it the API's query;
+  the token's lookup is cached after the first call, as in a running web process).
+
+Claims and sweeps write, so each runs in a transaction rolled back after it: the fresh events
+stay fresh for the next repetition. The process's environment names the B8 database, so the
+settings, the engine options (custom plans) and the app are the ones a deployment gets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from bench.inbox_load import LEAF_RELATIONS
+from bench.load import percentile
+
+TARGET_P99_MS = 20.0
+LIST_PATH = "/api/ingestion-events/"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the measuring process needs to know about the database it measures."""
+
+    database_url: str
+    redis_url: str
+    sqlalchemy_url: str
+    token: str
+    built: str  # ISO time of the build: the data's "now"
+    repeats: int
+    warmup: int
+    seed: int = 8
+
+
+def timings(samples_ms: list[float], returned: list[int]) -> dict[str, Any]:
+    """p50/p95/p99/max of the samples, whether p99 met the target, and what the calls returned."""
+    p99 = percentile(samples_ms, 0.99)
+    return {
+        "repeats": len(samples_ms),
+        "p50_ms": round(percentile(samples_ms, 0.50), 3),
+        "p95_ms": round(percentile(samples_ms, 0.95), 3),
+        "p99_ms": round(p99, 3),
+        "max_ms": round(max(samples_ms, default=0.0), 3),
+        "met": p99 < TARGET_P99_MS,
+        "returned_min": min(returned, default=0),
+        "returned_mean": round(sum(returned) / len(returned), 1) if returned else 0,
+    }
+
+
+def _timed(call: Callable[[], int], after: Callable[[], None], probe: Probe) -> dict[str, Any]:
+    """Run ``call`` warm-up times, then ``repeats`` times timed; ``after`` untimed each time."""
+    samples: list[float] = []
+    returned: list[int] = []
+    for round_ in range(probe.warmup + probe.repeats):
+        started = time.perf_counter()
+        count = call()
+        elapsed = (time.perf_counter() - started) * 1000
+        after()
+        if round_ >= probe.warmup:
+            samples.append(elapsed)
+            returned.append(count)
+    return timings(samples, returned)
+
+
+def _sample(session: Any, statement: str, **values: Any) -> list[Any]:
+    from sqlalchemy import text
+
+    return list(session.execute(text(statement), values).scalars())
+
+
+def list_filters(config_id: str, built: dt.datetime, email: str | None) -> dict[str, dict[str, str]]:
+    """The events-list queries measured, by name: each a set of query parameters."""
+    since = (built - dt.timedelta(days=7)).isoformat()
+    filters = {
+        "list newest": {},
+        "list status=failed": {"status": "failed"},
+        "list config": {"config": config_id},
+        "list since 7 days": {"since": since},
+        "list config+status=failed": {"config": config_id, "status": "failed"},
+    }
+    if email is not None:
+        filters["list payload_contains email"] = {
+            "payload_contains": '{"contact": {"email": "%s"}}' % email
+        }
+    return filters
+
+
+def measure(probe: Probe) -> dict[str, Any]:
+    """Every B8 query's timings, by name."""
+    os.environ.update(DATABASE_URL=probe.database_url, REDIS_URL=probe.redis_url)
+    os.environ.pop("CELERY_BROKER_URL", None)
+    import logging
+
+    from common.settings import get_settings
+    from models.db import get_sessionmaker
+    from webhook.app import create_app
+    from webhook.views.events import get_event, list_events
+    from worker.ingest.claims import claim_events
+    from worker.sweeper import claim_due_events
+
+    logging.disable(logging.INFO)
+    settings = get_settings()
+    rng = random.Random(probe.seed)
+    built = dt.datetime.fromisoformat(probe.built)
+    session = get_sessionmaker(probe.sqlalchemy_url)()
+    fresh = _sample(session, "SELECT id FROM ingestion_events WHERE status = 'queued' AND attempts = 0")
+    # Rows of random blocks across the whole table: ids of every month, in proportion.
+    spread = _sample(session, "SELECT id FROM ingestion_events TABLESAMPLE SYSTEM (:pct) REPEATABLE (8)",
+                     pct=min(100.0, 3_000 * 100 / max(1, _count(session))))  # fmt: skip
+    config_id = str(_sample(session, "SELECT config_id FROM ingestion_events WHERE id = :id", id=spread[0])[0])
+    emails = _sample(session, "SELECT payload -> 'contact' ->> 'email' FROM ingestion_events"
+                     " WHERE id = ANY(:ids) AND payload IS NOT NULL", ids=spread[:50])  # fmt: skip
+    session.rollback()
+    results: dict[str, Any] = {}
+
+    def claim() -> int:
+        claims = claim_events(
+            session, rng.choice(fresh), settings.lease_seconds, settings.task_max_attempts,
+            settings.batch_size,
+        )  # fmt: skip
+        return len(claims)
+
+    results["claim"] = _timed(claim, session.rollback, probe)
+    # The data's clock stopped at the build: its cut-offs move by the database's age, so a
+    # reused database is due for the same events as a fresh one.
+    age = (dt.datetime.now(dt.UTC) - built).total_seconds()
+
+    def sweep() -> int:
+        return len(claim_due_events(session, settings.stuck_after_seconds + age))
+
+    results["sweep"] = _timed(sweep, session.rollback, probe)
+    session.close()
+
+    app = create_app({"TESTING": True})
+    headers = {"Authorization": f"Token {probe.token}"}
+
+    def view_call(path: str, view: Callable[[], Any]) -> Callable[[], int]:
+        def call() -> int:
+            with app.test_request_context(path, headers=headers):
+                answer = view()
+                assert answer.status_code == 200, answer.get_data(as_text=True)
+                body = answer.get_json()
+            return len(body.get("results", [body]))
+
+        return call
+
+    for name, query in list_filters(config_id, built, emails[0] if emails else None).items():
+        path = f"{LIST_PATH}?{urlencode(query)}"
+        results[name] = _timed(view_call(path, list_events), lambda: None, probe)
+        if name == "list status=failed":
+            second = _second_page(app, path, headers, list_events)
+            if second is not None:
+                page = _timed(view_call(second, list_events), lambda: None, probe)
+                results["list status=failed page 2 (cursor)"] = page
+
+    def read() -> int:
+        event_id = str(rng.choice(spread))
+        return view_call(f"{LIST_PATH}{event_id}/", lambda: get_event(event_id))()
+
+    results["read one event"] = _timed(read, lambda: None, probe)
+    return results
+
+
+def _count(session: Any) -> int:
+    from sqlalchemy import text
+
+    # The planner's estimate is enough to size the sample; it is fresh after the build's ANALYZE.
+    leaves = LEAF_RELATIONS.format(table=":table")
+    statement = f"SELECT sum(reltuples)::bigint FROM pg_class WHERE oid IN (SELECT relid FROM ({leaves}) AS leaves)"
+    return int(session.execute(text(statement), {"table": "ingestion_events"}).scalar() or 0)
+
+
+def _second_page(app: Any, path: str, headers: dict[str, str], view: Callable[[], Any]) -> str | None:
+    """The path of the page after the first, by the cursor the first page's ``next`` gives."""
+    with app.test_request_context(path, headers=headers):
+        following = view().get_json()["next"]
+    if following is None:
+        return None
+    parts = urlsplit(following)
+    cursor = parse_qs(parts.query)["cursor"][0]
+    query = {**{k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}, "cursor": cursor}
+    return f"{parts.path}?{urlencode(query)}"
