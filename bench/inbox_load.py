@@ -26,13 +26,14 @@ from bench.inbox_rows import InboxShape, inbox_rows
 from bench.stack import BenchDatabase
 
 EVENTS_TABLE = "ingestion_events"
-# The relations that hold a table's rows: its leaf partitions, or the table itself when it is not
-# partitioned (pg_partition_tree has no rows for a plain table).
-LEAF_RELATIONS = """
-    SELECT relid, level FROM pg_partition_tree(CAST({table} AS regclass)) WHERE isleaf
-    UNION ALL SELECT CAST({table} AS regclass), 0
-    WHERE NOT EXISTS (SELECT FROM pg_partition_tree(CAST({table} AS regclass)))
-"""
+# The relations that hold a table's rows, as a FROM item: its leaf partitions, or the table itself
+# when it is not partitioned (pg_partition_tree has no rows for a plain table). psycopg's
+# parameter style: the table's name is bound as %(table)s.
+LEAF_RELATIONS = """(
+    SELECT relid, level FROM pg_partition_tree(CAST(%(table)s AS regclass)) WHERE isleaf
+    UNION ALL SELECT CAST(%(table)s AS regclass), 0
+    WHERE NOT EXISTS (SELECT FROM pg_partition_tree(CAST(%(table)s AS regclass)))
+) AS leaves"""
 # Rows per COPY statement and transaction: progress is committed, and no transaction is huge.
 CHUNK_ROWS = 50_000
 
@@ -155,7 +156,8 @@ def copy_inbox(
             connection.commit()
             copied += len(chunk)
             if copied % (CHUNK_ROWS * 20) == 0:
-                say(f"B8: {copied:,} events copied, {copied / (time.perf_counter() - started):,.0f}/s")
+                rate = copied / (time.perf_counter() - started)
+                say(f"B8: {copied:,} events copied, {rate:,.0f}/s")
     seconds = time.perf_counter() - started
     return {
         "copied": copied,

@@ -16,6 +16,7 @@ settings, the engine options (custom plans) and the app are the ones a deploymen
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import time
@@ -75,13 +76,9 @@ def _timed(call: Callable[[], int], after: Callable[[], None], probe: Probe) -> 
     return timings(samples, returned)
 
 
-def _sample(session: Any, statement: str, **values: Any) -> list[Any]:
-    from sqlalchemy import text
-
-    return list(session.execute(text(statement), values).scalars())
-
-
-def list_filters(config_id: str, built: dt.datetime, email: str | None) -> dict[str, dict[str, str]]:
+def list_filters(
+    config_id: str, built: dt.datetime, email: str | None
+) -> dict[str, dict[str, str]]:
     """The events-list queries measured, by name: each a set of query parameters."""
     since = (built - dt.timedelta(days=7)).isoformat()
     filters = {
@@ -93,7 +90,7 @@ def list_filters(config_id: str, built: dt.datetime, email: str | None) -> dict[
     }
     if email is not None:
         filters["list payload_contains email"] = {
-            "payload_contains": '{"contact": {"email": "%s"}}' % email
+            "payload_contains": json.dumps({"contact": {"email": email}})
         }
     return filters
 
@@ -116,19 +113,13 @@ def measure(probe: Probe) -> dict[str, Any]:
     rng = random.Random(probe.seed)
     built = dt.datetime.fromisoformat(probe.built)
     session = get_sessionmaker(probe.sqlalchemy_url)()
-    fresh = _sample(session, "SELECT id FROM ingestion_events WHERE status = 'queued' AND attempts = 0")
-    # Rows of random blocks across the whole table: ids of every month, in proportion.
-    spread = _sample(session, "SELECT id FROM ingestion_events TABLESAMPLE SYSTEM (:pct) REPEATABLE (8)",
-                     pct=min(100.0, 3_000 * 100 / max(1, _count(session))))  # fmt: skip
-    config_id = str(_sample(session, "SELECT config_id FROM ingestion_events WHERE id = :id", id=spread[0])[0])
-    emails = _sample(session, "SELECT payload -> 'contact' ->> 'email' FROM ingestion_events"
-                     " WHERE id = ANY(:ids) AND payload IS NOT NULL", ids=spread[:50])  # fmt: skip
+    samples = _samples(session)
     session.rollback()
     results: dict[str, Any] = {}
 
     def claim() -> int:
         claims = claim_events(
-            session, rng.choice(fresh), settings.lease_seconds, settings.task_max_attempts,
+            session, rng.choice(samples.fresh), settings.lease_seconds, settings.task_max_attempts,
             settings.batch_size,
         )  # fmt: skip
         return len(claims)
@@ -157,7 +148,7 @@ def measure(probe: Probe) -> dict[str, Any]:
 
         return call
 
-    for name, query in list_filters(config_id, built, emails[0] if emails else None).items():
+    for name, query in list_filters(samples.config_id, built, samples.email).items():
         path = f"{LIST_PATH}?{urlencode(query)}"
         results[name] = _timed(view_call(path, list_events), lambda: None, probe)
         if name == "list status=failed":
@@ -167,23 +158,56 @@ def measure(probe: Probe) -> dict[str, Any]:
                 results["list status=failed page 2 (cursor)"] = page
 
     def read() -> int:
-        event_id = str(rng.choice(spread))
+        event_id = str(rng.choice(samples.spread))
         return view_call(f"{LIST_PATH}{event_id}/", lambda: get_event(event_id))()
 
     results["read one event"] = _timed(read, lambda: None, probe)
     return results
 
 
-def _count(session: Any) -> int:
-    from sqlalchemy import text
+@dataclass(frozen=True)
+class Samples:
+    """Events to ask for: fresh ones to claim, ones from every month to read, a config, an email."""
 
-    # The planner's estimate is enough to size the sample; it is fresh after the build's ANALYZE.
-    leaves = LEAF_RELATIONS.format(table=":table")
-    statement = f"SELECT sum(reltuples)::bigint FROM pg_class WHERE oid IN (SELECT relid FROM ({leaves}) AS leaves)"
-    return int(session.execute(text(statement), {"table": "ingestion_events"}).scalar() or 0)
+    fresh: list[Any]
+    spread: list[Any]
+    config_id: str
+    email: str | None
 
 
-def _second_page(app: Any, path: str, headers: dict[str, str], view: Callable[[], Any]) -> str | None:
+_FRESH = "SELECT id FROM ingestion_events WHERE status = 'queued' AND attempts = 0"
+# Rows of random blocks across the whole table: ids of every month, in proportion.
+_SPREAD = "SELECT id FROM ingestion_events TABLESAMPLE SYSTEM (%(pct)s) REPEATABLE (8)"
+_CONFIG = "SELECT config_id FROM ingestion_events WHERE id = %(id)s"
+_EMAILS = (
+    "SELECT payload -> 'contact' ->> 'email' FROM ingestion_events"
+    " WHERE id = ANY(%(ids)s) AND payload IS NOT NULL"
+)
+# The planner's row count is enough to size the sample; it is fresh after the build's ANALYZE.
+_ESTIMATE = (
+    f"SELECT sum(reltuples)::bigint FROM {LEAF_RELATIONS}"  # noqa: S608 - constants only
+    " JOIN pg_class ON oid = relid"
+)
+
+
+def _samples(session: Any) -> Samples:
+    def column(statement: str, **values: Any) -> list[Any]:
+        return [row[0] for row in session.connection().exec_driver_sql(statement, values)]
+
+    estimate = int(column(_ESTIMATE, table="ingestion_events")[0] or 0)
+    spread = column(_SPREAD, pct=min(100.0, 3_000 * 100 / max(1, estimate)))
+    emails = column(_EMAILS, ids=spread[:50])
+    return Samples(
+        fresh=column(_FRESH),
+        spread=spread,
+        config_id=str(column(_CONFIG, id=spread[0])[0]),
+        email=emails[0] if emails else None,
+    )
+
+
+def _second_page(
+    app: Any, path: str, headers: dict[str, str], view: Callable[[], Any]
+) -> str | None:
     """The path of the page after the first, by the cursor the first page's ``next`` gives."""
     with app.test_request_context(path, headers=headers):
         following = view().get_json()["next"]

@@ -113,7 +113,12 @@ def _state(kind: str, received: dt.datetime, built: dt.datetime) -> dict[str, An
         return {**empty, "status": "retrying", "attempts": 3,
                 "next_attempt_time": built - dt.timedelta(minutes=30)}  # fmt: skip
     if kind == "processing_live":
-        return {**empty, "status": "processing", "attempts": 1, "next_attempt_time": built + LIVE_LEASE}
+        return {
+            **empty,
+            "status": "processing",
+            "attempts": 1,
+            "next_attempt_time": built + LIVE_LEASE,
+        }
     if kind == "processing_expired":
         return {**empty, "status": "processing", "attempts": 1,
                 "next_attempt_time": built - dt.timedelta(minutes=10)}  # fmt: skip

@@ -15,7 +15,6 @@ from multiprocessing import get_context
 from typing import Any
 
 import psycopg
-import redis
 
 from bench import inbox_load
 from bench.inbox_queries import TARGET_P99_MS, Probe, measure
@@ -24,6 +23,12 @@ from bench.stack import BenchDatabase, Servers
 
 # The server settings that decide how much of the inbox stays in memory.
 SERVER_SETTINGS = ("shared_buffers", "effective_cache_size", "work_mem", "random_page_cost")
+
+# Partitions, bytes with indexes and TOAST, heap bytes; the table is bound as %(table)s.
+_LEAF_SIZES = (
+    "SELECT count(*) FILTER (WHERE level > 0), sum(pg_total_relation_size(relid)),"  # noqa: S608 - constants
+    f" sum(pg_relation_size(relid)) FROM {inbox_load.LEAF_RELATIONS}"
+)
 
 
 @dataclass
@@ -35,13 +40,16 @@ class InboxPlan:
     rebuild: bool = False
     # Kept for the next run unless told otherwise (the tests drop theirs).
     keep: bool = True
+    # Appended to the database's name: a test's database is never a run's.
+    label: str = ""
     warmup: int = 20
     repeats: int = 300
 
 
-def database_for(servers: Servers, events: int) -> BenchDatabase:
-    """B8's database for ``events`` events: one name per size, so sizes do not evict each other."""
-    return BenchDatabase(servers.database_server_url, f"leadgate_bench_b8_{events}")
+def database_for(servers: Servers, plan: InboxPlan) -> BenchDatabase:
+    """B8's database for the plan's size: one per size, so sizes do not evict each other."""
+    name = f"leadgate_bench_b8_{plan.events}{plan.label}"
+    return BenchDatabase(servers.database_server_url, name)
 
 
 def _reusable(database: BenchDatabase, plan: InboxPlan, head: str) -> dict[str, Any] | None:
@@ -83,28 +91,20 @@ def _build(
 
 def table_facts(database_url: str) -> dict[str, Any]:
     """Rows, leaf partitions (0 when not partitioned) and bytes of the inbox and its indexes."""
-    leaves_of = inbox_load.LEAF_RELATIONS.format(table="%s")
     with psycopg.connect(database_url) as connection:
         rows = connection.execute("SELECT count(*) FROM ingestion_events").fetchone()
-        leaves = connection.execute(
-            "SELECT count(*) FILTER (WHERE level > 0), sum(pg_total_relation_size(relid)),"
-            f" sum(pg_relation_size(relid)) FROM ({leaves_of}) AS leaves",
-            (inbox_load.EVENTS_TABLE,) * 3,
-        ).fetchone()
+        sizes = connection.execute(_LEAF_SIZES, {"table": inbox_load.EVENTS_TABLE}).fetchone()
         side = inbox_load.idempotency_table(connection)
         side_bytes = None
         if side is not None:
-            found = connection.execute(
-                f"SELECT sum(pg_total_relation_size(relid)) FROM ({leaves_of}) AS leaves",
-                (side,) * 3,
-            ).fetchone()
-            side_bytes = int(found[0]) if found and found[0] is not None else None
+            found = connection.execute(_LEAF_SIZES, {"table": side}).fetchone()
+            side_bytes = int(found[1]) if found and found[1] is not None else None
         settings = {
             name: connection.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
             for name in SERVER_SETTINGS
         }
-    assert rows is not None and leaves is not None
-    partitions, total, heap = leaves
+    assert rows is not None and sizes is not None
+    partitions, total, heap = sizes
     return {
         "rows": rows[0],
         "partitions": partitions,
@@ -118,7 +118,7 @@ def table_facts(database_url: str) -> dict[str, Any]:
 
 def run(servers: Servers, plan: InboxPlan, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Fill (or reuse) the inbox, then time each query; the figures and the build's."""
-    database = database_for(servers, plan.events)
+    database = database_for(servers, plan)
     head = inbox_load.migration_head(database.sqlalchemy_url)
     meta = _reusable(database, plan, head)
     reused = meta is not None
@@ -126,7 +126,6 @@ def run(servers: Servers, plan: InboxPlan, say: Callable[[str], None] = print) -
         meta = _build(database, plan, head, say)
     else:
         say(f"B8: reusing {database.name} (built {meta['built']}; --b8-rebuild to build afresh)")
-    redis.Redis.from_url(servers.redis_url).flushdb()
     try:
         token = inbox_load.new_token(database.sqlalchemy_url, meta["organization_id"])
         facts = table_facts(database.url)
