@@ -298,6 +298,10 @@ def inbox_rows(b8: dict[str, Any]) -> list[Row]:
         (name, "idempotency table (MB)",
          f"{side} ({b8['idempotency_table_mb']})" if side else "none", ""),
         (name, "filled", filled, ""),
+        (name, "fresh events to claim / events of the listed config",
+         f"{b8['samples']['fresh_events']} / {b8['samples']['list_config_events']}", ""),
+        (name, "VACUUM s before the claims / sweeps / reads",
+         " / ".join(_number(seconds) for seconds in b8["vacuum_s"]), ""),
     ]  # fmt: skip
     target = f"p99 < {b8['target_p99_ms']:g}"
     for query, figures in b8["queries"].items():
