@@ -294,6 +294,39 @@ def _release_rows(b10: dict[str, Any]) -> list[Row]:
     ]
 
 
+def inbox_rows(b8: dict[str, Any]) -> list[Row]:
+    """B8: the inbox's size, how it was filled, and p50/p95/p99/max of each query."""
+    name = "B8 inbox"
+    build = b8["build"]
+    filled = f"COPY {_number(build['copy_s'])} s ({_number(build['copy_rows_per_s'])} rows/s)"
+    filled += f", VACUUM (ANALYZE) {_number(build['vacuum_analyze_s'])} s"
+    if b8["reused"]:
+        filled = f"reused, built {build['built']}: {filled}"
+    side = b8.get("idempotency_table")
+    rows: list[Row] = [
+        (name, "events (rows) / leaf partitions", f"{b8['rows']} / {b8['partitions']}", ""),
+        (name, "table + indexes MB (heap MB)",
+         f"{b8['table_and_indexes_mb']} ({b8['heap_mb']})", ""),
+        (name, "idempotency table (MB)",
+         f"{side} ({b8['idempotency_table_mb']})" if side else "none", ""),
+        (name, "filled", filled, ""),
+        (name, "fresh events to claim / events of the listed config",
+         f"{b8['samples']['fresh_events']} / {b8['samples']['list_config_events']}", ""),
+        (name, "VACUUM s before the claims / sweeps / reads",
+         " / ".join(_number(seconds) for seconds in b8["vacuum_s"]), ""),
+    ]  # fmt: skip
+    target = f"p99 < {b8['target_p99_ms']:g}"
+    for query, figures in b8["queries"].items():
+        value = " / ".join(
+            _number(figures[key], 2) for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")
+        )
+        verdict = "met" if figures["met"] else "MISSED"
+        returned = f"{figures['returned_mean']:g} rows"
+        rows.append((name, f"{query}: p50 / p95 / p99 / max ms", f"{value} ({returned})",
+                     f"{target}: {verdict}"))  # fmt: skip
+    return rows
+
+
 def table(results: dict[str, Any], errors: dict[str, str]) -> str:
     """Every benchmark's figures as an aligned text table."""
     rows: list[Row] = [("benchmark", "metric", "value", "target")]
@@ -308,6 +341,7 @@ def table(results: dict[str, Any], errors: dict[str, str]) -> str:
         "B5": _import_rows,
         "B6": _impact_rows,
         "B10": _release_rows,
+        "B8": inbox_rows,
     }
     for name, build in builders.items():
         if name in results:

@@ -22,6 +22,7 @@ from bench import (
     health,
     impact,
     imports,
+    inbox_scale,
     outbound,
     profile,
     recovery,
@@ -38,7 +39,7 @@ from bench.revision import TRUST_BASELINE_REVISION
 from bench.soak import SoakPlan
 from bench.stack import Servers, find_servers
 
-BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "RECOVERY")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "B8", "RECOVERY")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
@@ -59,6 +60,7 @@ class Plan:
     )
     recovery: RecoveryPlan = field(default_factory=RecoveryPlan)
     release: release.ReleasePlan = field(default_factory=release.ReleasePlan)
+    inbox: inbox_scale.InboxPlan = field(default_factory=inbox_scale.InboxPlan)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -80,6 +82,7 @@ class Plan:
             recovery=RecoveryPlan(events=200, drain_timeout_s=180),
             imports=imports.ImportPlan(rows=2000, timeout_s=300),
             release=release.ReleasePlan(events=200),
+            inbox=inbox_scale.InboxPlan(events=50_000, warmup=5, repeats=100),
         )
 
 
@@ -92,6 +95,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-rate", type=float, help="B4's rate when B2 does not run first")
     parser.add_argument("--events", type=int, help="events in B2 and B3 (default 20000)")
     parser.add_argument("--clients", type=int, help="posting processes in B2 and B3 (default 4)")
+    parser.add_argument("--b8-events", type=int, help="events in B8's inbox (default 5000000)")
+    parser.add_argument(
+        "--b8-rebuild", action="store_true", help="fill B8's inbox afresh even when one is kept"
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -129,6 +136,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
     if args.baseline_rev is not None:
         revision = args.baseline_rev.strip()
         plan.end_to_end.baseline_revision = None if revision.lower() in ("", "none") else revision
+    plan.inbox.events = args.b8_events or plan.inbox.events
+    plan.inbox.rebuild = args.b8_rebuild
     plan.accept.profile_dir = args.profile
     plan.end_to_end.profile_dir = args.profile
     # B3 is profiled with waits included: under contention, time goes to waiting for locks.
@@ -162,6 +171,7 @@ def run_benchmarks(
         "B5": lambda: imports.run(servers, plan.imports),
         "B6": lambda: impact.run(servers, impact.ImpactPlan()),
         "B10": lambda: release.run(servers, plan.release),
+        "B8": lambda: inbox_scale.run(servers, plan.inbox, say),
     }
     for name in BENCHMARKS:
         if name not in only:

@@ -297,8 +297,8 @@ def test_wrk_posts_to_the_bare_view(harness_urls: tuple[str, str]) -> None:
 
 @pytest.mark.integration
 @pytest.mark.slow
-# Four benchmarks, each starting its services (B2 twice: leadgate and the naive peer), on a
-# machine other test runs share.
+# Four benchmarks, each starting its services (B2 twice: leadgate and the naive peer), and B8's
+# inbox filled once, on a machine other test runs share.
 @pytest.mark.timeout(900)
 def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     harness_urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -323,7 +323,7 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert lines[0].split() == ["benchmark", "metric", "value", "target"]
     names = ("B1 accept", "B2 end to end", "B3 contention", "B4 soak", "B5 import", "B6 impact")
-    for name in (*names, "B7 outbound", "B9 health", "B10 release"):
+    for name in (*names, "B7 outbound", "B9 health", "B10 release", "B8 inbox"):
         assert any(line.startswith(name) for line in lines), name
 
     (written,) = tmp_path.glob("*.json")
@@ -331,7 +331,12 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     assert document["summary"] == lines[-1]
     assert document["errors"] == {}
     results = document["results"]
-    assert set(results) == {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "RECOVERY"}
+    assert set(results) == {
+        "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9", "B10", "B8", "RECOVERY"
+    }  # fmt: skip
+    # B8 keeps its 50,000-event database for the next quick run (bench/README.md).
+    assert results["B8"]["rows"] == 50_000
+    assert results["B8"]["queries"]["claim"]["returned_min"] >= 1
     assert results["B10"]["release_done"] == results["B10"]["usual_done"] == 200
     assert results["B7"]["outbound"]["delivered"] > 0
     assert results["B6"]["sample"] == 200
