@@ -16,6 +16,7 @@ from leadgate.cli.output import emit_json, emit_table, say
 from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionConfig, IngestionEvent
 from models.enums import EventStatus
+from models.ingestion_event import find_event
 from worker.event_search import EventFilter, event_conditions
 from worker.payload_view import decoded_event_payload
 
@@ -100,7 +101,7 @@ def events_show(event_id: uuid.UUID, raw: bool, decoded: bool) -> None:
     if decoded and not raw:
         raise click.UsageError("--decoded goes with --payload")
     with admin_session(read_only=True) as session:
-        event = session.get(IngestionEvent, event_id)
+        event = find_event(session, event_id)
         if event is None:
             raise records.AdminError(f"no ingestion event with id {event_id}")
         shown = _event_whole(event)

@@ -26,6 +26,7 @@ from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionEvent
 from models.db import get_sessionmaker, session_scope
 from models.enums import EventStatus
+from models.ingestion_event import find_event
 from worker.replay import REPLAYABLE, requeue_events, select_replayable, why_not_replayable
 
 BATCH = 200
@@ -38,7 +39,7 @@ POLL_CHUNK = 1000
 def _check_explicit_ids(url: str, event_ids: tuple[uuid.UUID, ...]) -> list[uuid.UUID]:
     with get_sessionmaker(url)() as session:
         for event_id in event_ids:
-            event = session.get(IngestionEvent, event_id)
+            event = find_event(session, event_id)
             if event is None:
                 raise CliError(f"no event {event_id}")
             if event.status not in REPLAYABLE:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from common.payloads import PayloadError
 from models import IngestionConfig, IngestionEvent
+from models.ingestion_event import find_event
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
 from webhook.db import request_session
@@ -31,7 +32,7 @@ def _own_event(event_id: str) -> IngestionEvent:
         parsed = uuid.UUID(event_id)
     except ValueError:
         raise ApiError(404, "No such event.") from None
-    event = session.get(IngestionEvent, parsed)
+    event = find_event(session, parsed)
     # Another organization's event is reported as missing, so ids reveal nothing.
     if event is None or event.organization_id != caller.organization_id:
         raise ApiError(404, "No such event.")
