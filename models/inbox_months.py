@@ -1,4 +1,4 @@
-"""The inbox's monthly partitions: which month a moment falls in, and what its partition is called."""
+"""The inbox's monthly partitions: the month a moment falls in, and its partition's name."""
 
 from __future__ import annotations
 

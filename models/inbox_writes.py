@@ -30,6 +30,7 @@ _NAMES = ", ".join(name for name, _ in _COLUMNS)
 # in idempotency_keys and exactly their events (and every unkeyed one) enter the inbox, or
 # nothing does. Two rows of one batch with one key: the first takes it, the second is left out.
 # ORDER BY position keeps seq (the sequence default) in the order the rows were given.
+# Built from the constant column list above, never from input.
 _INSERT_EVENTS = text(
     f"""
 WITH incoming AS (
@@ -49,7 +50,7 @@ FROM incoming
 WHERE idempotency_key IS NULL OR id IN (SELECT event_id FROM keyed)
 ORDER BY position
 RETURNING id
-"""
+"""  # noqa: S608
 )
 
 

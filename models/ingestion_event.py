@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 from uuid6 import uuid7
 
 from models.base import Base, utcnow
@@ -89,8 +89,8 @@ def event_time_range(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime] | N
 
 
 def event_id_conditions(
-    id_column: ColumnElement[uuid.UUID],
-    time_column: ColumnElement[dt.datetime],
+    id_column: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
+    time_column: ColumnElement[dt.datetime] | InstrumentedAttribute[dt.datetime],
     event_id: uuid.UUID,
 ) -> list[ColumnElement[bool]]:
     """WHERE terms finding one event by id, with the receive-time range that prunes partitions."""
@@ -112,13 +112,13 @@ def find_event(session: Session, event_id: uuid.UUID) -> IngestionEvent | None:
 
 def _id_from_received_time(context: DefaultExecutionContext) -> uuid.UUID:
     # A row given its received_time (an import, a test's old event) gets an id of that moment.
-    received = context.get_current_parameters().get("received_time")
+    received = context.get_current_parameters().get("received_time")  # type: ignore[no-untyped-call]
     return new_event_id(received if isinstance(received, dt.datetime) else None)
 
 
 def _received_time_from_id(context: DefaultExecutionContext) -> dt.datetime:
     # A row given only its id is received at the id's moment, so lookups by id prune right.
-    event_id = context.get_current_parameters().get("id")
+    event_id = context.get_current_parameters().get("id")  # type: ignore[no-untyped-call]
     if isinstance(event_id, uuid.UUID) and event_id.version == 7:
         span = event_time_range(event_id)
         assert span is not None
