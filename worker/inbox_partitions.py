@@ -53,29 +53,29 @@ def _create_partition(session: Session, month: dt.date) -> int:
     name = partition_name(month)
     first, following = month_bounds(month)
     bounds = {"first": first, "following": following}
+    # Literal bounds for the DDL (which takes no parameters), in UTC.
+    low, high = f"'{first.isoformat()}'", f"'{following.isoformat()}'"
     session.execute(
         text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     )
-    moved = session.execute(
+    result = session.execute(
         text(
             f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION}"  # noqa: S608 (names are ours)
             " WHERE received_time >= :first AND received_time < :following RETURNING *)"
             f" INSERT INTO {name} SELECT * FROM moved"
         ),
         bounds,
-    ).rowcount
+    )
+    moved = int(result.rowcount or 0)  # type: ignore[attr-defined]
     # The range as a checked constraint lets ATTACH skip scanning the new table.
     session.execute(
         text(
-            f"ALTER TABLE {name} ADD CONSTRAINT {name}_range CHECK"
-            f" (received_time >= '{first.isoformat()}' AND received_time < '{following.isoformat()}')"
+            f"ALTER TABLE {name} ADD CONSTRAINT {name}_range"
+            f" CHECK (received_time >= {low} AND received_time < {high})"
         )
     )
     session.execute(
-        text(
-            f"ALTER TABLE {PARENT} ATTACH PARTITION {name}"
-            f" FOR VALUES FROM ('{first.isoformat()}') TO ('{following.isoformat()}')"
-        )
+        text(f"ALTER TABLE {PARENT} ATTACH PARTITION {name} FOR VALUES FROM ({low}) TO ({high})")
     )
     session.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_range"))
     return moved

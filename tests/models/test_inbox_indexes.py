@@ -116,9 +116,7 @@ def _plans(engine: Engine, tenant: Tenant, others: Tenant) -> dict[str, str]:
         plans = {
             index: _as_parent_indexes(
                 connection,
-                "\n".join(
-                    connection.execute(text("EXPLAIN " + statement), values).scalars().all()
-                ),
+                "\n".join(connection.execute(text("EXPLAIN " + statement), values).scalars().all()),
             )
             for index, statement in USERS.items()
         }
