@@ -19,6 +19,7 @@ from models.enums import EventStatus
 from models.ingestion_event import find_event
 from worker.event_search import EventFilter, event_conditions
 from worker.payload_view import decoded_event_payload
+from worker.replay import purged_note
 
 # Long texts are cut so one event stays on one line; --json shows them whole.
 CELL_LIMIT = 80
@@ -61,6 +62,9 @@ def _event_as_dict(event: IngestionEvent) -> dict[str, Any]:
         "processed_time": event.processed_time.isoformat() if event.processed_time else None,
         "mapping_version": event.mapping_version,
         "is_test": event.is_test,
+        "raw_body_purged_time": (
+            event.raw_body_purged_time.isoformat() if event.raw_body_purged_time else None
+        ),
     }
 
 
@@ -106,6 +110,9 @@ def events_show(event_id: uuid.UUID, raw: bool, decoded: bool) -> None:
             raise records.AdminError(f"no ingestion event with id {event_id}")
         shown = _event_whole(event)
         body = event.raw_body
+        purged = purged_note(event)
+        if raw and purged is not None:
+            raise records.AdminError(f"event {event_id}: {purged}")
         if decoded:
             config = session.get(IngestionConfig, event.config_id)
             assert config is not None  # a foreign key guarantees it
