@@ -187,12 +187,19 @@ def downgrade() -> None:
     )
     op.execute("ALTER TABLE ingestion_events ALTER COLUMN seq DROP DEFAULT")
     op.execute("ALTER TABLE ingestion_events DROP COLUMN raw_body_purged_time")
+    columns = ", ".join(
+        op.get_bind()
+        .execute(
+            text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'ingestion_events'::regclass"
+                " AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+            )
+        )
+        .scalars()
+    )
     op.execute(
-        "INSERT INTO ingestion_events SELECT id, seq, config_id, organization_id, endpoint,"
-        " received_time, content_type, raw_body, query_string, body_sha256, idempotency_key,"
-        " status, action, lead_id, matched_by, attempts, next_attempt_time, errors, warnings,"
-        " match_explanation, last_error, processed_time, replayed_time, target_lead_id, payload,"
-        " mapping_version, is_test FROM ingestion_events_partitioned"
+        f"INSERT INTO ingestion_events ({columns})"  # noqa: S608 (the table's own columns)
+        f" SELECT {columns} FROM ingestion_events_partitioned"
     )
     # A released key may name two events now; the old unique index holds the newest only.
     op.execute(
