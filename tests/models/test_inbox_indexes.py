@@ -11,11 +11,12 @@ import re
 from typing import cast
 
 import pytest
-from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from tests.support.factories import Tenant, make_tenant
+from tests.support.plans import with_parent_index_names
 
 pytestmark = pytest.mark.integration
 
@@ -88,21 +89,6 @@ FROM generate_series(1, :rows) AS n
 """
 
 
-# Each partition's index and the parent's index it belongs to: a plan names the partitions'.
-_PARTITION_INDEXES = text(
-    "SELECT child.relname, parent.relname FROM pg_inherits"
-    " JOIN pg_class child ON child.oid = pg_inherits.inhrelid"
-    " JOIN pg_class parent ON parent.oid = pg_inherits.inhparent"
-    " WHERE parent.relkind = 'I'"
-)
-
-
-def _as_parent_indexes(connection: Connection, plan: str) -> str:
-    for child, parent in connection.execute(_PARTITION_INDEXES).all():
-        plan = re.sub(rf"\b{child}\b", parent, plan)
-    return plan
-
-
 def _plans(engine: Engine, tenant: Tenant, others: Tenant) -> dict[str, str]:
     """Each statement's plan on a filled inbox, asked for ``tenant``; everything is rolled back."""
     values = {"config": tenant.config_id, "organization": tenant.organization_id}
@@ -114,7 +100,7 @@ def _plans(engine: Engine, tenant: Tenant, others: Tenant) -> dict[str, str]:
         connection.execute(text("ANALYZE ingestion_events"))
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         plans = {
-            index: _as_parent_indexes(
+            index: with_parent_index_names(
                 connection,
                 "\n".join(connection.execute(text("EXPLAIN " + statement), values).scalars().all()),
             )
