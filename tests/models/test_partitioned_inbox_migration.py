@@ -1,4 +1,4 @@
-"""Migration 0019_partitioned_inbox on an inbox holding three months of events, both ways."""
+"""Migration 0020_partitioned_inbox on an inbox holding three months of events, both ways."""
 
 from __future__ import annotations
 
@@ -65,9 +65,9 @@ def _fill(connection: Connection) -> None:
 
 
 @pytest.fixture
-def at_0018(services: ServiceUrls) -> Iterator[Engine]:
-    """A database at 0018 whose plain inbox holds events of three months."""
-    with scratch_database(services, "0018_test_mode") as url:
+def at_0019(services: ServiceUrls) -> Iterator[Engine]:
+    """A database at 0019 whose plain inbox holds events of three months."""
+    with scratch_database(services, "0019_history_no_foreign_keys") as url:
         engine = create_engine(url)
         with engine.begin() as connection:
             _fill(connection)
@@ -80,13 +80,13 @@ def _partitions(connection: Connection) -> dict[uuid.UUID, str]:
     return {row[0]: row[1] for row in rows}
 
 
-def test_the_inbox_is_partitioned_by_month_and_converted_back(at_0018: Engine) -> None:
-    url = at_0018.url.render_as_string(hide_password=False)
-    with at_0018.connect() as connection:
+def test_the_inbox_is_partitioned_by_month_and_converted_back(at_0019: Engine) -> None:
+    url = at_0019.url.render_as_string(hide_password=False)
+    with at_0019.connect() as connection:
         old_max = connection.scalar(text("SELECT max(seq) FROM ingestion_events"))
-    upgrade_database(url, "0019_partitioned_inbox")
+    upgrade_database(url, "0020_partitioned_inbox")
 
-    with at_0018.begin() as connection:
+    with at_0019.begin() as connection:
         assert (
             connection.scalar(
                 text("SELECT relkind FROM pg_class WHERE relname = 'ingestion_events'")
@@ -133,8 +133,8 @@ def test_the_inbox_is_partitioned_by_month_and_converted_back(at_0018: Engine) -
         )
         assert _partitions(connection)[far] == "ingestion_events_default"
 
-    command.downgrade(alembic_config(url), "0018_test_mode")
-    with at_0018.connect() as connection:
+    command.downgrade(alembic_config(url), "0019_history_no_foreign_keys")
+    with at_0019.connect() as connection:
         assert (
             connection.scalar(
                 text("SELECT relkind FROM pg_class WHERE relname = 'ingestion_events'")
@@ -150,7 +150,7 @@ def test_the_inbox_is_partitioned_by_month_and_converted_back(at_0018: Engine) -
             )
         )
         assert unique is not None and "UNIQUE" in unique
-    with at_0018.begin() as connection:
+    with at_0019.begin() as connection:
         again = uuid.uuid4()
         connection.execute(
             text(
@@ -169,4 +169,4 @@ def test_the_inbox_is_partitioned_by_month_and_converted_back(at_0018: Engine) -
             == old_max + 3
         )
     # And up again, on rows the downgrade left.
-    upgrade_database(url, "0019_partitioned_inbox")
+    upgrade_database(url, "0020_partitioned_inbox")

@@ -1,7 +1,7 @@
 """The inbox partitioned by received month; idempotency keys in a table of their own.
 
-Revision ID: 0019_partitioned_inbox
-Revises: 0018_test_mode
+Revision ID: 0020_partitioned_inbox
+Revises: 0019_history_no_foreign_keys
 
 Upgrade: the old inbox is renamed, a partitioned one takes its name (a partition per month of
 its rows, the current and the next month, and a DEFAULT partition), the rows are copied, the
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0019_partitioned_inbox"
-down_revision: str | None = "0018_test_mode"
+revision: str = "0020_partitioned_inbox"
+down_revision: str | None = "0019_history_no_foreign_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
