@@ -88,6 +88,15 @@ def event_time_range(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime] | N
     return minted - _ID_TIME_MARGIN, minted + _ID_TIME_MARGIN
 
 
+# Bounds that hold every event, for an id that carries no time.
+_ALL_TIME = (dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC))
+
+
+def event_time_bounds(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime]:
+    """As event_time_range, as parameters for a prepared statement: all time for other ids."""
+    return event_time_range(event_id) or _ALL_TIME
+
+
 def event_id_conditions(
     id_column: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
     time_column: ColumnElement[dt.datetime] | InstrumentedAttribute[dt.datetime],

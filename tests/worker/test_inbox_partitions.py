@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
+from models import IngestionEvent
 from models.base import utcnow
 from models.inbox_months import DEFAULT_PARTITION, add_months, month_start, partition_name
 from models.inbox_writes import insert_new_events
-from models.ingestion_event import new_event_id
+from models.ingestion_event import event_id_conditions, event_time_range, new_event_id
 from tests.support.factories import Tenant, make_tenant
 from tests.support.scratch_database import scratch_database
 from tests.support.services import ServiceUrls
@@ -181,3 +183,22 @@ def test_retention_drops_exactly_the_months_older_than_the_kept_ones(scratch: En
     with scratch.connect() as connection:
         ids = set(connection.execute(text("SELECT id FROM ingestion_events")).scalars())
     assert kept in ids and old not in ids
+
+
+def test_an_id_carries_its_receive_time_and_a_read_by_id_reads_one_partition(
+    scratch: Engine,
+) -> None:
+    with Session(scratch) as session, session.begin():
+        for month in range(1, 7):
+            ensure_partitions(session, dt.datetime(2036, month, 1, tzinfo=UTC), months_ahead=0)
+    received = dt.datetime(2036, 3, 14, 15, 9, 26, 535000, tzinfo=UTC)
+    event_id = new_event_id(received)
+    span = event_time_range(event_id)
+    assert span is not None and span[0] < received < span[1]
+    statement = select(IngestionEvent.id).where(
+        *event_id_conditions(IngestionEvent.id, IngestionEvent.received_time, event_id)
+    )
+    with scratch.connect() as connection:
+        compiled = statement.compile(scratch, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {compiled}").scalars())
+    assert re.findall(r"on (ingestion_events_\w+)", plan) == ["ingestion_events_y2036m03"], plan

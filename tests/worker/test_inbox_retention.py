@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import IdempotencyKey, IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
+from models.inbox_months import add_months, month_start, partition_name
 from tests.support.factories import make_event, make_tenant
+from worker.inbox_partitions import inbox_partitions
 from worker.inbox_retention import prune_idempotency_keys, purge_raw_bodies
+from worker.tasks import maintain_inbox
 
 pytestmark = pytest.mark.integration
 
@@ -73,3 +76,11 @@ def test_idempotency_keys_past_the_window_are_pruned(db_session: Session) -> Non
     assert db_session.scalar(
         select(IngestionEvent.id).where(IngestionEvent.config_id == tenant.config_id).limit(1)
     )
+
+
+def test_the_maintenance_task_keeps_this_and_next_months_partitions(engine: Engine) -> None:
+    assert maintain_inbox.run() == 0  # LEADGATE_RAW_BODY_RETENTION_DAYS is unset: nothing purged
+    this_month = month_start(utcnow())
+    with Session(engine) as session:
+        names = inbox_partitions(session)
+    assert {partition_name(this_month), partition_name(add_months(this_month, 1))} <= names
