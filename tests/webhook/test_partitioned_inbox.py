@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.enums import EventStatus
+from models.ingestion_event import new_event_id
 from tests.support.api import post_payload
 from tests.support.factories import Tenant, make_event
 from webhook import inbox
@@ -108,3 +109,18 @@ def test_a_purged_event_says_so_and_is_not_replayed(
     assert replay.status_code == 409
     assert "raw body was purged on 2031-05-06" in replay.get_json()["detail"]
     assert "nothing left to replay" in replay.get_json()["detail"]
+
+
+def test_an_event_whose_id_and_receive_time_disagree_is_still_read(
+    client: FlaskClient, tenant: Tenant, committed_session: Session
+) -> None:
+    now = utcnow()
+    odd = make_event(
+        committed_session,
+        tenant,
+        id=new_event_id(now),
+        received_time=now - dt.timedelta(days=40),
+    )
+    committed_session.commit()
+    assert client.get(f"{BASE}{odd.id}/", headers=_auth(tenant)).status_code == 200
+    assert client.get(f"{BASE}{new_event_id(now)}/", headers=_auth(tenant)).status_code == 404
