@@ -94,9 +94,13 @@ task_routes = {
     # One chunk of an uploaded file per message, beside the events it makes.
     "leadgate.import_upload": {"queue": "ingest"},
     "leadgate.sweep_uploads": {"queue": "maintenance"},
+    "leadgate.maintain_inbox": {"queue": "maintenance"},
     # A replay job's chunks run beside ingestion, not in front of it.
     "leadgate.replay_chunk": {"queue": "maintenance"},
 }
+
+# Every ten minutes: each run is a few catalog reads unless something is due.
+INBOX_MAINTENANCE_SECONDS = 600
 
 beat_schedule = {
     "sweep-stuck-and-due-events": {
@@ -109,6 +113,13 @@ beat_schedule = {
         "task": "leadgate.sweep_uploads",
         "schedule": _settings.sweep_interval_seconds,
         "options": {"expires": _settings.sweep_interval_seconds},
+    },
+    # Partitions for this month and the next, retention of whole months, raw bodies and
+    # idempotency keys: a month's partition exists weeks before its first event.
+    "maintain-inbox": {
+        "task": "leadgate.maintain_inbox",
+        "schedule": INBOX_MAINTENANCE_SECONDS,
+        "options": {"expires": INBOX_MAINTENANCE_SECONDS},
     },
     "sweep-due-webhook-deliveries": {
         "task": "leadgate.sweep_deliveries",

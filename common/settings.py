@@ -118,6 +118,12 @@ class Settings:
     # Safe test mode: how long a test lead lives before the sweeper deletes it
     # (LEADGATE_TEST_LEAD_TTL_HOURS).
     test_lead_ttl_hours: float = 24.0
+    # The inbox: whole monthly partitions older than this many full months are dropped
+    # (LEADGATE_EVENT_RETENTION_MONTHS); 0 keeps every event, the audit log stays whole.
+    event_retention_months: int = 0
+    # Raw bodies of done events older than this are emptied (LEADGATE_RAW_BODY_RETENTION_DAYS);
+    # 0 keeps them. Failed and dead events keep theirs for a replay.
+    raw_body_retention_days: float = 0.0
 
     @property
     def keeps_field_history(self) -> bool:
@@ -184,6 +190,16 @@ def _retention_days(env: Mapping[str, str], name: str, default: float) -> float:
     if 0 < value < 0.01:
         raise SettingsError(f"{name} must be 0 (keep none) or at least 0.01 days, got {value!r}")
     return value
+
+
+def _retention_months(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    # Whole months only: a partition is a month, and half of one cannot be dropped.
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number of months (0 keeps all), got {raw!r}")
+    return int(raw)
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
@@ -307,6 +323,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upload_max_bytes=int(_number(env, "LEADGATE_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, 1)),
         history_retention_days=_retention_days(env, "LEADGATE_HISTORY_RETENTION_DAYS", 365.0),
         test_lead_ttl_hours=_number(env, "LEADGATE_TEST_LEAD_TTL_HOURS", 24.0, 0.01),
+        event_retention_months=_retention_months(env, "LEADGATE_EVENT_RETENTION_MONTHS", 0),
+        raw_body_retention_days=_retention_days(env, "LEADGATE_RAW_BODY_RETENTION_DAYS", 0.0),
     )
     return _check_broker_beside(settings)
 

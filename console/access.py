@@ -8,6 +8,7 @@ from flask import abort, g
 from sqlalchemy.orm import Session
 
 from models import IngestionConfig, IngestionEvent, Lead
+from models.ingestion_event import find_event
 from webhook.auth import Caller
 from webhook.db import request_session
 from worker.configs import ConfigError, get_config
@@ -40,7 +41,7 @@ def _uuid_or_404(value: str) -> uuid.UUID:
 
 def own_event(event_id: str) -> IngestionEvent:
     """The organization's event with this id; 404 for another organization's or none."""
-    event = db().get(IngestionEvent, _uuid_or_404(event_id))
+    event = find_event(db(), _uuid_or_404(event_id))
     if event is None or event.organization_id != organization_id():
         abort(404)
     return event

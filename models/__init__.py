@@ -5,6 +5,7 @@ from models.blocked_identifier import BlockedIdentifier
 from models.consent_record import ConsentRecord
 from models.dnc_change import DncChange
 from models.fan_in import IdentifierClaim, QuarantinedIdentifier
+from models.idempotency_key import IdempotencyKey
 from models.ingestion_config import IngestionConfig
 from models.ingestion_event import IngestionEvent
 from models.lead import Lead
@@ -23,6 +24,7 @@ __all__ = [
     "Campaign",
     "ConsentRecord",
     "DncChange",
+    "IdempotencyKey",
     "IdentifierClaim",
     "IngestionConfig",
     "IngestionEvent",

@@ -9,18 +9,21 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     Enum,
     ForeignKey,
-    Identity,
     Index,
     LargeBinary,
+    Sequence,
     String,
     Text,
     false,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 from uuid6 import uuid7
 
 from models.base import Base, utcnow
@@ -34,6 +37,8 @@ from models.enums import Endpoint, EventAction, EventStatus
 
 # Not finished yet: what the sweeper looks through.
 UNFINISHED_EVENTS = "status IN ('queued', 'processing', 'retrying')"
+# Done and its raw body still kept: what the raw-body retention purges, oldest first.
+UNPURGED_DONE_EVENTS = "status = 'done' AND raw_body_purged_time IS NULL"
 # Queued and never tried: what a batch claim takes along with the event it was asked for.
 FRESH_EVENTS = "status = 'queued' AND attempts = 0"
 # Dead letters, counted per config.
@@ -55,10 +60,91 @@ def _enum(cls: type, name: str) -> Enum:
     )
 
 
-def new_event_id() -> uuid.UUID:
-    """A time-ordered id (UUIDv7): new events land at the right edge of the primary key index."""
+def new_event_id(at: dt.datetime | None = None) -> uuid.UUID:
+    """A time-ordered id (UUIDv7): new events land at the right edge of the primary key index.
+
+    ``at`` mints the id of an event received then (its millisecond, random bits below it).
+    """
     # A random UUID would scatter every insert across the whole index, dirtying a page each.
-    return uuid.UUID(int=uuid7().int)
+    if at is None:
+        return uuid.UUID(int=uuid7().int)
+    milliseconds = int(at.timestamp() * 1000) & (1 << 48) - 1
+    random_bits = uuid.uuid4().int & ((1 << 12) - 1 << 64 | (1 << 62) - 1)
+    return uuid.UUID(int=milliseconds << 80 | 0x7 << 76 | 0b10 << 62 | random_bits)
+
+
+# How far an event's received_time may lie from its id's millisecond. The inbox sets both from
+# one clock reading, microseconds apart; the margin only keeps a lookup right for ids minted
+# elsewhere (a factory's row) while still pruning every partition but one or two.
+_ID_TIME_MARGIN = dt.timedelta(days=1)
+
+
+def event_time_range(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime] | None:
+    """The span an event's received_time lies in, read from its UUIDv7 id; None for other ids."""
+    # Events stored before ids were time-ordered have random (version 4) ids: no hint there.
+    if event_id.version != 7:
+        return None
+    minted = dt.datetime.fromtimestamp((event_id.int >> 80) / 1000, dt.UTC)
+    return minted - _ID_TIME_MARGIN, minted + _ID_TIME_MARGIN
+
+
+# Bounds that hold every event, for an id that carries no time.
+_ALL_TIME = (dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC))
+
+
+def event_time_bounds(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime]:
+    """As event_time_range, as parameters for a prepared statement: all time for other ids."""
+    return event_time_range(event_id) or _ALL_TIME
+
+
+def event_id_conditions(
+    id_column: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
+    time_column: ColumnElement[dt.datetime] | InstrumentedAttribute[dt.datetime],
+    event_id: uuid.UUID,
+) -> list[ColumnElement[bool]]:
+    """WHERE terms finding one event by id, with the receive-time range that prunes partitions."""
+    conditions: list[ColumnElement[bool]] = [id_column == event_id]
+    span = event_time_range(event_id)
+    if span is not None:
+        conditions += [time_column >= span[0], time_column < span[1]]
+    return conditions
+
+
+def find_event(session: Session, event_id: uuid.UUID) -> IngestionEvent | None:
+    """One event by id, reading only the partitions its id's time can fall in."""
+    found = session.scalars(
+        select(IngestionEvent).where(
+            *event_id_conditions(IngestionEvent.id, IngestionEvent.received_time, event_id)
+        )
+    ).one_or_none()
+    if found is None and event_time_range(event_id) is not None:
+        # A row written with a received_time far from its id's (by hand, say) is still found;
+        # only a miss, usually a 404, pays for reading every partition's key index.
+        found = session.scalars(
+            select(IngestionEvent).where(IngestionEvent.id == event_id)
+        ).one_or_none()
+    return found
+
+
+def _id_from_received_time(context: DefaultExecutionContext) -> uuid.UUID:
+    # A row given its received_time (an import, a test's old event) gets an id of that moment.
+    received = context.get_current_parameters().get("received_time")  # type: ignore[no-untyped-call]
+    return new_event_id(received if isinstance(received, dt.datetime) else None)
+
+
+def _received_time_from_id(context: DefaultExecutionContext) -> dt.datetime:
+    # A row given only its id is received at the id's moment, so lookups by id prune right.
+    event_id = context.get_current_parameters().get("id")  # type: ignore[no-untyped-call]
+    if isinstance(event_id, uuid.UUID) and event_id.version == 7:
+        span = event_time_range(event_id)
+        assert span is not None
+        return span[0] + _ID_TIME_MARGIN
+    return utcnow()
+
+
+# Receive order across the whole service. A partitioned table cannot hold an identity column
+# before PostgreSQL 17, so seq takes its values from a sequence of its own.
+EVENT_SEQ = Sequence("ingestion_events_seq_seq", metadata=Base.metadata)
 
 
 class IngestionEvent(Base):
@@ -66,11 +152,12 @@ class IngestionEvent(Base):
 
     __tablename__ = "ingestion_events"
     __table_args__ = (
+        # Looking an event up by its key (the events list's filter); the key's uniqueness within
+        # the window lives in idempotency_keys, since a unique index cannot span partitions.
         Index(
-            "uq_ingestion_events_config_id_idempotency_key",
+            "ix_ingestion_events_config_id_idempotency_key",
             "config_id",
             "idempotency_key",
-            unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
         # The sweeper's question: which unfinished events are due?
@@ -123,15 +210,33 @@ class IngestionEvent(Base):
             "seq",
             postgresql_where=text(FRESH_EVENTS),
         ),
+        # Receive order alone (replays and exports walk it; seq is no longer unique on its own).
+        Index("ix_ingestion_events_seq", "seq"),
+        # The raw-body retention: done events still holding their bodies, oldest first.
+        Index(
+            "ix_ingestion_events_received_time_unpurged_done",
+            "received_time",
+            postgresql_where=text(UNPURGED_DONE_EVENTS),
+        ),
+        # One partition per calendar month (UTC) of receive time; see worker.inbox_partitions.
+        {"postgresql_partition_by": "RANGE (received_time)"},
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_event_id)
-    # Receive order across the whole service; I3 compares it with leads.last_event_seq.
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    # The key includes received_time because a partitioned table's keys must hold its partition
+    # key; find_event reads the time range back from the (UUIDv7) id.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_id_from_received_time)
+    # The ORM knows an event by its id alone, unique by construction: session.get(id) still works
+    # (reading every partition's key index; find_event prunes them).
+    __mapper_args__ = {"primary_key": [id]}
+    # Receive order across the whole service; I3 compares it with leads.last_event_seq. Unique
+    # because only the sequence writes it, though no index can say so across partitions.
+    seq: Mapped[int] = mapped_column(BigInteger, EVENT_SEQ, server_default=EVENT_SEQ.next_value())
     config_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ingestion_configs.id"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     endpoint: Mapped[Endpoint] = mapped_column(_enum(Endpoint, "endpoint"))
-    received_time: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    received_time: Mapped[dt.datetime] = mapped_column(
+        primary_key=True, default=_received_time_from_id
+    )
     # "application/json" or "application/x-www-form-urlencoded"
     content_type: Mapped[str] = mapped_column(String(255))
     raw_body: Mapped[bytes] = mapped_column(LargeBinary)
@@ -171,3 +276,6 @@ class IngestionEvent(Base):
     # A test-mode event (Leadgate-Test: true, or its config marked test when it was received):
     # it creates and changes test leads only, and its fan-in claims are not counted.
     is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # When the raw-body retention emptied raw_body (LEADGATE_RAW_BODY_RETENTION_DAYS); None
+    # while the body is kept. A purged event cannot be replayed or its body shown.
+    raw_body_purged_time: Mapped[dt.datetime | None]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -10,13 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent
+from models import IdempotencyKey
 from models.base import utcnow
-from models.enums import Endpoint, EventStatus
+from models.enums import Endpoint
+from models.idempotency_key import IDEMPOTENCY_WINDOW
+from models.inbox_writes import insert_new_events
 from models.ingestion_event import new_event_id
 from webhook.auth import EndpointConfig
 from webhook.broker import wake_config
@@ -24,8 +24,6 @@ from webhook.errors import ApiError
 from webhook.group_commit import BatchFailed, Row, Ticket
 
 log = logging.getLogger(__name__)
-
-IDEMPOTENCY_WINDOW = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -46,34 +44,15 @@ def body_digest(raw_body: bytes, query_string: str) -> str:
     return digest.hexdigest()
 
 
-# Built once and executed with each request's values: building and cache-keying an ORM insert
-# per request costs more CPU than the insert itself. The table (not the entity), run on the
-# session's connection, keeps the ORM's machinery out of a plain single-row INSERT.
-_EVENTS = cast(Table, IngestionEvent.__table__)
-_INSERT = insert(_EVENTS).returning(_EVENTS.c.id)
-_INSERT_UNLESS_KEY_TAKEN = (
-    insert(_EVENTS)
-    .on_conflict_do_nothing(
-        index_elements=["config_id", "idempotency_key"],
-        index_where=_EVENTS.c.idempotency_key.is_not(None),
-    )
-    .returning(_EVENTS.c.id)
-)
-
-
-def _insert(session: Session, values: dict[str, object], idempotent: bool) -> uuid.UUID | None:
-    statement = _INSERT_UNLESS_KEY_TAKEN if idempotent else _INSERT
-    inserted: uuid.UUID | None = (
-        session.connection().execute(statement, values).scalar_one_or_none()
-    )
-    return inserted
+def _insert(session: Session, values: dict[str, object]) -> uuid.UUID | None:
+    inserted = insert_new_events(session.connection(), [values])
+    return cast(uuid.UUID, values["id"]) if inserted else None
 
 
 def _insert_batch(session: Session) -> Callable[[list[Row]], set[object]]:
     def run(rows: list[Row]) -> set[object]:
-        # One multi-row INSERT in an autocommit session: one transaction, one commit for all.
-        result = session.connection().execute(_INSERT_UNLESS_KEY_TAKEN, rows)
-        return set(result.scalars().all())
+        # One statement in an autocommit session: one transaction, one commit for all.
+        return set(insert_new_events(session.connection(), rows))
 
     return run
 
@@ -128,22 +107,19 @@ def store_event(
     # No statement below relies on an earlier one in the same transaction (each re-reads what
     # it needs and the loop absorbs races), so this also holds in an autocommit session.
     digest = body_digest(raw_body, query_string)
-    event_id = new_event_id()
+    # One clock reading for both: the id's millisecond tells a lookup which partition to read.
+    received_time = utcnow()
     values: dict[str, object] = {
-        "id": event_id,
+        "id": new_event_id(received_time),
         "config_id": config.id,
         "organization_id": config.organization_id,
         "endpoint": endpoint,
-        "received_time": utcnow(),
+        "received_time": received_time,
         "content_type": content_type,
         "raw_body": raw_body,
         "query_string": query_string,
         "body_sha256": digest,
         "idempotency_key": idempotency_key,
-        "status": EventStatus.queued,
-        "attempts": 0,
-        "errors": [],
-        "warnings": [],
         # Always present, so every row of a group commit has the same columns.
         "is_test": is_test or config.test,
     }
@@ -156,24 +132,30 @@ def store_event(
             assert ticket is not None
             inserted = _insert_grouped(session, values, ticket)
         else:
-            inserted = _insert(session, values, idempotent=idempotency_key is not None)
+            inserted = _insert(session, values)
         if inserted is not None:
             return StoredEvent(inserted, created=True, woken=grouped)
         first = session.execute(
             select(
-                IngestionEvent.id, IngestionEvent.body_sha256, IngestionEvent.received_time
+                IdempotencyKey.event_id.label("id"),
+                IdempotencyKey.body_sha256,
+                IdempotencyKey.received_time,
             ).where(
-                IngestionEvent.config_id == config.id,
-                IngestionEvent.idempotency_key == idempotency_key,
+                IdempotencyKey.config_id == config.id,
+                IdempotencyKey.idempotency_key == idempotency_key,
             )
         ).one_or_none()
         if first is None:
-            continue  # the holder vanished between our insert and select; try again
+            continue  # the holder was released between our insert and select; try again
         if first.received_time < utcnow() - IDEMPOTENCY_WINDOW:
+            # Released only if it is still that holder: of two requests releasing it at once,
+            # one deletes it and both race for the key on the next turn.
             session.execute(
-                update(IngestionEvent)
-                .where(IngestionEvent.id == first.id)
-                .values(idempotency_key=None)
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.config_id == config.id,
+                    IdempotencyKey.idempotency_key == idempotency_key,
+                    IdempotencyKey.event_id == first.id,
+                )
             )
             continue
         if first.body_sha256 != digest:

@@ -198,6 +198,11 @@ _EVENT = {
         "idempotency_key": _NULLABLE_STRING,
         "mapping_version": _NULLABLE_INT,
         "is_test": {"type": "boolean", "description": "a test-mode event"},
+        "raw_body_purged_time": {
+            **_DATETIME,
+            "description": "when LEADGATE_RAW_BODY_RETENTION_DAYS emptied the raw body; null"
+            " while it is kept",
+        },
     },
 }
 _ACCEPTED = {

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent, Lead
 from models.enums import EventAction, EventStatus
+from models.ingestion_event import find_event
 from webhook.errors import ApiError, error_response
 from webhook.serializers import errors_by_field, event_status_url, lead_json
 from worker.anonymity import without_lead_ids
@@ -60,7 +61,7 @@ def wait_for_terminal(session: Session, event_id: uuid.UUID, seconds: float) -> 
     pause = 0.01
     while True:
         session.expire_all()
-        event = session.get(IngestionEvent, event_id)
+        event = find_event(session, event_id)
         assert event is not None
         if event.status.is_terminal or time.monotonic() >= deadline:
             session.commit()  # end the read transaction so the next poll sees new commits

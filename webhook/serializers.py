@@ -51,6 +51,8 @@ def event_json(event: IngestionEvent) -> dict[str, Any]:
         "idempotency_key": event.idempotency_key,
         "mapping_version": event.mapping_version,
         "is_test": event.is_test,
+        # Set once the raw-body retention emptied the body; the payload endpoint says so.
+        "raw_body_purged_time": iso(event.raw_body_purged_time),
     }
 
 

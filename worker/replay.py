@@ -30,6 +30,25 @@ def why_not_replayable(status: EventStatus) -> str:
     return f"this event is still {status.value}; it will finish by itself"
 
 
+def purged_note(event: IngestionEvent) -> str | None:
+    """ "the raw body was purged on …" for an event whose body the retention emptied, else None."""
+    if event.raw_body_purged_time is None:
+        return None
+    day = event.raw_body_purged_time.astimezone(dt.UTC).date().isoformat()
+    return f"the raw body was purged on {day} (LEADGATE_RAW_BODY_RETENTION_DAYS)"
+
+
+def replay_refusal(event: IngestionEvent) -> str | None:
+    """Why ``event`` cannot be replayed, or None when it can."""
+    purged = purged_note(event)
+    if purged is not None:
+        # Checked first: with no body there is nothing a replay could read, whatever the status.
+        return f"{purged}; there is nothing left to replay"
+    if event.status not in REPLAYABLE:
+        return why_not_replayable(event.status)
+    return None
+
+
 def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """Set failed or dead events among ``event_ids`` back to queued; returns the ones that were.
 
@@ -43,7 +62,11 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
     requeued = list(
         session.scalars(
             update(IngestionEvent)
-            .where(IngestionEvent.id.in_(event_ids), IngestionEvent.status.in_(REPLAYABLE))
+            .where(
+                IngestionEvent.id.in_(event_ids),
+                IngestionEvent.status.in_(REPLAYABLE),
+                IngestionEvent.raw_body_purged_time.is_(None),
+            )
             .values(
                 status=EventStatus.queued,
                 attempts=0,

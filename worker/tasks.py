@@ -15,6 +15,8 @@ from models.base import utcnow
 from worker.attempts import Retry, attempt_event
 from worker.celery_app import app, waiting_messages
 from worker.database import task_session
+from worker.inbox_partitions import drop_expired_partitions, ensure_partitions
+from worker.inbox_retention import prune_idempotency_keys, purge_raw_bodies
 from worker.lead_history import prune_history
 from worker.observe import event_requeued
 from worker.retry import describe, is_transient
@@ -95,3 +97,29 @@ def sweep() -> int:
         process_event.delay(str(event_id))
         event_requeued(event_id)
     return len(due)
+
+
+@app.task(name="leadgate.maintain_inbox")
+def maintain_inbox() -> int:
+    """Make the inbox's coming partitions, drop expired ones, purge old bodies and keys."""
+    settings = get_settings()
+    now = utcnow()
+    purged = 0
+    try:
+        # Each step in its own transaction: the partition DDL's locks are not held through
+        # the purge, and a failed step leaves the others' work done.
+        with task_session() as session:
+            ensure_partitions(session, now)
+        with task_session() as session:
+            drop_expired_partitions(session, now, settings.event_retention_months)
+        if settings.raw_body_retention_days > 0:
+            kept = dt.timedelta(days=settings.raw_body_retention_days)
+            with task_session() as session:
+                purged = purge_raw_bodies(session, now - kept, now)
+        with task_session() as session:
+            prune_idempotency_keys(session, now)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        log.warning("inbox maintenance skipped: %s", describe(error))
+    return purged

@@ -22,7 +22,7 @@ from webhook.event_filters import event_filters
 from webhook.keyset import keyset_page
 from worker.dry_run import dry_run_payload
 from worker.ingest.mapping import MappingConfigError
-from worker.replay import REPLAYABLE, requeue_events, why_not_replayable
+from worker.replay import purged_note, replay_refusal, requeue_events
 
 
 def _configs() -> list[IngestionConfig]:
@@ -93,7 +93,9 @@ def event(event_id: str) -> str:
     found = own_event(event_id)
     config = db().get(IngestionConfig, found.config_id)
     assert config is not None
-    payload, unreadable = stored_payload(found)
+    purged = purged_note(found)
+    # A purged body is empty on purpose: say so instead of showing a parse error of nothing.
+    payload, unreadable = stored_payload(found) if purged is None else (None, purged)
     dry_run, dry_run_error = None, unreadable
     if payload is not None:
         try:
@@ -108,11 +110,11 @@ def event(event_id: str) -> str:
         "console/event.html",
         event=found,
         config=config,
-        raw=_raw_view(found, payload),
+        raw={"purged": purged} if purged else _raw_view(found, payload),
         dry_run=dry_run,
         dry_run_error=dry_run_error,
         errors=errors,
-        replayable=found.status in REPLAYABLE,
+        replayable=replay_refusal(found) is None,
     )
 
 
@@ -121,8 +123,9 @@ def replay(event_id: str) -> Response:
     """Run a failed or dead event again with the current mapping, as the API's replay does."""
     found = own_event(event_id)
     session = db()
-    if found.status not in REPLAYABLE:
-        flash(why_not_replayable(found.status).capitalize() + ".")
+    refusal = replay_refusal(found)
+    if refusal is not None:
+        flash(refusal[0].upper() + refusal[1:] + ".")
     elif requeue_events(session, [found.id]):
         session.commit()
         enqueue_event(found.id)

@@ -16,8 +16,10 @@ from leadgate.cli.output import emit_json, emit_table, say
 from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionConfig, IngestionEvent
 from models.enums import EventStatus
+from models.ingestion_event import find_event
 from worker.event_search import EventFilter, event_conditions
 from worker.payload_view import decoded_event_payload
+from worker.replay import purged_note
 
 # Long texts are cut so one event stays on one line; --json shows them whole.
 CELL_LIMIT = 80
@@ -60,6 +62,9 @@ def _event_as_dict(event: IngestionEvent) -> dict[str, Any]:
         "processed_time": event.processed_time.isoformat() if event.processed_time else None,
         "mapping_version": event.mapping_version,
         "is_test": event.is_test,
+        "raw_body_purged_time": (
+            event.raw_body_purged_time.isoformat() if event.raw_body_purged_time else None
+        ),
     }
 
 
@@ -100,11 +105,14 @@ def events_show(event_id: uuid.UUID, raw: bool, decoded: bool) -> None:
     if decoded and not raw:
         raise click.UsageError("--decoded goes with --payload")
     with admin_session(read_only=True) as session:
-        event = session.get(IngestionEvent, event_id)
+        event = find_event(session, event_id)
         if event is None:
             raise records.AdminError(f"no ingestion event with id {event_id}")
         shown = _event_whole(event)
         body = event.raw_body
+        purged = purged_note(event)
+        if raw and purged is not None:
+            raise records.AdminError(f"event {event_id}: {purged}")
         if decoded:
             config = session.get(IngestionConfig, event.config_id)
             assert config is not None  # a foreign key guarantees it

@@ -26,7 +26,8 @@ from leadgate.cli.since import EXAMPLES, since_option
 from models import IngestionEvent
 from models.db import get_sessionmaker, session_scope
 from models.enums import EventStatus
-from worker.replay import REPLAYABLE, requeue_events, select_replayable, why_not_replayable
+from models.ingestion_event import find_event
+from worker.replay import REPLAYABLE, replay_refusal, requeue_events, select_replayable
 
 BATCH = 200
 PROGRESS_FROM = 50  # a progress bar only where there is something to watch
@@ -38,11 +39,12 @@ POLL_CHUNK = 1000
 def _check_explicit_ids(url: str, event_ids: tuple[uuid.UUID, ...]) -> list[uuid.UUID]:
     with get_sessionmaker(url)() as session:
         for event_id in event_ids:
-            event = session.get(IngestionEvent, event_id)
+            event = find_event(session, event_id)
             if event is None:
                 raise CliError(f"no event {event_id}")
-            if event.status not in REPLAYABLE:
-                raise CliError(f"event {event_id}: {why_not_replayable(event.status)}")
+            refusal = replay_refusal(event)
+            if refusal is not None:
+                raise CliError(f"event {event_id}: {refusal}")
     return list(event_ids)
 
 

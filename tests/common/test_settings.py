@@ -226,3 +226,17 @@ def test_a_history_retention_of_zero_keeps_no_field_history() -> None:
     for value, message in (("0.001", "must be 0 .keep none. or at least 0.01"), ("-1", "at least")):
         with pytest.raises(SettingsError, match=message):
             load_settings({"LEADGATE_HISTORY_RETENTION_DAYS": value})
+
+
+def test_the_inbox_retentions_keep_everything_unless_set_and_name_a_bad_value() -> None:
+    settings = load_settings({})
+    assert settings.event_retention_months == 0 and settings.raw_body_retention_days == 0
+    settings = load_settings(
+        {"LEADGATE_EVENT_RETENTION_MONTHS": "13", "LEADGATE_RAW_BODY_RETENTION_DAYS": "30"}
+    )
+    assert settings.event_retention_months == 13 and settings.raw_body_retention_days == 30
+    for value in ("1.5", "-1", "a year"):
+        with pytest.raises(SettingsError, match="LEADGATE_EVENT_RETENTION_MONTHS must be a whole"):
+            load_settings({"LEADGATE_EVENT_RETENTION_MONTHS": value})
+    with pytest.raises(SettingsError, match="LEADGATE_RAW_BODY_RETENTION_DAYS must be 0"):
+        load_settings({"LEADGATE_RAW_BODY_RETENTION_DAYS": "0.001"})

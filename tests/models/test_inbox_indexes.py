@@ -16,19 +16,25 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from tests.support.factories import Tenant, make_tenant
+from tests.support.plans import with_parent_index_names
 
 pytestmark = pytest.mark.integration
 
 # Each index and the query that needs it: the statement is the shape the code runs.
 USERS: dict[str, str] = {
-    # One event by id (the events API, the claim of a message's event).
+    # One event by id (the events API, the claim of a message's event), pruned by its time.
     "pk_ingestion_events": "SELECT * FROM ingestion_events WHERE id = "
-    "'00000000-0000-7000-8000-000000000001'::uuid",
-    # Receive order is unique (leads.last_event_seq compares with it).
-    "uq_ingestion_events_seq": "SELECT id FROM ingestion_events WHERE seq = 42",
-    # Idempotency: the first event with a config's key (webhook.inbox).
-    "uq_ingestion_events_config_id_idempotency_key": "SELECT id FROM ingestion_events "
+    "'00000000-0000-7000-8000-000000000001'::uuid AND received_time >= now() - interval '1 day'"
+    " AND received_time < now() + interval '1 day'",
+    # Receive order (leads.last_event_seq compares with it; replay plans walk it).
+    "ix_ingestion_events_seq": "SELECT id FROM ingestion_events WHERE seq = 42",
+    # The events list's idempotency_key filter (worker.event_search).
+    "ix_ingestion_events_config_id_idempotency_key": "SELECT id FROM ingestion_events "
     "WHERE config_id = :config AND idempotency_key = 'k'",
+    # The raw-body retention: done events still holding their bodies (worker.inbox_retention).
+    "ix_ingestion_events_received_time_unpurged_done": "SELECT id FROM ingestion_events "
+    "WHERE status = 'done' AND raw_body_purged_time IS NULL "
+    "AND received_time < now() - interval '30 days' ORDER BY received_time LIMIT 500",
     # The sweeper: unfinished events that are due (worker.sweeper).
     "ix_ingestion_events_status_next_attempt_time": "SELECT id FROM ingestion_events "
     "WHERE status IN ('queued', 'processing', 'retrying') AND status = 'processing' "
@@ -94,8 +100,9 @@ def _plans(engine: Engine, tenant: Tenant, others: Tenant) -> dict[str, str]:
         connection.execute(text("ANALYZE ingestion_events"))
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         plans = {
-            index: "\n".join(
-                connection.execute(text("EXPLAIN " + statement), values).scalars().all()
+            index: with_parent_index_names(
+                connection,
+                "\n".join(connection.execute(text("EXPLAIN " + statement), values).scalars().all()),
             )
             for index, statement in USERS.items()
         }

@@ -36,6 +36,7 @@ def tasks(services: Any) -> list[Task]:
     assert sorted(task.name for task in found) == [
         "leadgate.deliver_webhook",
         "leadgate.import_upload",
+        "leadgate.maintain_inbox",
         "leadgate.process_event",
         "leadgate.replay_chunk",
         "leadgate.sweep",

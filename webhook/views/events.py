@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from common.payloads import PayloadError
 from models import IngestionConfig, IngestionEvent
+from models.ingestion_event import find_event
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
 from webhook.db import request_session
@@ -19,7 +20,7 @@ from webhook.outcome import accepted_response
 from webhook.query_args import text_arg
 from webhook.serializers import event_json
 from worker.payload_view import decoded_event_payload
-from worker.replay import REPLAYABLE, requeue_events, why_not_replayable
+from worker.replay import purged_note, replay_refusal, requeue_events
 
 bp = Blueprint("events", __name__, url_prefix="/api/ingestion-events")
 
@@ -31,7 +32,7 @@ def _own_event(event_id: str) -> IngestionEvent:
         parsed = uuid.UUID(event_id)
     except ValueError:
         raise ApiError(404, "No such event.") from None
-    event = session.get(IngestionEvent, parsed)
+    event = find_event(session, parsed)
     # Another organization's event is reported as missing, so ids reveal nothing.
     if event is None or event.organization_id != caller.organization_id:
         raise ApiError(404, "No such event.")
@@ -52,6 +53,10 @@ def get_payload(event_id: str) -> Response:
     config's ``decode`` rules, as the mapping's rules see it.
     """
     event = _own_event(event_id)
+    purged = purged_note(event)
+    if purged is not None:
+        # Gone on purpose, not lost: say so rather than answer an empty body.
+        raise ApiError(410, purged[0].upper() + purged[1:] + ".")
     if _decoded_arg():
         return _decoded(event)
     response = Response(event.raw_body, status=200, content_type=event.content_type)
@@ -105,8 +110,9 @@ def replay_event(event_id: str) -> Response:
     """Run a failed or dead event again, through the same path, with the current mapping."""
     event = _own_event(event_id)
     session = request_session()
-    if event.status not in REPLAYABLE:
-        raise ApiError(409, why_not_replayable(event.status).capitalize() + ".")
+    refusal = replay_refusal(event)
+    if refusal is not None:
+        raise ApiError(409, refusal[0].upper() + refusal[1:] + ".")
     replayed = requeue_events(session, [event.id])
     session.commit()
     if not replayed:

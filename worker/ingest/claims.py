@@ -24,7 +24,7 @@ from common.payloads import PayloadError, merge_query, read_body
 from models import IngestionConfig, IngestionEvent
 from models.base import utcnow
 from models.enums import Endpoint, EventStatus
-from models.ingestion_event import FRESH_EVENTS
+from models.ingestion_event import FRESH_EVENTS, event_time_bounds
 from worker.health.holds import park_if_held
 from worker.ingest.hygiene import OFF, Hygiene
 from worker.ingest.jsonb import fits_jsonb
@@ -52,6 +52,10 @@ _CLAIM_NAMED = (
     update(_EVENTS)
     .where(
         _EVENTS.c.id == bindparam("event_id"),
+        # The id's time range (models.ingestion_event.event_time_bounds): PostgreSQL then
+        # reads one month's partition, even with a generic plan (pruned at executor start).
+        _EVENTS.c.received_time >= bindparam("received_from"),
+        _EVENTS.c.received_time < bindparam("received_until"),
         (_EVENTS.c.status.in_(_CLAIMABLE))
         | (
             (_EVENTS.c.status == EventStatus.processing)
@@ -156,11 +160,21 @@ def claim_events(
     """
     now = utcnow()
     lease_end = now + dt.timedelta(seconds=lease_seconds)
+    received_from, received_until = event_time_bounds(event_id)
     # Most messages under a backlog find their event claimed already: this statement is all
     # they cost, so it is built once and runs without the ORM's per-statement work.
     row = (
         session.connection()
-        .execute(_CLAIM_NAMED, {"event_id": event_id, "now": now, "lease_end": lease_end})
+        .execute(
+            _CLAIM_NAMED,
+            {
+                "event_id": event_id,
+                "now": now,
+                "lease_end": lease_end,
+                "received_from": received_from,
+                "received_until": received_until,
+            },
+        )
         .one_or_none()
     )
     if row is None:

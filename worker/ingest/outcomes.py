@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, Update, bindparam, update
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent, Lead
@@ -72,36 +72,66 @@ def outcome_of(decision: Decision, lead: Lead | None) -> Outcome:
     )
 
 
+_EVENTS = cast(Table, IngestionEvent.__table__)
+
+
+def _update_by_id(*columns: str) -> Update:
+    # Each column set from a parameter "new_<column>" carrying the column's own type.
+    return (
+        update(_EVENTS)
+        .where(_EVENTS.c.id == bindparam("event_id"))
+        .values({name: bindparam(f"new_{name}", type_=_EVENTS.c[name].type) for name in columns})
+    )
+
+
+_RECORD_OUTCOME = _update_by_id(
+    "status",
+    "action",
+    "lead_id",
+    "matched_by",
+    "errors",
+    "warnings",
+    "next_attempt_time",
+    "processed_time",
+    "payload",
+    "mapping_version",
+    "match_explanation",
+)
+_RECORD_REASON = _update_by_id("last_error")
+
+
 def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> None:
     """Write terminal outcomes onto their events, in one statement."""
     if not outcomes:
         return
     now = utcnow()
-    session.execute(
-        update(IngestionEvent),
+    # Core executemany keyed by id alone: the ORM's bulk UPDATE by primary key would want
+    # received_time too (the partitioned inbox's key holds it), which the outcomes lack.
+    session.connection().execute(
+        _RECORD_OUTCOME,
         [
             {
-                "id": event_id,
-                "status": outcome.status,
-                "action": outcome.action,
-                "lead_id": outcome.lead_id,
-                "matched_by": outcome.matched_by,
-                "errors": outcome.errors,
-                "warnings": outcome.warnings,
-                "next_attempt_time": None,
-                "processed_time": now,
-                "payload": outcome.payload,
-                "mapping_version": outcome.mapping_version,
-                "match_explanation": [key.as_dict() for key in outcome.explanation],
+                "event_id": event_id,
+                "new_status": outcome.status,
+                "new_action": outcome.action,
+                "new_lead_id": outcome.lead_id,
+                "new_matched_by": outcome.matched_by,
+                "new_errors": outcome.errors,
+                "new_warnings": outcome.warnings,
+                "new_next_attempt_time": None,
+                "new_processed_time": now,
+                "new_payload": outcome.payload,
+                "new_mapping_version": outcome.mapping_version,
+                "new_match_explanation": [key.as_dict() for key in outcome.explanation],
             }
             for event_id, outcome in outcomes.items()
         ],
     )
     reasons = [(event_id, o.reason) for event_id, o in outcomes.items() if o.reason is not None]
     if reasons:
-        session.execute(
-            update(IngestionEvent),
-            [{"id": event_id, "last_error": reason} for event_id, reason in reasons],
+        session.connection().execute(
+            _RECORD_REASON,
+            [{"event_id": event_id, "new_last_error": reason} for event_id, reason in reasons],
         )
 
 

@@ -1,8 +1,8 @@
 """A chunk of rows stored as ingestion events in one INSERT, keyed by file digest and row number.
 
-The key makes a row's event unique on its config (the inbox's unique index), so a chunk redone
-after a crash, a redelivered task or the same file uploaded again finds its rows' events
-already there and adds none.
+The key makes a row's event unique on its config within the idempotency window (the
+idempotency_keys table), so a chunk redone after a crash, a redelivered task or the same file
+uploaded again that week finds its rows' events already there and adds none.
 """
 
 from __future__ import annotations
@@ -12,22 +12,17 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import IngestionEvent
+from models import IdempotencyKey
 from models.base import utcnow
-from models.enums import Endpoint, EventStatus
+from models.enums import Endpoint
+from models.inbox_writes import insert_new_events
+from models.ingestion_event import new_event_id
 
-_EVENTS = cast(Table, IngestionEvent.__table__)
 _JSON = "application/json"
-_INSERT_UNLESS_KEY_TAKEN = insert(_EVENTS).on_conflict_do_nothing(
-    index_elements=["config_id", "idempotency_key"],
-    index_where=_EVENTS.c.idempotency_key.is_not(None),
-)
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,8 @@ def store_row_events(
         body = json.dumps(row, ensure_ascii=False).encode("utf-8")
         values.append(
             {
-                "id": uuid.uuid4(),
+                # Minted from the chunk's receive time, so a lookup by id finds its partition.
+                "id": new_event_id(now),
                 "config_id": config_id,
                 "organization_id": organization_id,
                 "endpoint": endpoint,
@@ -81,25 +77,22 @@ def store_row_events(
                 "query_string": "",
                 "body_sha256": _body_digest(body),
                 "idempotency_key": row_key(file_sha256, number),
-                "status": EventStatus.queued,
-                "attempts": 0,
-                "errors": [],
-                "warnings": [],
                 "is_test": is_test,
             }
         )
-    # One statement, compiled once and cached; SQLAlchemy sends the rows as multi-row VALUES
-    # batches in list order, which take their identity values in that order: seq follows file
-    # order, and the worker applies one person's rows in the order the file has them.
-    session.execute(_INSERT_UNLESS_KEY_TAKEN, values)
-    ours = {value["id"] for value in values}
+    # One statement; its rows take their seq values in list order: seq follows file order,
+    # and the worker applies one person's rows in the order the file has them.
+    ours = insert_new_events(session.connection(), values)
     keys = {row_key(file_sha256, number): number for number, _ in rows}
     found = session.execute(
-        select(_EVENTS.c.id, _EVENTS.c.idempotency_key, _EVENTS.c.received_time).where(
-            _EVENTS.c.config_id == config_id, _EVENTS.c.idempotency_key.in_(list(keys))
+        select(
+            IdempotencyKey.event_id, IdempotencyKey.idempotency_key, IdempotencyKey.received_time
+        ).where(
+            IdempotencyKey.config_id == config_id,
+            IdempotencyKey.idempotency_key.in_(list(keys)),
         )
     ).all()
     return {
-        keys[row.idempotency_key]: RowEvent(row.id, row.received_time, row.id in ours)
+        keys[row.idempotency_key]: RowEvent(row.event_id, row.received_time, row.event_id in ours)
         for row in found
     }

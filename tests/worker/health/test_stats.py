@@ -14,6 +14,7 @@ from models import IngestionConfig, QuarantinedIdentifier
 from models.base import utcnow
 from models.enums import EventAction, EventStatus
 from tests.support.factories import make_event, make_tenant
+from tests.support.plans import with_parent_index_names
 from worker.health.stats import (
     _FAILED_FIELDS,
     _LATENCY,
@@ -36,7 +37,7 @@ def _plan(session: Session, statement: Any, values: dict[str, object]) -> str:
     else:
         compiled = str(statement.compile(session.get_bind()))
         rows = list(session.connection().exec_driver_sql("EXPLAIN " + compiled, values))
-    return "\n".join(row[0] for row in rows)
+    return with_parent_index_names(session.connection(), "\n".join(row[0] for row in rows))
 
 
 @pytest.mark.parametrize("with_test", [False, True])

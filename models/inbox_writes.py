@@ -1,0 +1,72 @@
+"""The one statement that stores new events in the inbox together with their idempotency keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from enum import Enum
+
+from sqlalchemy import Connection, text
+
+# Each column given per row, in the order of the unnest() below.
+_COLUMNS = (
+    ("id", "uuid"),
+    ("config_id", "uuid"),
+    ("organization_id", "integer"),
+    ("endpoint", "varchar"),
+    ("received_time", "timestamptz"),
+    ("content_type", "varchar"),
+    ("raw_body", "bytea"),
+    ("query_string", "text"),
+    ("body_sha256", "varchar"),
+    ("idempotency_key", "varchar"),
+    ("target_lead_id", "integer"),
+    ("is_test", "boolean"),
+)
+_NAMES = ", ".join(name for name, _ in _COLUMNS)
+
+# The rows arrive as one array per column, so the text is the same for any batch size (one
+# prepared statement) and the whole batch is ONE statement: the keys that are new are claimed
+# in idempotency_keys and exactly their events (and every unkeyed one) enter the inbox, or
+# nothing does. Two rows of one batch with one key: the first takes it, the second is left out.
+# ORDER BY position keeps seq (the sequence default) in the order the rows were given.
+# Built from the constant column list above, never from input.
+_INSERT_EVENTS = text(
+    f"""
+WITH incoming AS (
+    SELECT * FROM unnest({", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMNS)})
+        WITH ORDINALITY AS incoming ({_NAMES}, position)
+), keyed AS (
+    INSERT INTO idempotency_keys (config_id, idempotency_key, event_id, received_time,
+                                  body_sha256)
+    SELECT config_id, idempotency_key, id, received_time, body_sha256
+    FROM incoming WHERE idempotency_key IS NOT NULL ORDER BY position
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+)
+INSERT INTO ingestion_events ({_NAMES}, status, attempts, errors, warnings)
+SELECT {_NAMES}, 'queued', 0, '[]', '[]'
+FROM incoming
+WHERE idempotency_key IS NULL OR id IN (SELECT event_id FROM keyed)
+ORDER BY position
+RETURNING id
+"""  # noqa: S608
+)
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, Enum) else value
+
+
+def insert_new_events(
+    connection: Connection, rows: Sequence[Mapping[str, object]]
+) -> set[uuid.UUID]:
+    """Store queued events whose keys are free; the ids of those stored.
+
+    Each row names the columns above (``target_lead_id`` may be left out); a row whose
+    ``idempotency_key`` another event holds is not stored, and the caller looks that one up.
+    """
+    if not rows:
+        return set()
+    arrays = {name: [_plain(row.get(name)) for row in rows] for name, _ in _COLUMNS}
+    return set(connection.execute(_INSERT_EVENTS, arrays).scalars())

@@ -1,0 +1,97 @@
+"""The inbox's one insert statement: keys claimed with their events, once, whoever races."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from models import IdempotencyKey, IngestionEvent
+from models.base import utcnow
+from models.inbox_writes import insert_new_events
+from models.ingestion_event import new_event_id
+from tests.support.factories import Tenant, make_tenant
+
+pytestmark = pytest.mark.integration
+
+
+def _row(tenant: Tenant, key: str | None, body: bytes = b"{}") -> dict[str, object]:
+    received = utcnow()
+    return {
+        "id": new_event_id(received),
+        "config_id": tenant.config_id,
+        "organization_id": tenant.organization_id,
+        "endpoint": "upsert",
+        "received_time": received,
+        "content_type": "application/json",
+        "raw_body": body,
+        "query_string": "",
+        "body_sha256": "0" * 64,
+        "idempotency_key": key,
+        "is_test": False,
+    }
+
+
+def test_two_transactions_racing_with_one_key_store_one_event(
+    engine: Engine, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session)
+    committed_session.commit()
+    key = f"race-{uuid.uuid4()}"
+    barrier = threading.Barrier(2)
+    stored: list[set[uuid.UUID]] = []
+    failures: list[BaseException] = []
+
+    def insert() -> None:
+        try:
+            with engine.begin() as connection:
+                barrier.wait(timeout=10)
+                stored.append(insert_new_events(connection, [_row(tenant, key)]))
+        except BaseException as error:  # reported below, from the test's own thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=insert) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    assert sorted(len(ids) for ids in stored) == [0, 1]
+    (winner,) = set().union(*stored)
+    events = committed_session.scalars(
+        select(IngestionEvent.id).where(IngestionEvent.idempotency_key == key)
+    ).all()
+    assert events == [winner]
+    assert (
+        committed_session.scalar(
+            select(IdempotencyKey.event_id).where(IdempotencyKey.idempotency_key == key)
+        )
+        == winner
+    )
+
+
+def test_a_batch_keeps_its_order_in_seq_and_stores_a_key_it_repeats_once(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session)
+    key = f"twice-{uuid.uuid4()}"
+    rows = [_row(tenant, None), _row(tenant, key), _row(tenant, key), _row(tenant, None)]
+    stored = insert_new_events(db_session.connection(), rows)
+    assert stored == {rows[0]["id"], rows[1]["id"], rows[3]["id"]}
+    in_seq_order = db_session.scalars(
+        select(IngestionEvent.id)
+        .where(IngestionEvent.config_id == tenant.config_id)
+        .order_by(IngestionEvent.seq)
+    ).all()
+    assert in_seq_order == [rows[0]["id"], rows[1]["id"], rows[3]["id"]]
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(IdempotencyKey)
+            .where(IdempotencyKey.idempotency_key == key)
+        )
+        == 1
+    )
