@@ -62,6 +62,23 @@ def _reusable(database: BenchDatabase, plan: InboxPlan, head: str) -> dict[str, 
     return meta if inbox_load.applied_revision(database) == head else None
 
 
+def _make_partitions(database: BenchDatabase, shape: InboxShape, built: dt.datetime) -> None:
+    # The service makes each month's partition as the month comes (worker.inbox_partitions);
+    # rows of past months copied into a young inbox would all land in the default partition.
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from worker.inbox_partitions import ensure_partitions
+
+    first = built - dt.timedelta(days=31 * (shape.months + 1))
+    engine = create_engine(database.sqlalchemy_url)
+    try:
+        with Session(engine) as session, session.begin():
+            ensure_partitions(session, first, months_ahead=shape.months + 3)
+    finally:
+        engine.dispose()
+
+
 def _build(
     database: BenchDatabase, plan: InboxPlan, head: str, say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -74,6 +91,7 @@ def _build(
     tenant = inbox_load.create_tenant(database.sqlalchemy_url, plan.configs)
     built = dt.datetime.now(dt.UTC)
     shape = InboxShape(plan.events, configs=plan.configs)
+    _make_partitions(database, shape, built)
     say(f"B8: copying {plan.events:,} events into {database.name}")
     copied = inbox_load.copy_inbox(database.url, shape, tenant, built, say)
     say(f"B8: copied in {copied['copy_s']} s; VACUUM (ANALYZE)")
@@ -94,6 +112,14 @@ def table_facts(database_url: str) -> dict[str, Any]:
     with psycopg.connect(database_url) as connection:
         rows = connection.execute("SELECT count(*) FROM ingestion_events").fetchone()
         sizes = connection.execute(_LEAF_SIZES, {"table": inbox_load.EVENTS_TABLE}).fetchone()
+        default = connection.execute(
+            "SELECT to_regclass('ingestion_events_default') IS NOT NULL"
+        ).fetchone()
+        in_default = (
+            connection.execute("SELECT count(*) FROM ingestion_events_default").fetchone()
+            if default and default[0]
+            else None
+        )
         side = inbox_load.idempotency_table(connection)
         side_bytes = None
         if side is not None:
@@ -108,6 +134,8 @@ def table_facts(database_url: str) -> dict[str, Any]:
     return {
         "rows": rows[0],
         "partitions": partitions,
+        # Rows no month's partition took: none when the months were made ahead, as they are.
+        "default_partition_rows": None if in_default is None else in_default[0],
         "table_and_indexes_mb": round(int(total) / 2**20),
         "heap_mb": round(int(heap) / 2**20),
         "idempotency_table": side,

@@ -304,7 +304,8 @@ def inbox_rows(b8: dict[str, Any]) -> list[Row]:
         filled = f"reused, built {build['built']}: {filled}"
     side = b8.get("idempotency_table")
     rows: list[Row] = [
-        (name, "events (rows) / leaf partitions", f"{b8['rows']} / {b8['partitions']}", ""),
+        (name, "events (rows) / leaf partitions / rows in the default partition",
+         f"{b8['rows']} / {b8['partitions']} / {_number(b8.get('default_partition_rows'))}", ""),
         (name, "table + indexes MB (heap MB)",
          f"{b8['table_and_indexes_mb']} ({b8['heap_mb']})", ""),
         (name, "idempotency table (MB)",

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import urllib.request
+from typing import Any
 
 import psycopg
 import pytest
@@ -23,7 +24,7 @@ HARNESS_REDIS_DB = 3
 
 
 def test_the_table_sets_this_tree_beside_the_revision() -> None:
-    b2 = {
+    b2: dict[str, Any] = {
         "events": 10, "persons": 8, "posted": {"rps": 100.0}, "by_status": {"done": 10},
         "accept_s": 0.1, "wall_s": 0.2, "leads_per_s": 450.0, "cpu_s": {"web": 1.0},
         "cpu_s_per_lead": 0.01, "machine_busy_pct": 50.0, "memory": [],
