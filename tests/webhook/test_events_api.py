@@ -167,6 +167,24 @@ def test_past_the_threshold_the_count_is_an_estimate_and_says_so(
     assert answer.get_json()["count"] >= 4
 
 
+def test_a_count_the_planner_expects_far_past_the_threshold_is_not_counted_first(
+    client: FlaskClient,
+    tenant: Tenant,
+    events: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counted: list[object] = []
+    monkeypatch.setattr(keyset, "SURE_ESTIMATE", -1)
+    monkeypatch.setattr(
+        keyset, "func", type("CountingFunc", (), {"count": lambda: counted.append(1)})
+    )
+    answer = client.get(BASE, headers=_auth(tenant))
+    assert answer.status_code == 200
+    # Few events, yet the estimate is taken as it is: nothing was counted.
+    assert answer.headers["Count-Is-Estimate"] == "true"
+    assert counted == [] and isinstance(answer.get_json()["count"], int)
+
+
 def _wait_done(client: FlaskClient, tenant: Tenant, event_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
