@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -95,6 +96,14 @@ _ALL_TIME = (dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzi
 def event_time_bounds(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime]:
     """As event_time_range, as parameters for a prepared statement: all time for other ids."""
     return event_time_range(event_id) or _ALL_TIME
+
+
+def events_time_bounds(event_ids: Iterable[uuid.UUID]) -> tuple[dt.datetime, dt.datetime]:
+    """The span holding every one of these events' receive times (all time if one has no hint)."""
+    spans = [event_time_bounds(event_id) for event_id in event_ids]
+    if not spans:
+        return _ALL_TIME
+    return min(low for low, _ in spans), max(high for _, high in spans)
 
 
 def event_id_conditions(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from models.ingestion_event import new_event_id
+from models.ingestion_event import event_time_bounds, events_time_bounds, new_event_id
 
 
 def test_event_ids_are_version_7_and_ordered_by_creation() -> None:
@@ -12,3 +13,15 @@ def test_event_ids_are_version_7_and_ordered_by_creation() -> None:
     assert all(type(event_id) is uuid.UUID and event_id.version == 7 for event_id in ids)
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
+
+
+def test_a_batch_of_ids_spans_their_receive_times_and_a_random_id_spans_all_time() -> None:
+    early = dt.datetime(2026, 1, 31, 23, 59, tzinfo=dt.UTC)
+    late = dt.datetime(2026, 2, 2, 8, 0, tzinfo=dt.UTC)
+    low, high = events_time_bounds([new_event_id(late), new_event_id(early)])
+    assert low <= early < late < high
+    assert (low, high) == (event_time_bounds(new_event_id(early))[0],
+                           event_time_bounds(new_event_id(late))[1])  # fmt: skip
+    everything = events_time_bounds([new_event_id(early), uuid.uuid4()])
+    assert everything[0] < dt.datetime(1000, 1, 1, tzinfo=dt.UTC)
+    assert everything[1] > dt.datetime(9000, 1, 1, tzinfo=dt.UTC)

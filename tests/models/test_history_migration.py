@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from common.settings import to_sqlalchemy_url
-from models.migrate import alembic_config, upgrade_database
-from tests.support.services import ServiceUrls, _create_database, _with_database
+from models.migrate import alembic_config
+from tests.support.migration_rows import insert_organization_and_campaign
+from tests.support.scratch_database import scratch_database
+from tests.support.services import ServiceUrls
 
 _FOREIGN_KEYS = (
     "SELECT conname FROM pg_constraint"
@@ -25,29 +23,14 @@ _CLAIMS_INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename = 'identifie
 
 @pytest.fixture
 def migrated(services: ServiceUrls) -> Iterator[str]:
-    """A database at 0019 holding an organization, a campaign and two leads."""
-    server = _with_database(services.database_url, "postgres")
-    name = f"leadgate_migration_{uuid.uuid4().hex[:8]}"
-    url = to_sqlalchemy_url(_create_database(server, name))
-    upgrade_database(url, "0019_history_no_foreign_keys")
-    yield url
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(
-            f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)'
-        )
+    """A database of its own at 0019."""
+    with scratch_database(services, "0019_history_no_foreign_keys") as url:
+        yield url
 
 
 def _seed(engine: Engine) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO organizations (id, name, created_time) VALUES (1, 'o', now())")
-        )
-        connection.execute(
-            text(
-                "INSERT INTO campaigns (id, organization_id, name, created_time)"
-                " VALUES (1, 1, 'c', now())"
-            )
-        )
+        insert_organization_and_campaign(connection)
         for lead_id in (1, 2):
             connection.execute(
                 text(

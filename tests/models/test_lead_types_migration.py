@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from common.settings import to_sqlalchemy_url
 from models.migrate import alembic_config, upgrade_database
+from tests.support.migration_rows import insert_organization_and_campaign
 from tests.support.services import ServiceUrls, _create_database, _with_database
 
 CONFIG_ID = uuid.uuid4()
@@ -28,15 +29,7 @@ def database_at_0003(services: ServiceUrls) -> Iterator[str]:
     upgrade_database(url, "0003")
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO organizations (id, name, created_time) VALUES (1, 'o', now())")
-        )
-        connection.execute(
-            text(
-                "INSERT INTO campaigns (id, organization_id, name, created_time)"
-                " VALUES (1, 1, 'c', now())"
-            )
-        )
+        insert_organization_and_campaign(connection)
         connection.execute(
             text(
                 "INSERT INTO ingestion_configs (id, organization_id, campaign_id, name, mapping,"

@@ -11,6 +11,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from models.migrate import alembic_config, upgrade_database
+from tests.support.migration_rows import insert_config, insert_organization_and_campaign
 from tests.support.scratch_database import scratch_database
 from tests.support.services import ServiceUrls
 
@@ -33,24 +34,8 @@ _INSERT_EVENT = text(
 
 
 def _fill(connection: Connection) -> None:
-    connection.execute(
-        text("INSERT INTO organizations (id, name, created_time) VALUES (1, 'o', now())")
-    )
-    connection.execute(
-        text(
-            "INSERT INTO campaigns (id, organization_id, name, created_time)"
-            " VALUES (1, 1, 'c', now())"
-        )
-    )
-    connection.execute(
-        text(
-            "INSERT INTO ingestion_configs (id, organization_id, campaign_id, name, mapping,"
-            " auth_mode, match_keys, active, version, created_time, modified_time)"
-            " VALUES (:id, 1, 1, 'acme', '{}', 'token',"
-            " ARRAY['external_id','phone_number','email'], true, 1, now(), now())"
-        ),
-        {"id": CONFIG_ID},
-    )
+    insert_organization_and_campaign(connection)
+    insert_config(connection, CONFIG_ID)
     for event_id, (received, key) in RECEIVED.items():
         connection.execute(
             _INSERT_EVENT,

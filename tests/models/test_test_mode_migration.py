@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from common.settings import to_sqlalchemy_url
 from models.migrate import alembic_config, upgrade_database
+from tests.support.migration_rows import insert_config, insert_organization_and_campaign
 from tests.support.services import ServiceUrls, _create_database, _with_database
 
 CONFIG_ID = uuid.uuid4()
@@ -29,24 +30,8 @@ def database_at_0017(services: ServiceUrls) -> Iterator[str]:
     upgrade_database(url, "0017_blocked_identifiers")
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO organizations (id, name, created_time) VALUES (1, 'o', now())")
-        )
-        connection.execute(
-            text(
-                "INSERT INTO campaigns (id, organization_id, name, created_time)"
-                " VALUES (1, 1, 'c', now())"
-            )
-        )
-        connection.execute(
-            text(
-                "INSERT INTO ingestion_configs (id, organization_id, campaign_id, name, mapping,"
-                " auth_mode, match_keys, active, version, created_time, modified_time)"
-                " VALUES (:id, 1, 1, 'acme', '{}', 'token',"
-                " ARRAY['external_id','phone_number','email'], true, 1, now(), now())"
-            ),
-            {"id": CONFIG_ID},
-        )
+        insert_organization_and_campaign(connection)
+        insert_config(connection, CONFIG_ID)
         _insert_lead(connection, 1)
     engine.dispose()
     yield url

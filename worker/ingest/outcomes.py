@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent, Lead
 from models.base import utcnow
 from models.enums import EventAction, EventStatus
+from models.ingestion_event import event_time_bounds
 from models.webhook import WebhookTrigger
 from worker.ingest.decision import Decision
 from worker.ingest.matching import KeyTried
@@ -76,12 +77,22 @@ _EVENTS = cast(Table, IngestionEvent.__table__)
 
 
 def _update_by_id(*columns: str) -> Update:
-    # Each column set from a parameter "new_<column>" carrying the column's own type.
+    # Each column set from a parameter "new_<column>" carrying the column's own type; the id's
+    # time range (event_time_bounds) lets PostgreSQL read one month's partition, as the claim does.
     return (
         update(_EVENTS)
-        .where(_EVENTS.c.id == bindparam("event_id"))
+        .where(
+            _EVENTS.c.id == bindparam("event_id"),
+            _EVENTS.c.received_time >= bindparam("received_from"),
+            _EVENTS.c.received_time < bindparam("received_until"),
+        )
         .values({name: bindparam(f"new_{name}", type_=_EVENTS.c[name].type) for name in columns})
     )
+
+
+def _by_id(event_id: uuid.UUID) -> dict[str, object]:
+    received_from, received_until = event_time_bounds(event_id)
+    return {"event_id": event_id, "received_from": received_from, "received_until": received_until}
 
 
 _RECORD_OUTCOME = _update_by_id(
@@ -111,7 +122,7 @@ def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> Non
         _RECORD_OUTCOME,
         [
             {
-                "event_id": event_id,
+                **_by_id(event_id),
                 "new_status": outcome.status,
                 "new_action": outcome.action,
                 "new_lead_id": outcome.lead_id,
@@ -131,7 +142,7 @@ def record_outcomes(session: Session, outcomes: dict[uuid.UUID, Outcome]) -> Non
     if reasons:
         session.connection().execute(
             _RECORD_REASON,
-            [{"event_id": event_id, "new_last_error": reason} for event_id, reason in reasons],
+            [{**_by_id(event_id), "new_last_error": reason} for event_id, reason in reasons],
         )
 
 
