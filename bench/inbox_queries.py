@@ -169,12 +169,11 @@ def measure(probe: Probe) -> dict[str, Any]:
 
     results["claim"] = _timed(claim, rolled_back(session, probe.database_url), probe)
     vacuums.append(vacuum_inbox(probe.database_url))
-    # The data's clock stopped at the build: its cut-offs move by the database's age, so a
-    # reused database is due for the same events as a fresh one.
-    age = (dt.datetime.now(dt.UTC) - built).total_seconds()
 
+    # The data's clock stopped at the build: the sweep runs at that moment, so a reused
+    # database is due for the same events as a fresh one.
     def sweep() -> int:
-        return len(claim_due_events(session, settings.stuck_after_seconds + age))
+        return len(claim_due_events(session, settings.stuck_after_seconds, now=built))
 
     results["sweep"] = _timed(sweep, rolled_back(session, probe.database_url), probe)
     session.close()

@@ -32,6 +32,8 @@ TAIL_SECONDS = 3600.0
 # Live leases end this long after the build: the database is reused across runs, and a lease
 # that ran out between two runs would turn a live worker's batch into a dead worker's.
 LIVE_LEASE = dt.timedelta(days=365)
+# A queued event's first check after its receipt: the service's default stuck-after time.
+FIRST_CHECK_AFTER = dt.timedelta(seconds=120)
 _FAILURE = [{"field": "phone_number", "message": "'555-0100' is not a valid phone number"}]
 
 
@@ -123,7 +125,8 @@ def _state(kind: str, received: dt.datetime, built: dt.datetime) -> dict[str, An
         return {**empty, "status": "processing", "attempts": 1,
                 "next_attempt_time": built - dt.timedelta(minutes=10)}  # fmt: skip
     # "fresh" and "queued_lost": queued, never tried; the lost ones are older than a sweep.
-    return {**empty, "status": "queued"}
+    # The inbox stores each with its first check, as the sweeper's index finds it.
+    return {**empty, "status": "queued", "next_attempt_time": received + FIRST_CHECK_AFTER}
 
 
 def _times(shape: InboxShape, built: dt.datetime, rng: random.Random) -> Iterator[dt.datetime]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Mapping
@@ -124,6 +125,11 @@ class Settings:
     # Raw bodies of done events older than this are emptied (LEADGATE_RAW_BODY_RETENTION_DAYS);
     # 0 keeps them. Failed and dead events keep theirs for a replay.
     raw_body_retention_days: float = 0.0
+
+    @property
+    def stuck_after(self) -> dt.timedelta:
+        """How long an unfinished event may wait before the sweeper pushes it again."""
+        return dt.timedelta(seconds=self.stuck_after_seconds)
 
     @property
     def keeps_field_history(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from enum import Enum
@@ -44,8 +45,8 @@ WITH incoming AS (
     ON CONFLICT DO NOTHING
     RETURNING event_id
 )
-INSERT INTO ingestion_events ({_NAMES}, status, attempts, errors, warnings)
-SELECT {_NAMES}, 'queued', 0, '[]', '[]'
+INSERT INTO ingestion_events ({_NAMES}, status, attempts, errors, warnings, next_attempt_time)
+SELECT {_NAMES}, 'queued', 0, '[]', '[]', received_time + CAST(:first_check_after AS interval)
 FROM incoming
 WHERE idempotency_key IS NULL OR id IN (SELECT event_id FROM keyed)
 ORDER BY position
@@ -59,14 +60,17 @@ def _plain(value: object) -> object:
 
 
 def insert_new_events(
-    connection: Connection, rows: Sequence[Mapping[str, object]]
+    connection: Connection, rows: Sequence[Mapping[str, object]], first_check_after: dt.timedelta
 ) -> set[uuid.UUID]:
     """Store queued events whose keys are free; the ids of those stored.
 
     Each row names the columns above (``target_lead_id`` may be left out); a row whose
     ``idempotency_key`` another event holds is not stored, and the caller looks that one up.
+    Each event's next check is ``first_check_after`` its receipt: the sweeper re-enqueues it
+    then if no worker has taken it (its wake-up was lost), finding it by that time alone.
     """
     if not rows:
         return set()
     arrays = {name: [_plain(row.get(name)) for row in rows] for name, _ in _COLUMNS}
-    return set(connection.execute(_INSERT_EVENTS, arrays).scalars())
+    values = {**arrays, "first_check_after": first_check_after}
+    return set(connection.execute(_INSERT_EVENTS, values).scalars())

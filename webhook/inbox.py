@@ -12,6 +12,7 @@ from typing import cast
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from common.settings import get_settings
 from models import IdempotencyKey
 from models.base import utcnow
 from models.enums import Endpoint
@@ -45,14 +46,14 @@ def body_digest(raw_body: bytes, query_string: str) -> str:
 
 
 def _insert(session: Session, values: dict[str, object]) -> uuid.UUID | None:
-    inserted = insert_new_events(session.connection(), [values])
+    inserted = insert_new_events(session.connection(), [values], get_settings().stuck_after)
     return cast(uuid.UUID, values["id"]) if inserted else None
 
 
 def _insert_batch(session: Session) -> Callable[[list[Row]], set[object]]:
     def run(rows: list[Row]) -> set[object]:
         # One statement in an autocommit session: one transaction, one commit for all.
-        return set(insert_new_events(session.connection(), rows))
+        return set(insert_new_events(session.connection(), rows, get_settings().stuck_after))
 
     return run
 

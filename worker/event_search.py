@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, type_coerce
+from sqlalchemy import ColumnElement, and_, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from models import IngestionEvent
 from models.enums import Endpoint, EventAction, EventStatus
+from models.ingestion_event import NOT_DONE_EVENTS
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ def event_conditions(wanted: EventFilter) -> list[ColumnElement[bool]]:
         conditions.append(events.config_id == wanted.config)
     if wanted.statuses:
         conditions.append(events.status.in_(wanted.statuses))
+        if EventStatus.done not in wanted.statuses:
+            # The not-done index's own predicate, as a constant: a generic plan (prepared
+            # statements behind a pooler) can use a partial index only when the query says so.
+            conditions.append(and_(text(NOT_DONE_EVENTS)))
     if wanted.actions:
         conditions.append(events.action.in_(wanted.actions))
     if wanted.endpoint is not None:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
+from models.ingestion_event import events_time_bounds
 from worker.database import autocommit_session
 from worker.retry import describe
 
@@ -57,10 +58,14 @@ def renew_leases(
     """
     if not held:
         return 0
+    # The batch's receive-time span (from its UUIDv7 ids): only those months' partitions are read.
+    received_from, received_until = events_time_bounds(event_id for event_id, _ in held)
     still_held = (
         select(_EVENTS.c.id)
         .where(
             tuple_(_EVENTS.c.id, _EVENTS.c.attempts).in_(list(held)),
+            _EVENTS.c.received_time >= received_from,
+            _EVENTS.c.received_time < received_until,
             _EVENTS.c.status == EventStatus.processing,
         )
         .with_for_update(skip_locked=True)
@@ -68,7 +73,11 @@ def renew_leases(
     lease_end = utcnow() + dt.timedelta(seconds=lease_seconds)
     result = session.connection().execute(
         update(_EVENTS)
-        .where(_EVENTS.c.id.in_(still_held.scalar_subquery()))
+        .where(
+            _EVENTS.c.id.in_(still_held.scalar_subquery()),
+            _EVENTS.c.received_time >= received_from,
+            _EVENTS.c.received_time < received_until,
+        )
         .values(next_attempt_time=lease_end)
     )
     return int(result.rowcount)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
-from models.ingestion_event import UNFINISHED_EVENTS
+from models.ingestion_event import UNFINISHED_EVENTS, events_id_conditions
 
 # The partial index's own predicate, as constants: a prepared statement's generic plan can use
 # that index only when the query states its condition without parameters (with them, the sweep
@@ -21,13 +21,18 @@ _UNFINISHED = text(UNFINISHED_EVENTS)
 
 
 def claim_due_events(
-    session: Session, stuck_after_seconds: float, limit: int = 500, waiting_in_broker: int = 0
+    session: Session,
+    stuck_after_seconds: float,
+    limit: int = 500,
+    waiting_in_broker: int = 0,
+    now: dt.datetime | None = None,
 ) -> list[uuid.UUID]:
     """Pick events to re-enqueue and push their next check one interval away.
 
     Queued events are picked once they have waited ``stuck_after_seconds`` (the broker lost them
-    or was down); processing ones once their lease ran out (the worker died); retrying ones once
-    overdue by that long (the retry message was lost). ``SKIP LOCKED`` and the pushed-back time
+    or was down; the inbox sets that first check at receipt); processing ones once their lease
+    ran out (the worker died); retrying ones once overdue by that long (the retry message was
+    lost). ``SKIP LOCKED`` and the pushed-back time
     keep several sweepers from enqueueing the same event twice in one round.
 
     A queued event may also just be waiting behind a backlog, its message still in the broker;
@@ -36,15 +41,16 @@ def claim_due_events(
     last (the webhook's at receipt, else the sweeper's own copy, one interval before the next
     check it set) are taken to be those messages (the queue is first in, first out) and left
     alone. A copy would have queued behind them anyway; once the backlog drains, whatever is
-    still queued is picked.
+    still queued is picked. ``now`` is the sweep's clock (the present unless given).
     """
-    now = utcnow()
+    now = now or utcnow()
     stuck = dt.timedelta(seconds=stuck_after_seconds)
     stuck_before = now - stuck
-    lost_queued: ColumnElement[bool] = (
-        (IngestionEvent.status == EventStatus.queued)
-        & (IngestionEvent.received_time < stuck_before)
-        & (IngestionEvent.next_attempt_time.is_(None) | (IngestionEvent.next_attempt_time < now))
+    # A queued event's next check is set at receipt (received + stuck_after), so its branch is
+    # one range of the sweeper's index; events stored without one are checked by receive time.
+    lost_queued: ColumnElement[bool] = (IngestionEvent.status == EventStatus.queued) & (
+        (IngestionEvent.next_attempt_time.is_(None) & (IngestionEvent.received_time < stuck_before))
+        | (IngestionEvent.next_attempt_time < now)
     )
     if waiting_in_broker > 0:
         published = func.coalesce(
@@ -79,11 +85,13 @@ def claim_due_events(
     event_ids = list(session.scalars(due))
     if event_ids:
         next_check = now + stuck
+        # Their ids' receive-time span: the updates read only those months' partitions.
+        found = events_id_conditions(IngestionEvent.id, IngestionEvent.received_time, event_ids)
         # An expired lease means the attempt died with its worker: it becomes a retry.
         session.execute(
             update(IngestionEvent)
             .where(
-                IngestionEvent.id.in_(event_ids),
+                *found,
                 IngestionEvent.status == EventStatus.processing,
             )
             .values(status=EventStatus.retrying, next_attempt_time=next_check)
@@ -91,7 +99,7 @@ def claim_due_events(
         session.execute(
             update(IngestionEvent)
             .where(
-                IngestionEvent.id.in_(event_ids),
+                *found,
                 IngestionEvent.status.in_((EventStatus.queued, EventStatus.retrying)),
             )
             .values(next_attempt_time=next_check)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from tests.support.factories import Tenant, make_tenant
-from tests.support.plans import with_parent_index_names
+from tests.support.plans import fill_inbox, with_parent_index_names
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +68,10 @@ USERS: dict[str, str] = {
     "ix_ingestion_events_config_id_received_time": "SELECT status, count(*) "
     "FROM ingestion_events WHERE config_id = :config "
     "AND received_time >= now() - interval '1 hour' GROUP BY status",
+    # The events list by status (worker.event_search), page and count: all but done events.
+    "ix_ingestion_events_organization_id_status_seq_not_done": "SELECT id FROM ingestion_events "
+    "WHERE organization_id = :organization AND status IN ('dead') AND status <> 'done' "
+    "ORDER BY seq DESC LIMIT 50",
     # Releasing a held config: its held events in receive order (worker.release_jobs); a new
     # row never enters it, so it costs the insert nothing.
     "ix_ingestion_events_config_id_seq_held": "SELECT id FROM ingestion_events "
@@ -75,28 +79,14 @@ USERS: dict[str, str] = {
 }
 
 
-# Events of an organization, most of them done, ``spacing`` seconds apart: enough rows and
-# statistics for the planner to choose as it would on a real inbox.
-_FILL = """
-INSERT INTO ingestion_events (id, config_id, organization_id, endpoint, received_time,
-    content_type, raw_body, query_string, body_sha256, status, attempts, errors, warnings,
-    processed_time)
-SELECT gen_random_uuid(), :config, :organization, 'upsert',
-       now() - (n * :spacing * interval '1 second'), 'application/json', '{}'::bytea, '', 'x',
-       CASE WHEN n % 500 = 0 THEN 'dead' WHEN n < 20 THEN 'queued' ELSE 'done' END,
-       CASE WHEN n < 20 THEN 0 ELSE 1 END, '[]', '[]', now()
-FROM generate_series(1, :rows) AS n
-"""
-
-
 def _plans(engine: Engine, tenant: Tenant, others: Tenant) -> dict[str, str]:
     """Each statement's plan on a filled inbox, asked for ``tenant``; everything is rolled back."""
     values = {"config": tenant.config_id, "organization": tenant.organization_id}
     with engine.connect() as connection:
         # The organization asked about holds a small share of the inbox, as most do.
-        connection.execute(text(_FILL), {**values, "rows": 2_000, "spacing": 600})
+        fill_inbox(connection, values, rows=2_000, spacing=600)
         other = {"config": others.config_id, "organization": others.organization_id}
-        connection.execute(text(_FILL), {**other, "rows": 50_000, "spacing": 10})
+        fill_inbox(connection, other, rows=50_000, spacing=10)
         connection.execute(text("ANALYZE ingestion_events"))
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         plans = {

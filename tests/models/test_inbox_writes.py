@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 
@@ -16,6 +17,8 @@ from models.ingestion_event import new_event_id
 from tests.support.factories import Tenant, make_tenant
 
 pytestmark = pytest.mark.integration
+
+FIRST_CHECK = dt.timedelta(seconds=120)
 
 
 def _row(tenant: Tenant, key: str | None, body: bytes = b"{}") -> dict[str, object]:
@@ -49,7 +52,7 @@ def test_two_transactions_racing_with_one_key_store_one_event(
         try:
             with engine.begin() as connection:
                 barrier.wait(timeout=10)
-                stored.append(insert_new_events(connection, [_row(tenant, key)]))
+                stored.append(insert_new_events(connection, [_row(tenant, key)], FIRST_CHECK))
         except BaseException as error:  # reported below, from the test's own thread
             failures.append(error)
 
@@ -79,7 +82,7 @@ def test_a_batch_keeps_its_order_in_seq_and_stores_a_key_it_repeats_once(
     tenant = make_tenant(db_session)
     key = f"twice-{uuid.uuid4()}"
     rows = [_row(tenant, None), _row(tenant, key), _row(tenant, key), _row(tenant, None)]
-    stored = insert_new_events(db_session.connection(), rows)
+    stored = insert_new_events(db_session.connection(), rows, FIRST_CHECK)
     assert stored == {rows[0]["id"], rows[1]["id"], rows[3]["id"]}
     in_seq_order = db_session.scalars(
         select(IngestionEvent.id)
@@ -94,4 +97,19 @@ def test_a_batch_keeps_its_order_in_seq_and_stores_a_key_it_repeats_once(
             .where(IdempotencyKey.idempotency_key == key)
         )
         == 1
+    )
+
+
+def test_each_event_is_stored_with_its_first_check_after_its_receipt(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    rows = [_row(tenant, None), _row(tenant, f"checked-{uuid.uuid4()}")]
+    insert_new_events(db_session.connection(), rows, dt.timedelta(seconds=45))
+    stored = db_session.execute(
+        select(IngestionEvent.received_time, IngestionEvent.next_attempt_time).where(
+            IngestionEvent.config_id == tenant.config_id
+        )
+    ).all()
+    assert len(stored) == 2
+    assert all(
+        row.next_attempt_time - row.received_time == dt.timedelta(seconds=45) for row in stored
     )

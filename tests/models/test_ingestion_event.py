@@ -12,10 +12,18 @@ from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
-from models.ingestion_event import DEAD_EVENTS, FRESH_EVENTS, UNFINISHED_EVENTS
+from models.enums import EventStatus
+from models.ingestion_event import (
+    DEAD_EVENTS,
+    FRESH_EVENTS,
+    NOT_DONE_EVENTS,
+    UNFINISHED_EVENTS,
+)
 from tests.support.factories import make_event, make_tenant
 from tests.support.leads import days_ago
+from worker.event_search import EventFilter
 from worker.ingest.claims import claim_events
+from worker.replay_plan import count_matching
 from worker.sweeper import claim_due_events
 
 _READS_EVENTS = re.compile(r"\bFROM ingestion_events\b")
@@ -79,14 +87,22 @@ def _sweep(session: Session) -> Callable[[], object]:
     return lambda: claim_due_events(session, stuck_after_seconds=60, waiting_in_broker=1)
 
 
+def _count_failed(session: Session) -> Callable[[], object]:
+    tenant = make_tenant(session)
+    make_event(session, tenant, status=EventStatus.failed)
+    wanted = EventFilter(statuses=(EventStatus.failed,))
+    return lambda: count_matching(session, tenant.organization_id, wanted)
+
+
 @pytest.mark.parametrize(
     ("index_name", "condition"),
     [
         ("ix_ingestion_events_config_id_seq_fresh", FRESH_EVENTS),
         ("ix_ingestion_events_status_next_attempt_time", UNFINISHED_EVENTS),
         ("ix_ingestion_events_config_id_dead", DEAD_EVENTS),
+        ("ix_ingestion_events_organization_id_status_seq_not_done", NOT_DONE_EVENTS),
     ],
-    ids=["fresh", "unfinished", "dead"],
+    ids=["fresh", "unfinished", "dead", "not done"],
 )
 def test_each_partial_index_is_built_on_its_condition(
     db_session: Session, index_name: str, condition: str
@@ -103,8 +119,13 @@ def test_each_partial_index_is_built_on_its_condition(
     [
         ("ix_ingestion_events_config_id_seq_fresh", FRESH_EVENTS, _claim_a_batch),
         ("ix_ingestion_events_status_next_attempt_time", UNFINISHED_EVENTS, _sweep),
+        (
+            "ix_ingestion_events_organization_id_status_seq_not_done",
+            NOT_DONE_EVENTS,
+            _count_failed,
+        ),
     ],
-    ids=["batch claim", "sweep"],
+    ids=["batch claim", "sweep", "events by status"],
 )
 def test_the_statements_state_their_index_condition_as_constants(
     db_session: Session,

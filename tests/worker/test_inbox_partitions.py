@@ -65,6 +65,7 @@ def _store(
                     "is_test": False,
                 }
             ],
+            dt.timedelta(seconds=120),
         )
     return event_id
 

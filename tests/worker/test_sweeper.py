@@ -46,6 +46,16 @@ def test_sweep_picks_what_is_stuck_and_nothing_else(db_session: Session) -> None
     assert not {lost.id, orphaned.id, overdue.id} & again
 
 
+def test_a_queued_event_is_due_at_the_first_check_its_receipt_set(db_session: Session) -> None:
+    # The inbox stores each event with its first check (received + stuck_after) already set.
+    tenant = make_tenant(db_session)
+    due = _event(db_session, tenant, EventStatus.queued, age=130, next_in=-10)
+    not_yet = _event(db_session, tenant, EventStatus.queued, age=100, next_in=20)
+    picked = set(claim_due_events(db_session, stuck_after_seconds=120))
+    assert due.id in picked
+    assert not_yet.id not in picked
+
+
 def _only_these_queued(session: Session) -> None:
     # Events other tests committed would count among the queued ones; set them aside (rolled back).
     session.execute(

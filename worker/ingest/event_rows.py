@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from models.enums import EventStatus
-from models.ingestion_event import events_time_bounds
+from models.ingestion_event import events_id_conditions
 from worker.ingest.claims import Claim
 
 
@@ -18,13 +18,10 @@ def lock_event_rows(session: Session, claims: Sequence[Claim]) -> set[uuid.UUID]
     """Lock the events' rows; the ids still held by these claims (not taken over, not finished)."""
     attempts = {claim.event_id: claim.attempt for claim in claims}
     # The batch's receive-time span (from its UUIDv7 ids): only those months' partitions are read.
-    received_from, received_until = events_time_bounds(attempts)
     rows = session.execute(
         select(IngestionEvent.id, IngestionEvent.status, IngestionEvent.attempts)
         .where(
-            IngestionEvent.id.in_(sorted(attempts)),
-            IngestionEvent.received_time >= received_from,
-            IngestionEvent.received_time < received_until,
+            *events_id_conditions(IngestionEvent.id, IngestionEvent.received_time, sorted(attempts))
         )
         # A fixed order, so two transactions locking overlapping sets cannot deadlock.
         .order_by(IngestionEvent.id)

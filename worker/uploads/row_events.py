@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.settings import get_settings
 from models import IdempotencyKey
 from models.base import utcnow
 from models.enums import Endpoint
@@ -82,7 +83,7 @@ def store_row_events(
         )
     # One statement; its rows take their seq values in list order: seq follows file order,
     # and the worker applies one person's rows in the order the file has them.
-    ours = insert_new_events(session.connection(), values)
+    ours = insert_new_events(session.connection(), values, get_settings().stuck_after)
     keys = {row_key(file_sha256, number): number for number, _ in rows}
     found = session.execute(
         select(
