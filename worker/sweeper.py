@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ColumnElement, func, or_, select, text, true, update
+from sqlalchemy import ColumnElement, case, func, or_, select, text, true, update
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
@@ -84,24 +84,21 @@ def claim_due_events(
     )
     event_ids = list(session.scalars(due))
     if event_ids:
-        next_check = now + stuck
-        # Their ids' receive-time span: the updates read only those months' partitions.
-        found = events_id_conditions(IngestionEvent.id, IngestionEvent.received_time, event_ids)
-        # An expired lease means the attempt died with its worker: it becomes a retry.
+        # One statement for all of them; their ids' receive-time span keeps it to those months'
+        # partitions. An expired lease means the attempt died with its worker: it becomes a
+        # retry; queued and retrying events only have their next check pushed back.
         session.execute(
             update(IngestionEvent)
             .where(
-                *found,
-                IngestionEvent.status == EventStatus.processing,
+                *events_id_conditions(IngestionEvent.id, IngestionEvent.received_time, event_ids),
+                _UNFINISHED,
             )
-            .values(status=EventStatus.retrying, next_attempt_time=next_check)
-        )
-        session.execute(
-            update(IngestionEvent)
-            .where(
-                *found,
-                IngestionEvent.status.in_((EventStatus.queued, EventStatus.retrying)),
+            .values(
+                status=case(
+                    (IngestionEvent.status == EventStatus.processing, EventStatus.retrying),
+                    else_=IngestionEvent.status,
+                ),
+                next_attempt_time=now + stuck,
             )
-            .values(next_attempt_time=next_check)
         )
     return event_ids
