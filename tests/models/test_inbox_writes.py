@@ -113,3 +113,26 @@ def test_each_event_is_stored_with_its_first_check_after_its_receipt(db_session:
     assert all(
         row.next_attempt_time - row.received_time == dt.timedelta(seconds=45) for row in stored
     )
+
+
+def test_every_column_is_stored_as_given_whatever_its_bytes(db_session: Session) -> None:
+    tenant = make_tenant(db_session)
+    body = bytes(range(256)) * 3  # not UTF-8, with NUL bytes: the body travels as base64
+    row = {
+        **_row(tenant, "clé-ünïcode-\u2603", body),
+        "query_string": "name=J%C3%B6rg&note=\u00e9t\u00e9",
+        "content_type": "application/octet-stream",
+        "is_test": True,
+    }
+    (stored,) = insert_new_events(db_session.connection(), [row], FIRST_CHECK)
+    event = db_session.get(IngestionEvent, stored)
+    assert event is not None
+    assert event.raw_body == body
+    assert (event.idempotency_key, event.query_string, event.content_type, event.is_test) == (
+        "clé-ünïcode-\u2603",
+        "name=J%C3%B6rg&note=\u00e9t\u00e9",
+        "application/octet-stream",
+        True,
+    )
+    assert event.received_time == row["received_time"]
+    assert (event.organization_id, event.config_id) == (tenant.organization_id, tenant.config_id)
