@@ -99,9 +99,6 @@ task_routes = {
     "leadgate.replay_chunk": {"queue": "maintenance"},
 }
 
-# Every ten minutes: each run is a few catalog reads unless something is due.
-INBOX_MAINTENANCE_SECONDS = 600
-
 beat_schedule = {
     "sweep-stuck-and-due-events": {
         "task": "leadgate.sweep",
@@ -115,11 +112,12 @@ beat_schedule = {
         "options": {"expires": _settings.sweep_interval_seconds},
     },
     # Partitions for this month and the next, retention of whole months, raw bodies and
-    # idempotency keys: a month's partition exists weeks before its first event.
+    # idempotency keys: a month's partition exists weeks before its first event. Every ten
+    # minutes by default: each run is a few catalog reads unless something is due.
     "maintain-inbox": {
         "task": "leadgate.maintain_inbox",
-        "schedule": INBOX_MAINTENANCE_SECONDS,
-        "options": {"expires": INBOX_MAINTENANCE_SECONDS},
+        "schedule": _settings.inbox_maintenance_seconds,
+        "options": {"expires": _settings.inbox_maintenance_seconds},
     },
     "sweep-due-webhook-deliveries": {
         "task": "leadgate.sweep_deliveries",

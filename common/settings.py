@@ -125,6 +125,9 @@ class Settings:
     # Raw bodies of done events older than this are emptied (LEADGATE_RAW_BODY_RETENTION_DAYS);
     # 0 keeps them. Failed and dead events keep theirs for a replay.
     raw_body_retention_days: float = 0.0
+    # How often beat runs the inbox's upkeep (LEADGATE_INBOX_MAINTENANCE_SECONDS): its
+    # partitions ahead, its retention and the idempotency keys' pruning.
+    inbox_maintenance_seconds: float = 600.0
 
     @property
     def stuck_after(self) -> dt.timedelta:
@@ -331,6 +334,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         test_lead_ttl_hours=_number(env, "LEADGATE_TEST_LEAD_TTL_HOURS", 24.0, 0.01),
         event_retention_months=_retention_months(env, "LEADGATE_EVENT_RETENTION_MONTHS", 0),
         raw_body_retention_days=_retention_days(env, "LEADGATE_RAW_BODY_RETENTION_DAYS", 0.0),
+        inbox_maintenance_seconds=_number(env, "LEADGATE_INBOX_MAINTENANCE_SECONDS", 600.0, 1.0),
     )
     return _check_broker_beside(settings)
 

@@ -240,3 +240,12 @@ def test_the_inbox_retentions_keep_everything_unless_set_and_name_a_bad_value() 
             load_settings({"LEADGATE_EVENT_RETENTION_MONTHS": value})
     with pytest.raises(SettingsError, match="LEADGATE_RAW_BODY_RETENTION_DAYS must be 0"):
         load_settings({"LEADGATE_RAW_BODY_RETENTION_DAYS": "0.001"})
+
+
+def test_the_inbox_maintenance_runs_every_ten_minutes_unless_set_and_at_least_each_second() -> None:
+    assert load_settings({}).inbox_maintenance_seconds == 600.0
+    settings = load_settings({"LEADGATE_INBOX_MAINTENANCE_SECONDS": " 1.5 "})
+    assert settings.inbox_maintenance_seconds == 1.5
+    for value, message in (("0.5", "must be at least 1"), ("hourly", "must be a number")):
+        with pytest.raises(SettingsError, match=f"LEADGATE_INBOX_MAINTENANCE_SECONDS {message}"):
+            load_settings({"LEADGATE_INBOX_MAINTENANCE_SECONDS": value})

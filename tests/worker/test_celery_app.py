@@ -85,8 +85,8 @@ def test_the_timeouts_nest_lock_then_task_then_lease_then_broker(services: Any) 
         assert short < long, f"{shorter} ({short} s) must stay below {longer} ({long} s)"
 
 
-def _schedule_file(tmp_path: Path, **env: str) -> Path:
-    """The beat schedule file celeryconfig names, imported from the checkout in a fresh process."""
+def _celeryconfig(tmp_path: Path, expression: str, **env: str) -> str:
+    """``expression`` on celeryconfig, printed by a fresh process importing it from the checkout."""
     variables = {
         "PATH": os.environ["PATH"],
         "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -95,10 +95,15 @@ def _schedule_file(tmp_path: Path, **env: str) -> Path:
     }
     (tmp_path / "tmp").mkdir(exist_ok=True)
     printed = subprocess.run(
-        [sys.executable, "-c", "import celeryconfig; print(celeryconfig.beat_schedule_filename)"],
+        [sys.executable, "-c", f"import celeryconfig; print(celeryconfig.{expression})"],
         cwd=REPO_ROOT, env=variables, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    return Path(printed.stdout.strip())
+    return printed.stdout.strip()
+
+
+def _schedule_file(tmp_path: Path, **env: str) -> Path:
+    """The beat schedule file celeryconfig names."""
+    return Path(_celeryconfig(tmp_path, "beat_schedule_filename", **env))
 
 
 def test_beat_keeps_its_schedule_in_leadgate_home_when_it_is_set(tmp_path: Path) -> None:
@@ -113,3 +118,15 @@ def test_beat_keeps_its_schedule_in_the_temporary_directory_otherwise(tmp_path: 
     assert schedule.parent == tmp_path / "tmp"
     assert schedule.name == f"leadgate-{os.getuid()}-celerybeat-schedule"
     assert not schedule.is_relative_to(REPO_ROOT)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, "600.0"), ("45", "45.0")])
+def test_beat_runs_the_inbox_maintenance_on_its_setting(
+    tmp_path: Path, value: str | None, seconds: str
+) -> None:
+    env = {} if value is None else {"LEADGATE_INBOX_MAINTENANCE_SECONDS": value}
+    entry = "beat_schedule['maintain-inbox']"
+
+    assert _celeryconfig(tmp_path, f"{entry}['schedule']", **env) == seconds
+    # A run that waited a whole interval is superseded by the next one.
+    assert _celeryconfig(tmp_path, f"{entry}['options']['expires']", **env) == seconds
