@@ -19,7 +19,6 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from models.base import utcnow
@@ -33,7 +32,7 @@ from models.inbox_months import (
 )
 from tests.faults.conftest import FaultStack
 from tests.support.factories import Tenant, make_event
-from tests.support.invariants import engine_for
+from tests.support.invariants import session_on
 from tests.support.servers import wait_until
 from worker.inbox_partitions import PARTITIONS_LOCK, ensure_partitions, inbox_partitions
 
@@ -48,73 +47,57 @@ INTERVAL_SECONDS = "1"
 
 def _partitions(database_url: str) -> set[str]:
     """The inbox's partitions as they stand."""
-    engine = engine_for(database_url)
-    try:
-        with Session(engine) as session:
-            return inbox_partitions(session)
-    finally:
-        engine.dispose()
+    with session_on(database_url) as session:
+        return inbox_partitions(session)
 
 
 def _drop_partition(database_url: str, month: dt.date, only_if_empty: bool) -> None:
     """Detach and drop ``month``'s partition if it exists, under maintenance's own lock."""
     name = partition_name(month)
-    engine = engine_for(database_url)
-    try:
-        with Session(engine) as session, session.begin():
-            # The lock ensure_partitions takes: no maintenance run changes the months meanwhile.
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITIONS_LOCK})
-            if name not in inbox_partitions(session):
-                return
-            held = session.scalar(text(f"SELECT count(*) FROM {name}"))  # noqa: S608 (our name)
-            if only_if_empty:
-                assert held == 0, f"{name} holds {held} events of another scenario: not dropped"
-            session.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
-            session.execute(text(f"DROP TABLE {name}"))
-    finally:
-        engine.dispose()
+    with session_on(database_url) as session, session.begin():
+        # The lock ensure_partitions takes: no maintenance run changes the months meanwhile.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITIONS_LOCK})
+        if name not in inbox_partitions(session):
+            return
+        held = session.scalar(text(f"SELECT count(*) FROM {name}"))  # noqa: S608 (our name)
+        if only_if_empty:
+            assert held == 0, f"{name} holds {held} events of another scenario: not dropped"
+        session.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {name}"))
+        session.execute(text(f"DROP TABLE {name}"))
 
 
 def _store_events(
     database_url: str, tenant: Tenant, old_month: dt.date
 ) -> tuple[list[uuid.UUID], uuid.UUID]:
     """Make ``old_month``'s partition with done events in it, and one done event of now."""
-    engine = engine_for(database_url)
-    try:
-        with Session(engine) as session, session.begin():
-            first = dt.datetime(old_month.year, old_month.month, 1, tzinfo=dt.UTC)
-            # A month no scenario has: this one's rows alone will be in it.
-            assert ensure_partitions(session, first, months_ahead=0) == [partition_name(old_month)]
-            old = [
-                make_event(
-                    session,
-                    tenant,
-                    status=EventStatus.done,
-                    received_time=first + dt.timedelta(days=3, minutes=n),
-                ).id
-                for n in range(OLD_EVENTS)
-            ]
-            recent = make_event(session, tenant, status=EventStatus.done, received_time=utcnow())
-            return old, recent.id
-    finally:
-        engine.dispose()
+    with session_on(database_url) as session, session.begin():
+        first = dt.datetime(old_month.year, old_month.month, 1, tzinfo=dt.UTC)
+        # A month no scenario has: this one's rows alone will be in it.
+        assert ensure_partitions(session, first, months_ahead=0) == [partition_name(old_month)]
+        old = [
+            make_event(
+                session,
+                tenant,
+                status=EventStatus.done,
+                received_time=first + dt.timedelta(days=3, minutes=n),
+            ).id
+            for n in range(OLD_EVENTS)
+        ]
+        recent = make_event(session, tenant, status=EventStatus.done, received_time=utcnow())
+        return old, recent.id
 
 
 def _stored(database_url: str, event_ids: list[uuid.UUID]) -> int:
     """How many of the events the inbox still holds."""
-    engine = engine_for(database_url)
-    try:
-        with Session(engine) as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(IngestionEvent)
-                    .where(IngestionEvent.id.in_(event_ids))
-                )
-                or 0
+    with session_on(database_url) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(IngestionEvent)
+                .where(IngestionEvent.id.in_(event_ids))
             )
-    finally:
-        engine.dispose()
+            or 0
+        )
 
 
 @pytest.fixture
@@ -128,12 +111,8 @@ def months(stack: FaultStack) -> Iterator[tuple[dt.date, dt.date]]:
     finally:
         # Whatever the scenario got to: the suite's database as the next scenario expects it.
         _drop_partition(stack.database_url, old_month, only_if_empty=False)
-        engine = engine_for(stack.database_url)
-        try:
-            with Session(engine) as session, session.begin():
-                ensure_partitions(session, utcnow())
-        finally:
-            engine.dispose()
+        with session_on(stack.database_url) as session, session.begin():
+            ensure_partitions(session, utcnow())
 
 
 def test_beat_runs_the_inbox_maintenance_on_its_interval(

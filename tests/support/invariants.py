@@ -20,6 +20,8 @@ import enum
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -110,24 +112,31 @@ def engine_for(database_url: str) -> Engine:
     return create_engine(to_sqlalchemy_url(database_url), poolclass=NullPool)
 
 
-def pending_events(database_url: str, organization_id: int) -> int:
-    """How many of the organization's events are not terminal yet."""
+@contextmanager
+def session_on(database_url: str) -> Iterator[Session]:
+    """A session on its own pool-less engine, disposed of when the block ends."""
     engine = engine_for(database_url)
     try:
         with Session(engine) as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(IngestionEvent)
-                    .where(
-                        IngestionEvent.organization_id == organization_id,
-                        IngestionEvent.status.not_in(TERMINAL),
-                    )
-                )
-                or 0
-            )
+            yield session
     finally:
         engine.dispose()
+
+
+def pending_events(database_url: str, organization_id: int) -> int:
+    """How many of the organization's events are not terminal yet."""
+    with session_on(database_url) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(IngestionEvent)
+                .where(
+                    IngestionEvent.organization_id == organization_id,
+                    IngestionEvent.status.not_in(TERMINAL),
+                )
+            )
+            or 0
+        )
 
 
 def wait_for_drain(
