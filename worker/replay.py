@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from common.settings import get_settings
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
+from models.ingestion_event import events_id_conditions
 from worker.observe import event_replayed
 
 REPLAYABLE = (EventStatus.failed, EventStatus.dead)
@@ -59,11 +61,12 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
     """
     if not event_ids:
         return []
+    now = utcnow()
     requeued = list(
         session.scalars(
             update(IngestionEvent)
             .where(
-                IngestionEvent.id.in_(event_ids),
+                *events_id_conditions(IngestionEvent.id, IngestionEvent.received_time, event_ids),
                 IngestionEvent.status.in_(REPLAYABLE),
                 IngestionEvent.raw_body_purged_time.is_(None),
             )
@@ -72,9 +75,11 @@ def requeue_events(session: Session, event_ids: Sequence[uuid.UUID]) -> list[uui
                 attempts=0,
                 errors=[],
                 last_error=None,
-                next_attempt_time=None,
+                # As at receipt: the sweeper looks again one stuck-after interval from now, if
+                # no worker has taken it by then (an old receive time alone would make it due).
+                next_attempt_time=now + get_settings().stuck_after,
                 processed_time=None,
-                replayed_time=utcnow(),
+                replayed_time=now,
             )
             .returning(IngestionEvent.id)
         )

@@ -30,10 +30,10 @@ def claim_due_events(
     """Pick events to re-enqueue and push their next check one interval away.
 
     Queued events are picked once they have waited ``stuck_after_seconds`` (the broker lost them
-    or was down; the inbox sets that first check at receipt); processing ones once their lease
-    ran out (the worker died); retrying ones once overdue by that long (the retry message was
-    lost). ``SKIP LOCKED`` and the pushed-back time
-    keep several sweepers from enqueueing the same event twice in one round.
+    or was down; the inbox sets that first check at receipt, a replay at its requeue);
+    processing ones once their lease ran out (the worker died); retrying ones once overdue by
+    that long (the retry message was lost). ``SKIP LOCKED`` and the pushed-back time keep several
+    sweepers from enqueueing the same event twice in one round.
 
     A queued event may also just be waiting behind a backlog, its message still in the broker;
     re-enqueued every interval, a backlog would feed itself with copies. So when the broker

@@ -7,12 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from common.settings import get_settings
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
 from tests.support.factories import make_event, make_tenant
 from worker.ingest.claims import claim_event
 from worker.replay import requeue_events
+from worker.sweeper import claim_due_events
 
 PHONE = "+12024561111"
 LEASE = 60.0
@@ -71,3 +73,22 @@ def test_only_failed_and_dead_events_are_requeued(db_session: Session, status: E
     db_session.expire_all()
     row = db_session.get_one(IngestionEvent, event.id)
     assert (row.status, row.replayed_time) == (status, None)
+
+
+def test_a_replayed_event_is_not_due_for_the_sweeper_until_an_interval_after_its_requeue(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session)
+    week_ago = utcnow() - dt.timedelta(days=7)
+    event = make_event(db_session, tenant, status=EventStatus.failed, received_time=week_ago)
+    assert requeue_events(db_session, [event.id]) == [event.id]
+    db_session.expire_all()
+    row = db_session.get_one(IngestionEvent, event.id)
+    assert row.next_attempt_time is not None and row.replayed_time is not None
+    stuck_after = get_settings().stuck_after
+    assert row.next_attempt_time - row.replayed_time == stuck_after
+    # Received a week ago, yet its message has just gone out: the sweep leaves it alone now...
+    assert event.id not in claim_due_events(db_session, stuck_after.total_seconds())
+    # ...and takes it once the interval has passed with no worker having claimed it.
+    later = utcnow() + stuck_after + dt.timedelta(seconds=1)
+    assert event.id in claim_due_events(db_session, stuck_after.total_seconds(), now=later)
