@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy.orm import Session
 
-from models.enums import EventStatus
 from tests.cli.conftest import Invoke
-from tests.support.factories import make_event, make_tenant
+from tests.support.factories import make_purged_event, make_tenant
 
 pytestmark = pytest.mark.integration
 
@@ -18,13 +15,7 @@ def test_a_purged_event_is_not_replayed_and_its_body_is_said_to_be_purged(
     invoke: Invoke, committed_session: Session
 ) -> None:
     tenant = make_tenant(committed_session)
-    purged = make_event(
-        committed_session,
-        tenant,
-        b"",
-        status=EventStatus.done,
-        raw_body_purged_time=dt.datetime(2031, 5, 6, tzinfo=dt.UTC),
-    )
+    purged = make_purged_event(committed_session, tenant)
     committed_session.commit()
     refused = invoke("replay", str(purged.id), exit_code=1)
     assert "the raw body was purged on 2031-05-06" in refused.stderr

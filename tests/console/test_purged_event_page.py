@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from models.enums import EventStatus
 from tests.console.conftest import csrf_token, sign_in
-from tests.support.factories import Tenant, make_event
+from tests.support.factories import Tenant, make_purged_event
 
 pytestmark = pytest.mark.integration
 
@@ -18,13 +15,7 @@ pytestmark = pytest.mark.integration
 def test_the_page_says_the_body_was_purged_and_a_replay_is_refused(
     console: FlaskClient, tenant: Tenant, committed_session: Session
 ) -> None:
-    purged = make_event(
-        committed_session,
-        tenant,
-        b"",
-        status=EventStatus.done,
-        raw_body_purged_time=dt.datetime(2031, 5, 6, tzinfo=dt.UTC),
-    )
+    purged = make_purged_event(committed_session, tenant)
     committed_session.commit()
     sign_in(console, tenant.token)
     answer = console.get(f"/console/events/{purged.id}/")

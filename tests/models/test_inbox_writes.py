@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -14,6 +14,7 @@ from models import IdempotencyKey, IngestionEvent
 from models.base import utcnow
 from models.inbox_writes import insert_new_events
 from models.ingestion_event import new_event_id
+from tests.support.at_once import run_at_once
 from tests.support.factories import Tenant, make_tenant
 
 pytestmark = pytest.mark.integration
@@ -44,24 +45,13 @@ def test_two_transactions_racing_with_one_key_store_one_event(
     tenant = make_tenant(committed_session)
     committed_session.commit()
     key = f"race-{uuid.uuid4()}"
-    barrier = threading.Barrier(2)
-    stored: list[set[uuid.UUID]] = []
-    failures: list[BaseException] = []
 
-    def insert() -> None:
-        try:
-            with engine.begin() as connection:
-                barrier.wait(timeout=10)
-                stored.append(insert_new_events(connection, [_row(tenant, key)], FIRST_CHECK))
-        except BaseException as error:  # reported below, from the test's own thread
-            failures.append(error)
+    def insert(release: Callable[[], None]) -> set[uuid.UUID]:
+        with engine.begin() as connection:
+            release()
+            return insert_new_events(connection, [_row(tenant, key)], FIRST_CHECK)
 
-    threads = [threading.Thread(target=insert) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert failures == []
+    stored = run_at_once(insert)
     assert sorted(len(ids) for ids in stored) == [0, 1]
     (winner,) = set().union(*stored)
     events = committed_session.scalars(

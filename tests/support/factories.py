@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
@@ -133,6 +134,15 @@ def make_event(
     session.add(event)
     session.flush()
     return event
+
+
+# When make_purged_event's raw body was purged: far from any real clock, easy to spot in output.
+PURGED_ON = dt.datetime(2031, 5, 6, tzinfo=dt.UTC)
+
+
+def make_purged_event(session: Session, tenant: Tenant) -> IngestionEvent:
+    """Add a done event whose raw body the retention purged on ``PURGED_ON``."""
+    return make_event(session, tenant, b"", status=EventStatus.done, raw_body_purged_time=PURGED_ON)
 
 
 def make_webhook(session: Session, organization_id: int, url: str, **values: Any) -> Webhook:

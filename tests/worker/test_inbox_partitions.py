@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
@@ -17,6 +16,7 @@ from models.base import utcnow
 from models.inbox_months import DEFAULT_PARTITION, add_months, month_start, partition_name
 from models.inbox_writes import insert_new_events
 from models.ingestion_event import event_id_conditions, event_time_range, new_event_id
+from tests.support.at_once import run_at_once
 from tests.support.factories import Tenant, make_tenant
 from tests.support.scratch_database import scratch_database
 from tests.support.services import ServiceUrls
@@ -106,24 +106,13 @@ def test_making_the_partitions_twice_makes_them_once(scratch: Engine) -> None:
 
 def test_two_workers_making_the_partitions_at_once_make_each_once(scratch: Engine) -> None:
     now = dt.datetime(2032, 5, 3, tzinfo=UTC)
-    barrier = threading.Barrier(2)
-    made: list[list[str]] = []
-    failures: list[BaseException] = []
 
-    def run() -> None:
-        try:
-            with Session(scratch) as session, session.begin():
-                barrier.wait(timeout=10)
-                made.append(ensure_partitions(session, now))
-        except BaseException as error:  # reported below, from the test's own thread
-            failures.append(error)
+    def run(release: Callable[[], None]) -> list[str]:
+        with Session(scratch) as session, session.begin():
+            release()
+            return ensure_partitions(session, now)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert failures == []
+    made = run_at_once(run)
     assert sorted(name for names in made for name in names) == [
         "ingestion_events_y2032m05",
         "ingestion_events_y2032m06",
