@@ -6,9 +6,11 @@ Each side is held at 80% of its own saturation rate for its latencies; the gener
 says when the generator, not the server, set the pace. Leadgate then runs a long saturation
 (60 s) whose first and last windows (10 s) are compared: an inbox that grows must not slow the
 door.
-Saturation uses wrk when it is there (installed from Debian when allowed), else the Python
-closed-loop generator; the fixed rate always uses the Python open-loop generator, since
-Debian's wrk has no ``-R``.
+Both use wrk when it is there (installed from Debian when allowed): at saturation with
+``bench/upsert.lua``, at the fixed rate with ``bench/paced.lua`` (open loop over twice the
+connections, so a slow answer does not hold the schedule back). Without wrk, the Python
+generators stand in (closed loop; open loop from asyncio, which on two cores cannot hold the
+rates of the bare view and costs the server the CPU it spends).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bench.payloads import create_tenant
 from bench.procfile import gunicorn_settings, procfile_commands
 from bench.procstats import RssSampler, tree_cpu
 from bench.stack import Servers, create_database, service_env, start_web
-from bench.wrk import find_wrk, run_wrk
+from bench.wrk import find_wrk, run_wrk, run_wrk_paced
 
 BARE_APP = "bench.baseline_app:app"
 
@@ -57,6 +59,14 @@ def saturate(target: Target, plan: AcceptPlan, wrk: str | None, seconds: float) 
     return closed_loop(target, source, plan.connections, seconds)
 
 
+def hold_rate(target: Target, plan: AcceptPlan, wrk: str | None, rate: float) -> LoadResult:
+    """Open-loop load at ``rate`` for ``fixed_s``: wrk paced when available, else Python."""
+    if wrk is not None:
+        return run_wrk_paced(wrk, target, rate, plan.fixed_s, 2 * plan.connections)
+    source = BodySource(count=20_000, run_tag="accept-fixed")
+    return fixed_rate(target, source, rate, plan.fixed_s)
+
+
 def measure(target: Target, plan: AcceptPlan, wrk: str | None, pid: int) -> dict[str, Any]:
     """Warm up, saturate, then hold 80% of that saturation rate.
 
@@ -68,8 +78,7 @@ def measure(target: Target, plan: AcceptPlan, wrk: str | None, pid: int) -> dict
     saturation = saturate(target, plan, wrk, plan.saturation_s)
     cpu_s = tree_cpu({"web": pid})["web"] - cpu_before
     rate = max(1.0, plan.fixed_share * saturation.rps)
-    source = BodySource(count=20_000, run_tag="accept-fixed")
-    fixed = fixed_rate(target, source, rate, plan.fixed_s)
+    fixed = hold_rate(target, plan, wrk, rate)
     return {
         "saturation": saturation.as_dict(),
         "web_cpu_ms_per_request": round(1000 * cpu_s / max(saturation.requests, 1), 3),

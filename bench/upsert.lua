@@ -34,12 +34,17 @@ function request()
   }, body)
 end
 
-function done(summary, latency, requests)
+-- The JSON line both scripts print; ``extra`` is more fields, each starting with a comma.
+function result_line(summary, latency, extra)
   local errors = summary.errors
   io.write(string.format(
     '{"requests":%d,"duration_s":%.6f,"non_2xx":%d,"socket_errors":%d,' ..
-    '"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
+    '"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f%s}\n',
     summary.requests, summary.duration / 1e6, errors.status,
     errors.connect + errors.read + errors.write + errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000, extra))
+end
+
+function done(summary, latency, requests)
+  result_line(summary, latency, "")
 end
