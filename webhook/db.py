@@ -37,6 +37,14 @@ def request_session(autocommit: bool = False) -> Session:
     return session
 
 
+def release_connection(session: Session) -> None:
+    """End the session's transaction, if it has one, handing its connection back to the pool."""
+    # A commit with no transaction begins one first: an object and a state change for nothing,
+    # twice on every accepted request whose config and token came from the cache.
+    if session.in_transaction():
+        session.commit()
+
+
 def _close_session(_: BaseException | None) -> None:
     for key in _SESSION_KEYS.values():
         session: Session | None = g.pop(key, None)

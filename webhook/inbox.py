@@ -21,6 +21,7 @@ from models.inbox_writes import insert_new_events
 from models.ingestion_event import new_event_id
 from webhook.auth import EndpointConfig
 from webhook.broker import wake_config
+from webhook.db import release_connection
 from webhook.errors import ApiError
 from webhook.group_commit import BatchFailed, Row, Ticket
 
@@ -73,7 +74,7 @@ def _insert_grouped(session: Session, values: Row, ticket: Ticket) -> uuid.UUID 
     # Hand back a connection an earlier read of this request checked out (a config or token
     # missing from the cache) before waiting for the batch: web threads outnumber the pool's
     # connections, and a batch's leader must never wait for one its own members hold.
-    session.commit()
+    release_connection(session)
     try:
         inserted = ticket.insert(row, _insert_batch(session), _wake_batch)
     except BatchFailed as error:

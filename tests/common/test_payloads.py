@@ -9,8 +9,11 @@ import pytest
 from common.payloads import (
     FORM_TYPE,
     JSON_TYPE,
+    MAX_JSON_DEPTH,
+    MAX_JSON_NODES,
     FilePartError,
     PayloadError,
+    check_json_shape,
     parse_body,
     parse_form,
     payload_query_string,
@@ -219,3 +222,34 @@ def test_a_non_json_literal_is_named_not_taken_for_a_long_integer(literal: str) 
         parse_body(f'{{"a": {literal}}}'.encode(), JSON_TYPE)
 
     assert str(refused.value) == f"{literal} is not valid JSON"
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for level in range(levels):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        # The root counts as one value, as each key's value and each array item does.
+        ({f"k{i}": i for i in range(MAX_JSON_NODES - 1)}, None),
+        ({f"k{i}": i for i in range(MAX_JSON_NODES)}, "more than"),
+        ({"a": [{"b": i} for i in range((MAX_JSON_NODES - 2) // 2)]}, None),
+        ({"a": [{"b": i} for i in range((MAX_JSON_NODES - 2) // 2 + 1)]}, "more than"),
+        (_nested(MAX_JSON_DEPTH), None),
+        (_nested(MAX_JSON_DEPTH + 1), "nested deeper"),
+        ("a scalar", None),
+        ([], None),
+    ],
+    ids=["nodes-at-limit", "nodes-past", "mixed-at-limit", "mixed-past", "depth-at-limit",
+         "depth-past", "scalar", "empty"],
+)  # fmt: skip
+def test_json_shape_limits_at_their_edges(value: Any, refused: str | None) -> None:
+    if refused is None:
+        check_json_shape(value)
+    else:
+        with pytest.raises(PayloadError, match=refused):
+            check_json_shape(value)

@@ -96,6 +96,29 @@ class TestBodies:
         assert json.loads(stored.raw_body) == {"phone_number": PHONE}
         assert stored.organization_id == tenant.organization_id
 
+    def test_status_url_names_each_event_under_the_mount_point(
+        self, client: FlaskClient, tenant: Tenant
+    ) -> None:
+        # Served under a path prefix (SCRIPT_NAME), the URL keeps it; each answer has its own id.
+        urls = []
+        for phone in (PHONE, "+14155550199"):
+            answer = client.post(
+                f"/api/lead-ingestion/{tenant.config_id}/upsert/",
+                json={"phone_number": phone},
+                headers={"Authorization": f"Token {tenant.token}"},
+                base_url="http://localhost/gate",
+            )
+            assert answer.status_code == 202
+            body = answer.get_json()
+            assert body["status_url"] == f"/gate/api/ingestion-events/{body['id']}/"
+            urls.append(body["status_url"])
+        assert urls[0] != urls[1]
+        # The prefix is the request's, not the first one's.
+        answer = post_payload(
+            client, tenant.config_id, "upsert", {"phone_number": "+14155550123"}, tenant.token
+        )
+        assert answer.get_json()["status_url"].startswith("/api/ingestion-events/")
+
     @pytest.mark.parametrize(
         "body",
         ["[1, 2]", '"text"', "42", "null", "{not json", "", '{"a": NaN}'],

@@ -18,7 +18,7 @@ from webhook.auth import (
     provider_payload,
 )
 from webhook.broker import wake_config
-from webhook.db import request_session
+from webhook.db import release_connection, request_session
 from webhook.errors import ApiError
 from webhook.group_commit import Ticket, group_committer
 from webhook.idempotency import idempotency_key
@@ -86,7 +86,7 @@ def _ingest_with(config_id: str, endpoint: Endpoint, ticket: Ticket) -> Response
     # connection back to the pool before the publish. Wake a worker only after the event is
     # committed: the worker must find it. One wake-up drains a batch of the config's events;
     # a batch's leader has sent it already for the events of its batch.
-    session.commit()
+    release_connection(session)
     if stored.created and not stored.woken:
         wake_config(config.id, stored.event_id)
     if wait <= 0 and stored.created:
