@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from common.settings import get_settings
@@ -52,9 +52,15 @@ def _insert(session: Session, values: dict[str, object]) -> uuid.UUID | None:
 
 
 def _insert_batch(session: Session) -> Callable[[list[Row]], set[object]]:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)  # the request's autocommit session: see request_session
+
     def run(rows: list[Row]) -> set[object]:
-        # One statement in an autocommit session: one transaction, one commit for all.
-        return set(insert_new_events(session.connection(), rows, get_settings().stuck_after))
+        # One statement on an autocommit connection: one transaction, one commit for all. The
+        # engine's own connection, not the session's: no session transaction to begin and end
+        # around it, and the connection goes back to the pool before the answers and wake-ups.
+        with engine.connect() as connection:
+            return set(insert_new_events(connection, rows, get_settings().stuck_after))
 
     return run
 
