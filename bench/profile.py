@@ -54,6 +54,9 @@ def start_recording(
     """Sample ``pid`` and its children without pausing them, into ``directory/name.txt``.
 
     ``idle`` keeps samples of threads that wait (sleeps, socket reads): where time goes, not CPU.
+    Without it only the thread holding the GIL is sampled (``--gil``): the CPU spent in Python.
+    py-spy's own idle guess keeps threads parked on a lock or a condition, which a web process
+    with many threads is mostly made of.
     """
     directory.mkdir(parents=True, exist_ok=True)
     output = directory / f"{name}.txt"
@@ -67,7 +70,7 @@ def start_recording(
         f"--rate={rate}",
         "--format=raw",
         f"--output={output}",
-        *(["--idle"] if idle else []),
+        *(["--idle"] if idle else ["--gil"]),
     ]
     log = (directory / f"{name}.py-spy.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
