@@ -1,7 +1,8 @@
 """Recovery: the worker is SIGKILLed mid-run and restarted; seconds from the kill to the last done.
 
 N events (70% new persons, 30% updates) are posted with the Procfile's web, worker and beat
-running and the shipped settings (a 15 s sweep, a 5 s lease renewed while the worker lives).
+running and the shipped settings (a 15 s sweep, a 5 s lease renewed while the worker lives, and
+the sweep each worker asks for one lease after its start).
 Once a quarter of them are done, at a moment the worker holds some, the whole worker process
 group is killed with SIGKILL and a new worker is started. Reported: the events the dead worker
 held (``processing`` at the kill), the seconds from the kill to the last of those done, and to

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from celery.worker.consumer import Consumer
 
+from common.settings import get_settings
 from models.db import dispose_engines
+
+log = logging.getLogger(__name__)
+
+SWEEP_TASK = "leadgate.sweep"
+# After one lease from a worker's start, any lease a worker that died before it held has run
+# out; the second more covers the clocks of the sweeper and of the dead worker's last renewal.
+START_SWEEP_MARGIN_SECONDS = 1.0
 
 
 class ReconnectingConsumer(Consumer):  # type: ignore[misc]
@@ -49,6 +58,28 @@ def create_celery_app() -> Celery:
 def _forget_parent_engines(**_: Any) -> None:
     # A prefork child inherits the parent's pool; its sockets belong to the parent.
     dispose_engines()
+
+
+def request_start_sweep(celery: Celery) -> None:
+    """Ask for one sweep a lease after now, when a worker has started.
+
+    A worker that starts is often the one replacing a worker that died holding events (a
+    supervisor restarting it after a SIGKILL or an OOM). Those events come back when their lease
+    has run out and a sweep sees it; beat's next sweep may be a whole interval away, this one
+    runs as soon as the leases can have run out. Sweeps may overlap: each takes its events with
+    SKIP LOCKED and pushes their next check back, so none is enqueued twice.
+    """
+    settings = get_settings()
+    delay = settings.lease_seconds + START_SWEEP_MARGIN_SECONDS
+    celery.send_task(SWEEP_TASK, countdown=delay, expires=delay + settings.sweep_interval_seconds)
+
+
+@worker_ready.connect
+def _sweep_after_start(**_: Any) -> None:
+    try:
+        request_start_sweep(app)
+    except Exception as error:  # the broker went away again: beat's sweeps still come
+        log.warning("could not ask for a sweep after start: %s", type(error).__name__)
 
 
 app = create_celery_app()

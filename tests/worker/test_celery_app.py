@@ -130,3 +130,35 @@ def test_beat_runs_the_inbox_maintenance_on_its_setting(
     assert _celeryconfig(tmp_path, f"{entry}['schedule']", **env) == seconds
     # A run that waited a whole interval is superseded by the next one.
     assert _celeryconfig(tmp_path, f"{entry}['options']['expires']", **env) == seconds
+
+
+class _SentTasks:
+    """Stands in for the app's ``send_task``: what would have been published."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send_task(self, name: str, **options: Any) -> None:
+        self.sent.append((name, options))
+
+
+def test_a_started_worker_asks_for_one_sweep_once_leases_can_have_run_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from common.settings import get_settings
+    from worker.celery_app import START_SWEEP_MARGIN_SECONDS, request_start_sweep
+
+    monkeypatch.setenv("LEADGATE_LEASE_SECONDS", "4")
+    monkeypatch.setenv("LEADGATE_SWEEP_INTERVAL_SECONDS", "15")
+    get_settings.cache_clear()
+    try:
+        celery = _SentTasks()
+        request_start_sweep(celery)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    delay = 4 + START_SWEEP_MARGIN_SECONDS
+    # The sweep beat runs (routed to the maintenance queue), dropped if it cannot run before
+    # beat's own next one would have.
+    assert celery.sent == [("leadgate.sweep", {"countdown": delay, "expires": delay + 15})]
+    assert app.amqp.router.route({}, "leadgate.sweep")["queue"].name == "maintenance"
