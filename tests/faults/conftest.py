@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import time
 import uuid
@@ -27,9 +28,18 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from tests.support.factories import Tenant, make_tenant
-from tests.support.invariants import Verdict, engine_for, pending_events
+from tests.support.invariants import (
+    Person,
+    SentRequest,
+    Verdict,
+    check_invariants,
+    engine_for,
+    pending_events,
+)
+from tests.support.load import LoadPlan, send_now
 from tests.support.processes import ServiceProcess, start_beat, start_web, start_worker
 from tests.support.servers import OwnPostgres, OwnRedis
+from tests.support.workload import make_person, make_request
 from webhook.broker import PROCESS_EVENT_TASK
 
 RESULTS_FILE = Path(__file__).parent / "last_run.json"
@@ -243,6 +253,55 @@ class FaultStack:
         """Stop every process the scenario started (whole process groups)."""
         for process in reversed(self.processes):
             process.stop(timeout=10)
+
+
+@dataclass(frozen=True)
+class HeldEvents:
+    """New persons' events, posted and then held ``processing`` by a paused worker."""
+
+    tenant: Tenant
+    persons: list[Person]
+    sent: list[SentRequest]
+    event_ids: list[str]
+    holder: ServiceProcess
+
+    def assert_done_after_the_holder(
+        self,
+        stack: FaultStack,
+        states: dict[str, EventState],
+        report: ScenarioReport,
+        **figures: object,
+    ) -> None:
+        """I1-I4 hold (the report saved with ``figures``) and each event ran once more, to done."""
+        verdict = check_invariants(
+            stack.database_url, self.tenant.organization_id, self.sent, self.persons
+        )
+        report.figures.update(events_held=len(self.event_ids), **figures)
+        report.save(verdict)
+        verdict.assert_ok()
+        assert {state.status for state in states.values()} == {"done"}
+        # Held once by the killed worker, done once after it: no event ran a third time.
+        assert {state.attempts for state in states.values()} == {2}
+
+
+def post_and_hold(
+    stack: FaultStack, tag: str, count: int, seed: int, web_workers: int, **env: str
+) -> HeldEvents:
+    """Post ``count`` new persons, then start a worker that takes them and pauses holding them."""
+    tenant = stack.tenant()
+    rng = random.Random(seed)
+    persons = [make_person(tag, index) for index in range(count)]
+    web = stack.web(workers=web_workers, **env)
+    plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
+    # All in the inbox before any worker runs: the first message's claim takes them as one batch.
+    sent = send_now(plan, [make_request(person, 0, rng) for person in persons])
+    event_ids = [request.event_id or "" for request in sent]
+    assert all(event_ids)
+    holder = stack.worker(
+        "holder", concurrency=1, queues="ingest", faults="pause_after_lock:600", **env
+    )
+    stack.wait_for_events(event_ids, lambda state: state.status == "processing")
+    return HeldEvents(tenant, persons, sent, event_ids, holder)
 
 
 def kill_worker_and_child(worker: ServiceProcess) -> list[int]:

@@ -12,7 +12,6 @@ long and the test fails.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import time
 
 import pytest
@@ -21,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from models import IngestionEvent
 from models.base import utcnow
-from tests.faults.conftest import FaultStack, ScenarioReport, kill_worker_and_child
-from tests.support.invariants import check_invariants, engine_for
-from tests.support.load import LoadPlan, send_now
-from tests.support.workload import make_person, make_request
+from tests.faults.conftest import FaultStack, ScenarioReport, kill_worker_and_child, post_and_hold
+from tests.support.invariants import engine_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
 
@@ -75,25 +72,13 @@ def _lease_ends(database_url: str, organization_id: int) -> list[dt.datetime | N
 def test_a_killed_workers_events_are_done_within_one_sweep(
     stack: FaultStack, scenario_report: ScenarioReport
 ) -> None:
-    tenant = stack.tenant()
-    rng = random.Random(12)
-    persons = [make_person("R", index) for index in range(EVENTS)]
-    web = stack.web(workers=2, **SHIPPED_TIMINGS)
-    plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
-    # All in the inbox before any worker runs: the first message's claim takes them as one batch.
-    sent = send_now(plan, [make_request(person, 0, rng) for person in persons])
-    event_ids = [request.event_id or "" for request in sent]
-    assert all(event_ids)
-
-    holder = stack.worker(
-        "holder", concurrency=1, queues="ingest", faults="pause_after_lock:600", **SHIPPED_TIMINGS
-    )
-    stack.wait_for_events(event_ids, lambda state: state.status == "processing")
+    held = post_and_hold(stack, "R", EVENTS, 12, web_workers=2, **SHIPPED_TIMINGS)
+    event_ids = held.event_ids
     stack.beat(**SHIPPED_TIMINGS)
     # Three leases later the events are still leased into the future: the heartbeat renews them.
     time.sleep(3 * LEASE_SECONDS)
     now = utcnow()
-    ends = _lease_ends(stack.database_url, tenant.organization_id)
+    ends = _lease_ends(stack.database_url, held.tenant.organization_id)
     assert all(end is not None and end > now for end in ends), ends
     assert {state.attempts for state in stack.events(event_ids).values()} == {1}
 
@@ -101,23 +86,19 @@ def test_a_killed_workers_events_are_done_within_one_sweep(
     # long a worker takes to start on a busy machine.
     stack.worker("survivor", concurrency=2, **SHIPPED_TIMINGS)
     killed_at = utcnow()
-    kill_worker_and_child(holder)
+    kill_worker_and_child(held.holder)
     bound = SWEEP_SECONDS + LEASE_SECONDS + PROCESSING_ALLOWANCE
     states = stack.wait_for_events(event_ids, lambda state: state.terminal, timeout=bound + 30)
-    latest = _latest_done(stack.database_url, tenant.organization_id)
+    latest = _latest_done(stack.database_url, held.tenant.organization_id)
     assert latest is not None
     recovery = (latest - killed_at).total_seconds()
 
-    verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
-    scenario_report.figures.update(
-        events_held=EVENTS,
+    held.assert_done_after_the_holder(
+        stack,
+        states,
+        scenario_report,
         sweep_interval_seconds=SWEEP_SECONDS,
         lease_seconds=LEASE_SECONDS,
         kill_to_last_done_seconds=round(recovery, 1),
     )
-    scenario_report.save(verdict)
-    verdict.assert_ok()
-    assert {state.status for state in states.values()} == {"done"}
-    # Held once by the killed worker, done once after it: no event ran a third time.
-    assert {state.attempts for state in states.values()} == {2}
     assert recovery <= bound, f"recovery took {recovery:.1f} s, bound {bound:.0f} s"
