@@ -16,8 +16,8 @@ from models.db import dispose_engines
 log = logging.getLogger(__name__)
 
 SWEEP_TASK = "leadgate.sweep"
-# After one lease from a worker's start, any lease a worker that died before it held has run
-# out; the second more covers the clocks of the sweeper and of the dead worker's last renewal.
+# One lease after a worker's start, every lease held by a worker that died before that start
+# has run out; one second more allows for the gap between the two processes' clocks.
 START_SWEEP_MARGIN_SECONDS = 1.0
 
 

@@ -13,7 +13,7 @@ from common.settings import get_settings
 from common.wakeups import WAKE_TASK, mark_wake_pending
 from models.base import utcnow
 from worker.attempts import Retry, attempt_event
-from worker.celery_app import app, waiting_messages
+from worker.celery_app import SWEEP_TASK, app, waiting_messages
 from worker.database import task_session
 from worker.inbox_partitions import drop_expired_partitions, ensure_partitions
 from worker.inbox_retention import prune_idempotency_keys, purge_raw_bodies
@@ -73,7 +73,7 @@ def _schedule_event(event_id: uuid.UUID, seconds: float) -> None:
         log.warning("event %s: retry not scheduled (%s)", event_id, type(error).__name__)
 
 
-@app.task(name="leadgate.sweep")
+@app.task(name=SWEEP_TASK)
 def sweep() -> int:
     """Re-enqueue lost, orphaned and overdue events; prune history and expired test leads."""
     settings = get_settings()
