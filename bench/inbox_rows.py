@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.payloads import person_payload
+from common.settings import load_settings
 
 # A share of the events sent with an Idempotency-Key header.
 KEYED_SHARE = 0.2
@@ -33,7 +34,7 @@ TAIL_SECONDS = 3600.0
 # that ran out between two runs would turn a live worker's batch into a dead worker's.
 LIVE_LEASE = dt.timedelta(days=365)
 # A queued event's first check after its receipt: the service's default stuck-after time.
-FIRST_CHECK_AFTER = dt.timedelta(seconds=120)
+FIRST_CHECK_AFTER = load_settings({}).stuck_after
 _FAILURE = [{"field": "phone_number", "message": "'555-0100' is not a valid phone number"}]
 
 

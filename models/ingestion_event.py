@@ -122,18 +122,22 @@ def event_id_conditions(
     return conditions
 
 
+def events_time_conditions(
+    time_column: ColumnElement[dt.datetime] | InstrumentedAttribute[dt.datetime],
+    event_ids: Iterable[uuid.UUID],
+) -> list[ColumnElement[bool]]:
+    """WHERE terms keeping a statement to these events' receive-time span (pruning months)."""
+    received_from, received_until = events_time_bounds(event_ids)
+    return [time_column >= received_from, time_column < received_until]
+
+
 def events_id_conditions(
     id_column: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
     time_column: ColumnElement[dt.datetime] | InstrumentedAttribute[dt.datetime],
     event_ids: Collection[uuid.UUID],
 ) -> list[ColumnElement[bool]]:
     """WHERE terms finding these events by id, within their receive-time span (pruning months)."""
-    received_from, received_until = events_time_bounds(event_ids)
-    return [
-        id_column.in_(event_ids),
-        time_column >= received_from,
-        time_column < received_until,
-    ]
+    return [id_column.in_(event_ids), *events_time_conditions(time_column, event_ids)]
 
 
 def find_event(session: Session, event_id: uuid.UUID) -> IngestionEvent | None:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.base import utcnow
 from models.enums import EventStatus
-from models.ingestion_event import events_time_bounds
+from models.ingestion_event import events_time_conditions
 from worker.database import autocommit_session
 from worker.retry import describe
 
@@ -59,13 +59,12 @@ def renew_leases(
     if not held:
         return 0
     # The batch's receive-time span (from its UUIDv7 ids): only those months' partitions are read.
-    received_from, received_until = events_time_bounds(event_id for event_id, _ in held)
+    in_span = events_time_conditions(_EVENTS.c.received_time, [event_id for event_id, _ in held])
     still_held = (
         select(_EVENTS.c.id)
         .where(
             tuple_(_EVENTS.c.id, _EVENTS.c.attempts).in_(list(held)),
-            _EVENTS.c.received_time >= received_from,
-            _EVENTS.c.received_time < received_until,
+            *in_span,
             _EVENTS.c.status == EventStatus.processing,
         )
         .with_for_update(skip_locked=True)
@@ -75,8 +74,7 @@ def renew_leases(
         update(_EVENTS)
         .where(
             _EVENTS.c.id.in_(still_held.scalar_subquery()),
-            _EVENTS.c.received_time >= received_from,
-            _EVENTS.c.received_time < received_until,
+            *in_span,
         )
         .values(next_attempt_time=lease_end)
     )

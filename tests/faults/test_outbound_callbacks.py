@@ -7,18 +7,17 @@ with the same body.
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from models import IngestionConfig, WebhookDelivery
-from models.webhook import DeliveryStatus
+from models import IngestionConfig
 from tests.faults.conftest import FaultStack, ScenarioReport, kill_worker_and_child
-from tests.support.invariants import check_invariants, engine_for, wait_for_drain
+from tests.support.invariants import check_invariants, session_on, wait_for_drain
 from tests.support.load import BackgroundLoad, LoadPlan
-from tests.support.outbound_invariants import check_callbacks, check_deliveries
+from tests.support.outbound_invariants import (
+    check_callbacks,
+    check_deliveries,
+    wait_for_deliveries,
+)
 from tests.support.receiver import running_receiver
 from tests.support.services import SESSION_SECRET_KEY
 from tests.support.workload import interleaved_requests, make_person
@@ -38,40 +37,13 @@ OUTBOUND = {
 QUEUES = "ingest,maintenance,outbound"
 
 
-def _unfinished(stack: FaultStack, organization_id: int) -> int:
-    engine = engine_for(stack.database_url)
-    try:
-        with Session(engine) as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.organization_id == organization_id,
-                        WebhookDelivery.status.in_(
-                            (DeliveryStatus.pending, DeliveryStatus.sending)
-                        ),
-                    )
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
-
-
 def _set_callback(stack: FaultStack, config_id: object, url: str) -> str:
-    engine = engine_for(stack.database_url)
-    try:
-        with Session(engine) as session:
-            config = session.get(IngestionConfig, config_id)
-            assert config is not None
-            options = CallbackOptions(
-                url=url, secret_keys=(SESSION_SECRET_KEY,), allow_private=True
-            )
-            apply_callback(config, options)
-            session.commit()
-    finally:
-        engine.dispose()
+    with session_on(stack.database_url) as session:
+        config = session.get(IngestionConfig, config_id)
+        assert config is not None
+        options = CallbackOptions(url=url, secret_keys=(SESSION_SECRET_KEY,), allow_private=True)
+        apply_callback(config, options)
+        session.commit()
     assert options.issued_secret is not None
     return options.issued_secret
 
@@ -101,9 +73,7 @@ def test_callbacks_survive_killed_workers_and_a_receiver_outage(
         receiver.down_until = 0.0  # the receiver is back
         sent = load.result(timeout=300)
         wait_for_drain(stack.database_url, tenant.organization_id, timeout=120)
-        deadline = time.monotonic() + 120
-        while _unfinished(stack, tenant.organization_id) and time.monotonic() < deadline:
-            time.sleep(0.25)
+        wait_for_deliveries(stack.database_url, tenant.organization_id, timeout=120)
 
         verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
         outbound = check_deliveries(

@@ -9,16 +9,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from models import WebhookDelivery
-from models.webhook import DeliveryStatus, WebhookTrigger
+from models.webhook import WebhookTrigger
 from tests.faults.conftest import FaultStack, ScenarioReport, kill_worker_and_child
 from tests.support.factories import make_webhook
-from tests.support.invariants import check_invariants, engine_for, wait_for_drain
+from tests.support.invariants import check_invariants, session_on, wait_for_drain
 from tests.support.load import BackgroundLoad, LoadPlan
-from tests.support.outbound_invariants import check_deliveries
+from tests.support.outbound_invariants import check_deliveries, wait_for_deliveries
 from tests.support.receiver import running_receiver
 from tests.support.workload import interleaved_requests, make_person
 
@@ -35,48 +32,23 @@ OUTBOUND = {
 QUEUES = "ingest,maintenance,outbound"
 
 
-def _unfinished(stack: FaultStack, organization_id: int) -> int:
-    engine = engine_for(stack.database_url)
-    try:
-        with Session(engine) as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.organization_id == organization_id,
-                        WebhookDelivery.status.in_(
-                            (DeliveryStatus.pending, DeliveryStatus.sending)
-                        ),
-                    )
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
-
-
 def test_deliveries_survive_killed_workers_and_a_receiver_outage(
     stack: FaultStack, scenario_report: ScenarioReport
 ) -> None:
     tenant = stack.tenant()
     with running_receiver() as receiver:
-        engine = engine_for(stack.database_url)
-        try:
-            with Session(engine) as session:
-                for trigger in (
-                    WebhookTrigger.LEAD_CREATED,
-                    WebhookTrigger.LEAD_UPDATED,
-                    WebhookTrigger.LEAD_REENGAGEMENT,
-                ):
-                    hook = make_webhook(
-                        session, tenant.organization_id, f"{receiver.url}/{trigger.value}",
-                        trigger=trigger,
-                    )  # fmt: skip
-                    receiver.secrets.append(hook.secret)
-                session.commit()
-        finally:
-            engine.dispose()
+        with session_on(stack.database_url) as session:
+            for trigger in (
+                WebhookTrigger.LEAD_CREATED,
+                WebhookTrigger.LEAD_UPDATED,
+                WebhookTrigger.LEAD_REENGAGEMENT,
+            ):
+                hook = make_webhook(
+                    session, tenant.organization_id, f"{receiver.url}/{trigger.value}",
+                    trigger=trigger,
+                )  # fmt: skip
+                receiver.secrets.append(hook.secret)
+            session.commit()
         # The receiver is down (500 on everything) until the worker has been killed twice
         # while sending to it.
         receiver.down_until = float("inf")
@@ -100,9 +72,7 @@ def test_deliveries_survive_killed_workers_and_a_receiver_outage(
         recovered = time.monotonic()
         sent = load.result(timeout=300)
         wait_for_drain(stack.database_url, tenant.organization_id, timeout=120)
-        deadline = time.monotonic() + 120
-        while _unfinished(stack, tenant.organization_id) and time.monotonic() < deadline:
-            time.sleep(0.25)
+        wait_for_deliveries(stack.database_url, tenant.organization_id, timeout=120)
         delivered_after = time.monotonic() - recovered
 
         verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import Counter, defaultdict
 
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent, LeadFieldChange, WebhookDelivery
 from models.enums import EventAction
 from models.webhook import DeliveryStatus, WebhookTrigger
-from tests.support.invariants import Verdict, engine_for
+from tests.support.invariants import Verdict, engine_for, session_on
 from tests.support.receiver import Received
 
 # The trigger each action fires (a scenario subscribes a webhook to each).
@@ -27,6 +28,27 @@ ACTION_TRIGGERS = {
     EventAction.updated: WebhookTrigger.LEAD_UPDATED,
     EventAction.reengaged: WebhookTrigger.LEAD_REENGAGEMENT,
 }
+
+
+def wait_for_deliveries(database_url: str, organization_id: int, timeout: float) -> None:
+    """Wait up to ``timeout`` s until none of the organization's deliveries is still to be sent.
+
+    Returns either way: the checks that follow say what was left, if anything.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_on(database_url) as session:
+            unfinished = session.scalar(
+                select(func.count())
+                .select_from(WebhookDelivery)
+                .where(
+                    WebhookDelivery.organization_id == organization_id,
+                    WebhookDelivery.status.in_((DeliveryStatus.pending, DeliveryStatus.sending)),
+                )
+            )
+        if not unfinished:
+            return
+        time.sleep(0.25)
 
 
 def check_deliveries(
