@@ -85,6 +85,7 @@ def test_callbacks_survive_killed_workers_and_a_receiver_outage(
         faults_injected={"sigkill_rounds": KILLS, "processes_killed": len(killed)},
         outbound=outbound.counts,
         callbacks=callbacks.counts,
+        cut_short_by_a_kill=receiver.cut_short,
     )
     scenario_report.save(callbacks)
     verdict.assert_ok()

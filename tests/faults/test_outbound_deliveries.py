@@ -82,6 +82,7 @@ def test_deliveries_survive_killed_workers_and_a_receiver_outage(
         faults_injected={"sigkill_rounds": KILLS, "processes_killed": len(killed)},
         outbound=outbound.counts,
         refused_during_outage=refused_during_outage,
+        cut_short_by_a_kill=receiver.cut_short,
         delivered_after_recovery_seconds=round(delivered_after, 1),
     )
     scenario_report.save(outbound)

@@ -68,6 +68,10 @@ class Receiver:
         self.secrets: list[str] = []
         self.scripts: dict[str, deque[Answer]] = defaultdict(deque)
         self.received: list[Received] = []
+        # Requests whose body ended before its Content-Length: the sender died mid-request
+        # (httpx writes the headers and the body in two sends). Like any HTTP server, the
+        # receiver drops them unanswered; they are counted, never checked as deliveries.
+        self.cut_short = 0
         self.lock = threading.Lock()
         self.url = ""
         # Until this time.monotonic(), every request is answered 500 (an outage).
@@ -117,6 +121,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
+            if len(body) < length:
+                with receiver.lock:
+                    receiver.cut_short += 1
+                self.close_connection = True
+                return
             headers = {name.lower(): value for name, value in self.headers.items()}
             answer = receiver.next_answer(self.path)
             verified = receiver.verify(headers, body)
