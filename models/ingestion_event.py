@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    Select,
     Sequence,
     String,
     Text,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, defer, mapped_column
 from uuid6 import uuid7
 
 from models.base import Base, utcnow
@@ -325,3 +326,15 @@ class IngestionEvent(Base):
     # When the raw-body retention emptied raw_body (LEADGATE_RAW_BODY_RETENTION_DAYS); None
     # while the body is kept. A purged event cannot be replayed or its body shown.
     raw_body_purged_time: Mapped[dt.datetime | None]
+
+
+def listed_events() -> Select[IngestionEvent]:
+    """Events as a list shows them: without the raw body and the parsed payload.
+
+    A page of fifty read both for every row and parsed every payload, to show neither; reaching
+    for either on a listed event raises rather than loading it row by row.
+    """
+    return select(IngestionEvent).options(
+        defer(IngestionEvent.raw_body, raiseload=True),
+        defer(IngestionEvent.payload, raiseload=True),
+    )

@@ -16,6 +16,7 @@ from console.blueprint import bp
 from console.views.replays import filter_texts
 from models import IngestionConfig, IngestionEvent
 from models.enums import Endpoint, EventAction, EventStatus
+from models.ingestion_event import listed_events
 from webhook.broker import enqueue_event
 from webhook.errors import ApiError
 from webhook.event_filters import event_filters
@@ -46,7 +47,7 @@ def events() -> tuple[str, int] | str:
         "configs": _configs(),
     }
     try:
-        statement = select(IngestionEvent).where(
+        statement = listed_events().where(
             IngestionEvent.organization_id == organization_id(), *event_filters()
         )
         page = keyset_page(

@@ -18,6 +18,7 @@ from tests.support.factories import Tenant, make_config, make_event, make_tenant
 from tests.support.leads import make_lead
 from tests.support.processes import ServiceProcess
 from webhook import keyset
+from webhook.cache import TtlCache
 
 BASE = "/api/ingestion-events/"
 
@@ -183,6 +184,46 @@ def test_a_count_the_planner_expects_far_past_the_threshold_is_not_counted_first
     # Few events, yet the estimate is taken as it is: nothing was counted.
     assert answer.headers["Count-Is-Estimate"] == "true"
     assert counted == [] and isinstance(answer.get_json()["count"], int)
+
+
+def test_a_lists_estimate_is_planned_once_a_minute_and_never_stands_for_a_count(
+    client: FlaskClient,
+    tenant: Tenant,
+    events: dict[str, Any],
+    committed_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr(
+        keyset, "_estimates", TtlCache(keyset.ESTIMATE_TTL_SECONDS, clock=lambda: now[0])
+    )
+    planned: list[str] = []
+    explain = keyset._Explain
+
+    def counting_explain(statement: Any) -> Any:
+        planned.append(str(statement.whereclause))
+        return explain(statement)
+
+    monkeypatch.setattr(keyset, "_Explain", counting_explain)
+
+    def count(query: str = "", who: Tenant = tenant) -> int:
+        answer = client.get(f"{BASE}?{query}", headers=_auth(who))
+        assert answer.status_code == 200 and "Count-Is-Estimate" not in answer.headers
+        return int(answer.get_json()["count"])
+
+    first = count()
+    assert len(planned) == 1
+    make_event(committed_session, tenant)
+    committed_session.commit()
+    # The kept estimate only decides whether to count: the count itself is fresh.
+    assert count() == first + 1 and len(planned) == 1
+    # Another filter, another organization: estimates of their own.
+    assert count("status=failed") == 1 and len(planned) == 2
+    other = make_tenant(committed_session)
+    committed_session.commit()
+    assert count(who=other) == 0 and len(planned) == 3
+    now[0] += keyset.ESTIMATE_TTL_SECONDS + 1
+    assert count() == first + 1 and len(planned) == 4
 
 
 def _wait_done(client: FlaskClient, tenant: Tenant, event_id: str) -> dict[str, Any]:

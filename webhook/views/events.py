@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import select
 
 from common.payloads import PayloadError
 from models import IngestionConfig, IngestionEvent
-from models.ingestion_event import find_event
+from models.ingestion_event import find_event, listed_events
 from webhook.auth import authenticate
 from webhook.broker import enqueue_event
 from webhook.db import request_session
@@ -95,7 +94,7 @@ def list_events() -> Response:
     session = request_session()
     caller = authenticate(session)
     assert caller.organization_id is not None
-    statement = select(IngestionEvent).where(
+    statement = listed_events().where(
         IngestionEvent.organization_id == caller.organization_id, *event_filters()
     )
     page = keyset_page(session, statement, IngestionEvent.seq, lambda event: event.seq, event_json)
