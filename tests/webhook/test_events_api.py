@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy import event as sql_events
 from sqlalchemy.orm import Session
 
 from models.enums import Endpoint, EventAction, EventStatus
@@ -154,36 +158,81 @@ def test_cursor_pages_walk_forward_and_back(
     assert [e["id"] for e in start["results"]] == everything[:3] and start["previous"] is None
 
 
+MADE = 7  # the events fixture's events
+
+
+@dataclass
+class Sizing:
+    """The count and plan statements the list ran, on a clock the test moves."""
+
+    now: float = 0.0
+    ran: list[str] = field(default_factory=list)
+
+    def explained(self) -> int:
+        return sum(statement.startswith("EXPLAIN") for statement in self.ran)
+
+    def counted(self) -> int:
+        return sum(statement.startswith("SELECT count(*)") for statement in self.ran)
+
+
+@pytest.fixture
+def sizing(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sizing]:
+    """Fresh kept estimates on the test's clock, and every count and plan statement recorded."""
+    seen = Sizing()
+    for name in ("_estimates", "_over_limit"):
+        kept = TtlCache[Hashable, int](keyset.ESTIMATE_TTL_SECONDS, clock=lambda: seen.now)
+        monkeypatch.setattr(keyset, name, kept)
+
+    def record(*args: Any) -> None:
+        seen.ran.append(args[2])
+
+    sql_events.listen(Engine, "before_cursor_execute", record)
+    yield seen
+    sql_events.remove(Engine, "before_cursor_execute", record)
+
+
+def _counted(client: FlaskClient, who: Tenant, query: str) -> tuple[int, bool]:
+    answer = client.get(f"{BASE}?{query}", headers=_auth(who))
+    assert answer.status_code == 200, answer.get_json()
+    return int(answer.get_json()["count"]), answer.headers.get("Count-Is-Estimate") == "true"
+
+
+def test_a_first_page_that_holds_every_match_is_its_own_count(
+    client: FlaskClient, tenant: Tenant, events: dict[str, Any], sizing: Sizing
+) -> None:
+    assert _counted(client, tenant, "") == (MADE, False)
+    assert _counted(client, tenant, "status=failed") == (1, False)
+    assert sizing.explained() == sizing.counted() == 0
+    # A full page cannot say what follows it: the list is planned and counted.
+    assert _counted(client, tenant, "page_size=2") == (MADE, False)
+    assert sizing.explained() == sizing.counted() == 1
+
+
 def test_past_the_threshold_the_count_is_an_estimate_and_says_so(
     client: FlaskClient,
     tenant: Tenant,
     events: dict[str, Any],
+    sizing: Sizing,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    exact = client.get(BASE, headers=_auth(tenant))
-    assert "Count-Is-Estimate" not in exact.headers
+    assert _counted(client, tenant, "page_size=2")[1] is False
     monkeypatch.setattr(keyset, "EXACT_COUNT_LIMIT", 3)
-    answer = client.get(BASE, headers=_auth(tenant))
-    assert answer.headers["Count-Is-Estimate"] == "true"
-    assert answer.get_json()["count"] >= 4
+    sizing.now += keyset.ESTIMATE_TTL_SECONDS + 1
+    count, estimated = _counted(client, tenant, "page_size=2")
+    assert estimated and count >= 4
 
 
 def test_a_count_the_planner_expects_far_past_the_threshold_is_not_counted_first(
     client: FlaskClient,
     tenant: Tenant,
     events: dict[str, Any],
+    sizing: Sizing,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    counted: list[object] = []
     monkeypatch.setattr(keyset, "SURE_ESTIMATE", -1)
-    monkeypatch.setattr(
-        keyset, "func", type("CountingFunc", (), {"count": lambda: counted.append(1)})
-    )
-    answer = client.get(BASE, headers=_auth(tenant))
-    assert answer.status_code == 200
     # Few events, yet the estimate is taken as it is: nothing was counted.
-    assert answer.headers["Count-Is-Estimate"] == "true"
-    assert counted == [] and isinstance(answer.get_json()["count"], int)
+    assert _counted(client, tenant, "page_size=2")[1] is True
+    assert sizing.explained() == 1 and sizing.counted() == 0
 
 
 def test_a_lists_estimate_is_planned_once_a_minute_and_never_stands_for_a_count(
@@ -191,39 +240,48 @@ def test_a_lists_estimate_is_planned_once_a_minute_and_never_stands_for_a_count(
     tenant: Tenant,
     events: dict[str, Any],
     committed_session: Session,
-    monkeypatch: pytest.MonkeyPatch,
+    sizing: Sizing,
 ) -> None:
-    now = [0.0]
-    monkeypatch.setattr(
-        keyset, "_estimates", TtlCache(keyset.ESTIMATE_TTL_SECONDS, clock=lambda: now[0])
-    )
-    planned: list[str] = []
-    explain = keyset._Explain
-
-    def counting_explain(statement: Any) -> Any:
-        planned.append(str(statement.whereclause))
-        return explain(statement)
-
-    monkeypatch.setattr(keyset, "_Explain", counting_explain)
-
-    def count(query: str = "", who: Tenant = tenant) -> int:
-        answer = client.get(f"{BASE}?{query}", headers=_auth(who))
-        assert answer.status_code == 200 and "Count-Is-Estimate" not in answer.headers
-        return int(answer.get_json()["count"])
-
-    first = count()
-    assert len(planned) == 1
+    first, _ = _counted(client, tenant, "page_size=1")
+    assert sizing.explained() == 1
     make_event(committed_session, tenant)
     committed_session.commit()
     # The kept estimate only decides whether to count: the count itself is fresh.
-    assert count() == first + 1 and len(planned) == 1
+    assert _counted(client, tenant, "page_size=1") == (first + 1, False)
+    assert sizing.explained() == 1 and sizing.counted() == 2
     # Another filter, another organization: estimates of their own.
-    assert count("status=failed") == 1 and len(planned) == 2
+    assert _counted(client, tenant, "page_size=1&status=failed,dead") == (2, False)
+    assert sizing.explained() == 2
     other = make_tenant(committed_session)
+    for _ in range(2):
+        make_event(committed_session, other)
     committed_session.commit()
-    assert count(who=other) == 0 and len(planned) == 3
-    now[0] += keyset.ESTIMATE_TTL_SECONDS + 1
-    assert count() == first + 1 and len(planned) == 4
+    assert _counted(client, other, "page_size=1") == (2, False)
+    assert sizing.explained() == 3
+    sizing.now += keyset.ESTIMATE_TTL_SECONDS + 1
+    assert _counted(client, tenant, "page_size=1") == (first + 1, False)
+    assert sizing.explained() == 4
+
+
+def test_a_list_found_past_the_limit_is_not_counted_again_within_a_minute(
+    client: FlaskClient,
+    tenant: Tenant,
+    events: dict[str, Any],
+    sizing: Sizing,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keyset, "EXACT_COUNT_LIMIT", 3)
+    assert _counted(client, tenant, "page_size=2")[1] is True
+    assert _counted(client, tenant, "page_size=2")[1] is True
+    assert sizing.counted() == 1
+    # Under the limit, nothing is kept: the next request counts again.
+    assert _counted(client, tenant, "page_size=1&status=failed,dead") == (2, False)
+    assert _counted(client, tenant, "page_size=1&status=failed,dead") == (2, False)
+    assert sizing.counted() == 3
+    sizing.now += keyset.ESTIMATE_TTL_SECONDS + 1
+    monkeypatch.setattr(keyset, "EXACT_COUNT_LIMIT", 100)
+    assert _counted(client, tenant, "page_size=2") == (MADE, False)
+    assert sizing.counted() == 4
 
 
 def _wait_done(client: FlaskClient, tenant: Tenant, event_id: str) -> dict[str, Any]:
