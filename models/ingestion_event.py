@@ -234,18 +234,6 @@ class IngestionEvent(Base):
             postgresql_include=["config_id"],
             postgresql_where=text(NOT_DONE_EVENTS),
         ),
-        # The same list narrowed to one config (a config belongs to one organization, carried
-        # beside each entry): page and count are one range of one config's not-done events,
-        # where the organization's index above met them among all its configs' (57 ms for a
-        # config's failed events on a 5,000,000-event inbox, planned as two bitmaps and a sort).
-        Index(
-            "ix_ingestion_events_config_id_status_seq_not_done",
-            "config_id",
-            "status",
-            "seq",
-            postgresql_include=["organization_id"],
-            postgresql_where=text(NOT_DONE_EVENTS),
-        ),
         # Releasing a held config: its held events in receive order.
         Index(
             "ix_ingestion_events_config_id_seq_held",

@@ -72,10 +72,6 @@ USERS: dict[str, str] = {
     "ix_ingestion_events_organization_id_status_seq_not_done": "SELECT id FROM ingestion_events "
     "WHERE organization_id = :organization AND status IN ('dead') AND status <> 'done' "
     "ORDER BY seq DESC LIMIT 50",
-    # The events list by config and status (worker.event_search), page and count.
-    "ix_ingestion_events_config_id_status_seq_not_done": "SELECT id FROM ingestion_events "
-    "WHERE organization_id = :organization AND config_id = :config AND status IN ('failed') "
-    "AND status <> 'done' ORDER BY seq DESC LIMIT 50",
     # Releasing a held config: its held events in receive order (worker.release_jobs); a new
     # row never enters it, so it costs the insert nothing.
     "ix_ingestion_events_config_id_seq_held": "SELECT id FROM ingestion_events "
