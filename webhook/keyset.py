@@ -42,7 +42,7 @@ ESTIMATE_HEADER = "Count-Is-Estimate"
 # past the limit, where an estimate is all the answer claims to be.
 ESTIMATE_TTL_SECONDS = 60.0
 _estimates: TtlCache[Hashable, int] = TtlCache(ttl=ESTIMATE_TTL_SECONDS, max_entries=1024)
-_over_limit: TtlCache[Hashable, int] = TtlCache(ttl=ESTIMATE_TTL_SECONDS, max_entries=1024)
+_past_limit: TtlCache[Hashable, bool] = TtlCache(ttl=ESTIMATE_TTL_SECONDS, max_entries=1024)
 _FORWARD, _BACKWARD = "n", "p"
 
 
@@ -106,12 +106,6 @@ def _statement_key(session: Session, statement: Select[Any]) -> Hashable | None:
     return str(session.connection().engine.url), key.key, values
 
 
-def _kept(
-    cache: TtlCache[Hashable, int], key: Hashable | None, load: Callable[[], int | None]
-) -> int | None:
-    return load() if key is None else cache.get_or_load(key, load)
-
-
 def _count(session: Session, statement: Select[Any]) -> tuple[int, bool]:
     unordered = statement.order_by(None)
     key = _statement_key(session, unordered)
@@ -122,20 +116,18 @@ def _count(session: Session, statement: Select[Any]) -> tuple[int, bool]:
 
     # Planning costs a fraction of a millisecond; counting even the limit's rows of a filter no
     # index covers reads the inbox's partitions. Far past the limit, the estimate is the answer.
-    estimate = _kept(_estimates, key, planned_rows) or 0
+    estimate = (planned_rows() if key is None else _estimates.get_or_load(key, planned_rows)) or 0
     if estimate > SURE_ESTIMATE:
         return estimate, True
-    counted: list[int] = []
-
-    def over_the_limit() -> int | None:
-        bounded = unordered.limit(EXACT_COUNT_LIMIT + 1).subquery()
-        counted.append(session.scalar(select(func.count()).select_from(bounded)) or 0)
-        return counted[0] if counted[0] > EXACT_COUNT_LIMIT else None
-
     # Counting to the limit is the one cost of a list that grows with it (7 ms at 10,001 rows);
     # a list found past it stays past it for a minute, answered with the estimate it gets anyway.
-    if _kept(_over_limit, key, over_the_limit) is None:
-        return counted[0], False
+    if key is None or _past_limit.get_or_load(key, lambda: None) is None:
+        bounded = unordered.limit(EXACT_COUNT_LIMIT + 1).subquery()
+        exact = session.scalar(select(func.count()).select_from(bounded)) or 0
+        if exact <= EXACT_COUNT_LIMIT:
+            return exact, False
+        if key is not None:
+            _past_limit.get_or_load(key, lambda: True)
     # The planner may guess low; there are more than the limit, that much is known.
     return max(estimate, EXACT_COUNT_LIMIT + 1), True
 

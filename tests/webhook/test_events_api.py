@@ -179,8 +179,8 @@ class Sizing:
 def sizing(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sizing]:
     """Fresh kept estimates on the test's clock, and every count and plan statement recorded."""
     seen = Sizing()
-    for name in ("_estimates", "_over_limit"):
-        kept = TtlCache[Hashable, int](keyset.ESTIMATE_TTL_SECONDS, clock=lambda: seen.now)
+    for name in ("_estimates", "_past_limit"):
+        kept = TtlCache[Hashable, object](keyset.ESTIMATE_TTL_SECONDS, clock=lambda: seen.now)
         monkeypatch.setattr(keyset, name, kept)
 
     def record(*args: Any) -> None:
