@@ -19,11 +19,14 @@ from sqlalchemy import (
     Sequence,
     String,
     Text,
+    Uuid,
+    any_,
+    bindparam,
     false,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, defer, mapped_column
 from uuid6 import uuid7
@@ -89,7 +92,11 @@ def event_time_range(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime] | N
     # Events stored before ids were time-ordered have random (version 4) ids: no hint there.
     if event_id.version != 7:
         return None
-    minted = dt.datetime.fromtimestamp((event_id.int >> 80) / 1000, dt.UTC)
+    return _span_around(event_id.int >> 80)
+
+
+def _span_around(milliseconds: int) -> tuple[dt.datetime, dt.datetime]:
+    minted = dt.datetime.fromtimestamp(milliseconds / 1000, dt.UTC)
     return minted - _ID_TIME_MARGIN, minted + _ID_TIME_MARGIN
 
 
@@ -104,10 +111,15 @@ def event_time_bounds(event_id: uuid.UUID) -> tuple[dt.datetime, dt.datetime]:
 
 def events_time_bounds(event_ids: Iterable[uuid.UUID]) -> tuple[dt.datetime, dt.datetime]:
     """The span holding every one of these events' receive times (all time if one has no hint)."""
-    spans = [event_time_bounds(event_id) for event_id in event_ids]
-    if not spans:
+    # The ids' milliseconds first, two datetimes at the end: a sweep asks this of hundreds of ids.
+    minted: list[int] = []
+    for event_id in event_ids:
+        if event_id.version != 7:
+            return _ALL_TIME
+        minted.append(event_id.int >> 80)
+    if not minted:
         return _ALL_TIME
-    return min(low for low, _ in spans), max(high for _, high in spans)
+    return _span_around(min(minted))[0], _span_around(max(minted))[1]
 
 
 def event_id_conditions(
@@ -138,7 +150,11 @@ def events_id_conditions(
     event_ids: Collection[uuid.UUID],
 ) -> list[ColumnElement[bool]]:
     """WHERE terms finding these events by id, within their receive-time span (pruning months)."""
-    return [id_column.in_(event_ids), *events_time_conditions(time_column, event_ids)]
+    # One array parameter, not one parameter per id: the statement's text stays the same for any
+    # number of ids, so neither SQLAlchemy nor psycopg rebuilds it (for a sweep of 182 events
+    # that rebuilding was a third of its client CPU).
+    ids = bindparam(None, list(event_ids), type_=ARRAY(Uuid()))
+    return [id_column == any_(ids), *events_time_conditions(time_column, event_ids)]
 
 
 def find_event(session: Session, event_id: uuid.UUID) -> IngestionEvent | None:

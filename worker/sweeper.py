@@ -100,5 +100,7 @@ def claim_due_events(
                 ),
                 next_attempt_time=now + stuck,
             )
+            # No event object of this session is touched here: nothing to bring up to date.
+            .execution_options(synchronize_session=False)
         )
     return event_ids
