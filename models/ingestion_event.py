@@ -46,8 +46,9 @@ UNFINISHED_EVENTS = "status IN ('queued', 'processing', 'retrying')"
 UNPURGED_DONE_EVENTS = "status = 'done' AND raw_body_purged_time IS NULL"
 # Queued and never tried: what a batch claim takes along with the event it was asked for.
 FRESH_EVENTS = "status = 'queued' AND attempts = 0"
-# Dead letters, counted per config.
-DEAD_EVENTS = "status = 'dead'"
+# Failed and dead: what an operator looks at per config, and the dead letters counted per config.
+# Terminal, and entered only when an event fails or dies, so the hot path never writes its index.
+FAILED_OR_DEAD_EVENTS = "status IN ('failed', 'dead')"
 # Parked while their config is held; a release takes them in receive order.
 HELD_EVENTS = "status = 'held'"
 # Anything but done: the events an operator lists by status (failed, dead, queued...), a few
@@ -225,11 +226,15 @@ class IngestionEvent(Base):
             "target_lead_id",
             postgresql_where=text("target_lead_id IS NOT NULL"),
         ),
-        # Dead letters per config, for /metrics and `leadgate status`.
+        # The events list by config and status failed or dead, page and count from one range
+        # (the organization beside each entry), and `leadgate status`'s dead letters per config.
         Index(
-            "ix_ingestion_events_config_id_dead",
+            "ix_ingestion_events_config_id_status_seq_failed_or_dead",
             "config_id",
-            postgresql_where=text(DEAD_EVENTS),
+            "status",
+            "seq",
+            postgresql_include=["organization_id"],
+            postgresql_where=text(FAILED_OR_DEAD_EVENTS),
         ),
         Index("ix_ingestion_events_received_time", "received_time"),
         # A config's health over a window (worker.health.stats); with the organization beside

@@ -48,9 +48,11 @@ USERS: dict[str, str] = {
     # Deleting an expired test lead (worker.test_leads): the PATCH events naming it, and its FK.
     "ix_ingestion_events_target_lead_id": "SELECT id FROM ingestion_events "
     "WHERE target_lead_id = 7",
-    # Dead letters per config (/metrics, leadgate status); rows enter it only when they die.
-    "ix_ingestion_events_config_id_dead": "SELECT config_id, count(*) FROM ingestion_events "
-    "WHERE status = 'dead' AND config_id = :config GROUP BY config_id",
+    # The events list by config and status failed (worker.event_search), page and count; rows
+    # enter it only when they fail or die.
+    "ix_ingestion_events_config_id_status_seq_failed_or_dead": "SELECT id FROM ingestion_events "
+    "WHERE organization_id = :organization AND config_id = :config AND status IN ('failed') "
+    "AND status <> 'done' ORDER BY seq DESC LIMIT 50",
     # leadgate status: events received in the last hour, all organizations.
     "ix_ingestion_events_received_time": "SELECT status, count(*) FROM ingestion_events "
     "WHERE received_time >= now() - interval '1 hour' GROUP BY status",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models import IngestionEvent
 from models.enums import EventStatus
 from models.ingestion_event import (
-    DEAD_EVENTS,
+    FAILED_OR_DEAD_EVENTS,
     FRESH_EVENTS,
     NOT_DONE_EVENTS,
     UNFINISHED_EVENTS,
@@ -99,10 +99,10 @@ def _count_failed(session: Session) -> Callable[[], object]:
     [
         ("ix_ingestion_events_config_id_seq_fresh", FRESH_EVENTS),
         ("ix_ingestion_events_status_next_attempt_time", UNFINISHED_EVENTS),
-        ("ix_ingestion_events_config_id_dead", DEAD_EVENTS),
+        ("ix_ingestion_events_config_id_status_seq_failed_or_dead", FAILED_OR_DEAD_EVENTS),
         ("ix_ingestion_events_organization_id_status_seq_not_done", NOT_DONE_EVENTS),
     ],
-    ids=["fresh", "unfinished", "dead", "not done"],
+    ids=["fresh", "unfinished", "failed or dead", "not done"],
 )
 def test_each_partial_index_is_built_on_its_condition(
     db_session: Session, index_name: str, condition: str
