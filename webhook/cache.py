@@ -35,21 +35,33 @@ class TtlCache(Generic[K, V]):
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_load(self, key: K, load: Callable[[], V | None]) -> V | None:
-        """The cached value for ``key``, or ``load()`` (cached only when not None)."""
-        now = self.clock()
+    def get(self, key: K) -> V | None:
+        """The cached value for ``key``, or None when there is none or it expired."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] > now:
-                self._entries.move_to_end(key)
-                return entry[1]
+            if entry is None or entry[0] <= self.clock():
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` for ``key`` for the next ``ttl`` seconds."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (self.clock() + self.ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def get_or_load(self, key: K, load: Callable[[], V | None]) -> V | None:
+        """The cached value for ``key``, or ``load()`` (cached only when not None)."""
+        value = self.get(key)
+        if value is not None:
+            return value
         value = load()
-        if value is not None and self.ttl > 0:
-            with self._lock:
-                self._entries[key] = (now + self.ttl, value)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+        if value is not None:
+            self.put(key, value)
         return value
 
     def clear(self) -> None:

@@ -121,13 +121,13 @@ def _count(session: Session, statement: Select[Any]) -> tuple[int, bool]:
         return estimate, True
     # Counting to the limit is the one cost of a list that grows with it (7 ms at 10,001 rows);
     # a list found past it stays past it for a minute, answered with the estimate it gets anyway.
-    if key is None or _past_limit.get_or_load(key, lambda: None) is None:
+    if key is None or not _past_limit.get(key):
         bounded = unordered.limit(EXACT_COUNT_LIMIT + 1).subquery()
         exact = session.scalar(select(func.count()).select_from(bounded)) or 0
         if exact <= EXACT_COUNT_LIMIT:
             return exact, False
         if key is not None:
-            _past_limit.get_or_load(key, lambda: True)
+            _past_limit.put(key, True)
     # The planner may guess low; there are more than the limit, that much is known.
     return max(estimate, EXACT_COUNT_LIMIT + 1), True
 

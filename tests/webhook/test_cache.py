@@ -74,3 +74,15 @@ def test_clear_forgets_everything() -> None:
     cache.clear()
     cache.get_or_load("k", load)
     assert load.calls == 2
+
+
+def test_a_value_put_is_got_until_its_ttl_runs_out() -> None:
+    clock = ManualClock()
+    cache: TtlCache[str, bool] = TtlCache(ttl=5, clock=clock)
+
+    assert cache.get("k") is None
+    cache.put("k", True)
+    clock.advance(4.5)
+    assert cache.get("k") is True
+    clock.advance(0.5)
+    assert cache.get("k") is None
