@@ -218,7 +218,13 @@ class IngestionEvent(Base):
         Index(
             "ix_ingestion_events_organization_id_received_time", "organization_id", "received_time"
         ),
-        Index("ix_ingestion_events_lead_id", "lead_id"),
+        # The events list by lead, and deleting a lead: equality lookups only, which imply the
+        # predicate. A new, claimed or swept event has no lead yet, so none of them writes here.
+        Index(
+            "ix_ingestion_events_lead_id",
+            "lead_id",
+            postgresql_where=text("lead_id IS NOT NULL"),
+        ),
         # Deleting a test lead (worker.test_leads) finds the PATCH events naming it, and so does
         # the foreign key's own check; only PATCH events have one, hence partial.
         Index(
@@ -236,7 +242,14 @@ class IngestionEvent(Base):
             postgresql_include=["organization_id"],
             postgresql_where=text(FAILED_OR_DEAD_EVENTS),
         ),
-        Index("ix_ingestion_events_received_time", "received_time"),
+        # `leadgate status`'s last hour and a replay's --since across organizations. A BRIN
+        # index: events arrive in time order, so a summary per range of pages answers a time
+        # range, and an insert into pages not yet summarized (the newest) writes nothing to it.
+        Index(
+            "ix_ingestion_events_received_time_brin",
+            "received_time",
+            postgresql_using="brin",
+        ),
         # A config's health over a window (worker.health.stats); with the organization beside
         # each entry, the events list's count of a config's events reads the index alone.
         Index(
@@ -265,11 +278,14 @@ class IngestionEvent(Base):
         # The events list pages by receive order within an organization (keyset pagination).
         Index("ix_ingestion_events_organization_id_seq", "organization_id", "seq"),
         # payload_contains: jsonb_path_ops serves @> and is a third the size of the default.
+        # Only a finished event has a parsed payload (and @> implies the predicate), so the
+        # insert, the claim and the sweep write nothing here.
         Index(
             "ix_ingestion_events_payload",
             "payload",
             postgresql_using="gin",
             postgresql_ops={"payload": "jsonb_path_ops"},
+            postgresql_where=text("payload IS NOT NULL"),
         ),
         # Claiming in batches: the oldest fresh events of a config (worker.ingest.claims).
         Index(

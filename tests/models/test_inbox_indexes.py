@@ -7,14 +7,18 @@ which index the planner would use for each query; a query no index could serve w
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
+from models.base import utcnow
+from models.inbox_writes import insert_new_events
+from models.ingestion_event import new_event_id
 from tests.support.factories import Tenant, make_tenant
 from tests.support.plans import fill_inbox, with_parent_index_names
 
@@ -53,8 +57,8 @@ USERS: dict[str, str] = {
     "ix_ingestion_events_config_id_status_seq_failed_or_dead": "SELECT id FROM ingestion_events "
     "WHERE organization_id = :organization AND config_id = :config AND status IN ('failed') "
     "AND status <> 'done' ORDER BY seq DESC LIMIT 50",
-    # leadgate status: events received in the last hour, all organizations.
-    "ix_ingestion_events_received_time": "SELECT status, count(*) FROM ingestion_events "
+    # leadgate status: events received in the last hour, all organizations (a BRIN index).
+    "ix_ingestion_events_received_time_brin": "SELECT status, count(*) FROM ingestion_events "
     "WHERE received_time >= now() - interval '1 hour' GROUP BY status",
     # The events list's keyset pages (webhook.keyset).
     "ix_ingestion_events_organization_id_seq": "SELECT id FROM ingestion_events "
@@ -122,3 +126,62 @@ def test_every_index_of_the_inbox_has_a_query_that_uses_it(
 def test_the_model_declares_the_same_indexes() -> None:
     declared = {index.name for index in cast(Table, IngestionEvent.__table__).indexes}
     assert declared <= set(USERS)
+
+
+# Each index of the inbox and its size, all partitions together.
+_INDEX_SIZES = text(
+    "SELECT parent.relname, sum(pg_relation_size(child.oid)) FROM pg_inherits"
+    " JOIN pg_class child ON child.oid = pg_inherits.inhrelid"
+    " JOIN pg_class parent ON parent.oid = pg_inherits.inhparent"
+    " WHERE parent.relkind = 'I' AND parent.relname LIKE '%ingestion_events%'"
+    " GROUP BY parent.relname"
+)
+
+
+def _index_sizes(connection: Connection) -> dict[str, int]:
+    return {name: size for name, size in connection.execute(_INDEX_SIZES)}
+
+
+# Indexes a new event must not write to: it has no lead and no parsed payload yet, and the
+# receive-time BRIN index takes the newest pages only when they are summarized (by VACUUM).
+_UNTOUCHED_BY_NEW_EVENTS = (
+    "ix_ingestion_events_lead_id",
+    "ix_ingestion_events_payload",
+    "ix_ingestion_events_received_time_brin",
+)
+
+
+def _new_event(tenant: Tenant) -> dict[str, object]:
+    received = utcnow()
+    return {
+        "id": new_event_id(received),
+        "config_id": tenant.config_id,
+        "organization_id": tenant.organization_id,
+        "endpoint": "upsert",
+        "received_time": received,
+        "content_type": "application/json",
+        "raw_body": b'{"phone": "+15555550100"}',
+        "query_string": "",
+        "body_sha256": "0" * 64,
+        "idempotency_key": None,
+        "is_test": False,
+    }
+
+
+def test_new_events_write_nothing_to_the_lead_payload_and_receive_time_indexes(
+    engine: Engine, committed_session: Session
+) -> None:
+    tenant = make_tenant(committed_session)
+    committed_session.commit()
+    with engine.connect() as connection:
+        before = _index_sizes(connection)
+        for _ in range(10):
+            rows = [_new_event(tenant) for _ in range(300)]
+            insert_new_events(connection, rows, dt.timedelta(seconds=120))
+        after = _index_sizes(connection)
+        connection.rollback()
+    grown = [index for index in _UNTOUCHED_BY_NEW_EVENTS if after[index] != before[index]]
+    assert grown == []
+    # The same 3,000 inserts grew the indexes every event enters.
+    assert after["ix_ingestion_events_seq"] > before["ix_ingestion_events_seq"]
+    assert after["pk_ingestion_events"] > before["pk_ingestion_events"]
