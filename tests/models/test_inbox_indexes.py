@@ -16,10 +16,8 @@ from sqlalchemy import Connection, Engine, Table, text
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
-from models.base import utcnow
 from models.inbox_writes import insert_new_events
-from models.ingestion_event import new_event_id
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_tenant, new_event_row
 from tests.support.plans import fill_inbox, with_parent_index_names
 
 pytestmark = pytest.mark.integration
@@ -151,23 +149,6 @@ _UNTOUCHED_BY_NEW_EVENTS = (
 )
 
 
-def _new_event(tenant: Tenant) -> dict[str, object]:
-    received = utcnow()
-    return {
-        "id": new_event_id(received),
-        "config_id": tenant.config_id,
-        "organization_id": tenant.organization_id,
-        "endpoint": "upsert",
-        "received_time": received,
-        "content_type": "application/json",
-        "raw_body": b'{"phone": "+15555550100"}',
-        "query_string": "",
-        "body_sha256": "0" * 64,
-        "idempotency_key": None,
-        "is_test": False,
-    }
-
-
 def test_new_events_write_nothing_to_the_lead_payload_and_receive_time_indexes(
     engine: Engine, committed_session: Session
 ) -> None:
@@ -176,7 +157,7 @@ def test_new_events_write_nothing_to_the_lead_payload_and_receive_time_indexes(
     with engine.connect() as connection:
         before = _index_sizes(connection)
         for _ in range(10):
-            rows = [_new_event(tenant) for _ in range(300)]
+            rows = [new_event_row(tenant, body=b'{"phone": "+15555550100"}') for _ in range(300)]
             insert_new_events(connection, rows, dt.timedelta(seconds=120))
         after = _index_sizes(connection)
         connection.rollback()

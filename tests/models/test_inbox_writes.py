@@ -11,32 +11,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import IdempotencyKey, IngestionEvent
-from models.base import utcnow
 from models.inbox_writes import insert_new_events
-from models.ingestion_event import new_event_id
 from tests.support.at_once import run_at_once
-from tests.support.factories import Tenant, make_tenant
+from tests.support.factories import make_tenant, new_event_row
 
 pytestmark = pytest.mark.integration
 
 FIRST_CHECK = dt.timedelta(seconds=120)
-
-
-def _row(tenant: Tenant, key: str | None, body: bytes = b"{}") -> dict[str, object]:
-    received = utcnow()
-    return {
-        "id": new_event_id(received),
-        "config_id": tenant.config_id,
-        "organization_id": tenant.organization_id,
-        "endpoint": "upsert",
-        "received_time": received,
-        "content_type": "application/json",
-        "raw_body": body,
-        "query_string": "",
-        "body_sha256": "0" * 64,
-        "idempotency_key": key,
-        "is_test": False,
-    }
 
 
 def test_two_transactions_racing_with_one_key_store_one_event(
@@ -49,7 +30,7 @@ def test_two_transactions_racing_with_one_key_store_one_event(
     def insert(release: Callable[[], None]) -> set[uuid.UUID]:
         with engine.begin() as connection:
             release()
-            return insert_new_events(connection, [_row(tenant, key)], FIRST_CHECK)
+            return insert_new_events(connection, [new_event_row(tenant, key)], FIRST_CHECK)
 
     stored = run_at_once(insert)
     assert sorted(len(ids) for ids in stored) == [0, 1]
@@ -71,7 +52,12 @@ def test_a_batch_keeps_its_order_in_seq_and_stores_a_key_it_repeats_once(
 ) -> None:
     tenant = make_tenant(db_session)
     key = f"twice-{uuid.uuid4()}"
-    rows = [_row(tenant, None), _row(tenant, key), _row(tenant, key), _row(tenant, None)]
+    rows = [
+        new_event_row(tenant, None),
+        new_event_row(tenant, key),
+        new_event_row(tenant, key),
+        new_event_row(tenant, None),
+    ]
     stored = insert_new_events(db_session.connection(), rows, FIRST_CHECK)
     assert stored == {rows[0]["id"], rows[1]["id"], rows[3]["id"]}
     in_seq_order = db_session.scalars(
@@ -92,7 +78,7 @@ def test_a_batch_keeps_its_order_in_seq_and_stores_a_key_it_repeats_once(
 
 def test_each_event_is_stored_with_its_first_check_after_its_receipt(db_session: Session) -> None:
     tenant = make_tenant(db_session)
-    rows = [_row(tenant, None), _row(tenant, f"checked-{uuid.uuid4()}")]
+    rows = [new_event_row(tenant, None), new_event_row(tenant, f"checked-{uuid.uuid4()}")]
     insert_new_events(db_session.connection(), rows, dt.timedelta(seconds=45))
     stored = db_session.execute(
         select(IngestionEvent.received_time, IngestionEvent.next_attempt_time).where(
@@ -109,7 +95,7 @@ def test_every_column_is_stored_as_given_whatever_its_bytes(db_session: Session)
     tenant = make_tenant(db_session)
     body = bytes(range(256)) * 3  # not UTF-8, with NUL bytes: the body travels as base64
     row = {
-        **_row(tenant, "clé-ünïcode-\u2603", body),
+        **new_event_row(tenant, "clé-ünïcode-\u2603", body),
         "query_string": "name=J%C3%B6rg&note=\u00e9t\u00e9",
         "content_type": "application/octet-stream",
         "is_test": True,

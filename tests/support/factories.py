@@ -23,7 +23,9 @@ from models import (
     Webhook,
     WebhookDelivery,
 )
+from models.base import utcnow
 from models.enums import MATCH_KEYS, AuthMode, Endpoint, EventStatus
+from models.ingestion_event import new_event_id
 from models.replay_job import ReplayJobStatus
 from models.webhook import DeliveryStatus, PayloadFormat, WebhookTrigger
 
@@ -222,3 +224,21 @@ def make_replay_job(session: Session, tenant: Tenant, **values: Any) -> ReplayJo
     session.add(job)
     session.flush()
     return job
+
+
+def new_event_row(tenant: Tenant, key: str | None = None, body: bytes = b"{}") -> dict[str, object]:
+    """The columns the webhook gives ``insert_new_events`` for one new event of ``tenant``."""
+    received = utcnow()
+    return {
+        "id": new_event_id(received),
+        "config_id": tenant.config_id,
+        "organization_id": tenant.organization_id,
+        "endpoint": "upsert",
+        "received_time": received,
+        "content_type": "application/json",
+        "raw_body": body,
+        "query_string": "",
+        "body_sha256": "0" * 64,
+        "idempotency_key": key,
+        "is_test": False,
+    }

@@ -20,7 +20,7 @@ Revises: 0022_failed_events_index
 from collections.abc import Sequence
 
 from alembic import op
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 revision: str = "0023_leaner_inbox_indexes"
 down_revision: str | None = "0022_failed_events_index"
@@ -34,19 +34,24 @@ _TIME_INDEX = "ix_ingestion_events_received_time"
 _TIME_BRIN_INDEX = "ix_ingestion_events_received_time_brin"
 
 
-def upgrade() -> None:
-    """Partial lead and payload indexes; the receive-time B-tree becomes a BRIN index."""
-    op.drop_index(_LEAD_INDEX, table_name=_TABLE)
-    op.create_index(_LEAD_INDEX, _TABLE, ["lead_id"], postgresql_where=text("lead_id IS NOT NULL"))
-    op.drop_index(_PAYLOAD_INDEX, table_name=_TABLE)
+def _create_payload_index(where: TextClause | None) -> None:
+    # jsonb_path_ops serves @> and is a third the size of the default operator class.
     op.create_index(
         _PAYLOAD_INDEX,
         _TABLE,
         ["payload"],
         postgresql_using="gin",
         postgresql_ops={"payload": "jsonb_path_ops"},
-        postgresql_where=text("payload IS NOT NULL"),
+        postgresql_where=where,
     )
+
+
+def upgrade() -> None:
+    """Partial lead and payload indexes; the receive-time B-tree becomes a BRIN index."""
+    op.drop_index(_LEAD_INDEX, table_name=_TABLE)
+    op.create_index(_LEAD_INDEX, _TABLE, ["lead_id"], postgresql_where=text("lead_id IS NOT NULL"))
+    op.drop_index(_PAYLOAD_INDEX, table_name=_TABLE)
+    _create_payload_index(where=text("payload IS NOT NULL"))
     op.drop_index(_TIME_INDEX, table_name=_TABLE)
     op.create_index(_TIME_BRIN_INDEX, _TABLE, ["received_time"], postgresql_using="brin")
 
@@ -56,12 +61,6 @@ def downgrade() -> None:
     op.drop_index(_TIME_BRIN_INDEX, table_name=_TABLE)
     op.create_index(_TIME_INDEX, _TABLE, ["received_time"])
     op.drop_index(_PAYLOAD_INDEX, table_name=_TABLE)
-    op.create_index(
-        _PAYLOAD_INDEX,
-        _TABLE,
-        ["payload"],
-        postgresql_using="gin",
-        postgresql_ops={"payload": "jsonb_path_ops"},
-    )
+    _create_payload_index(where=None)
     op.drop_index(_LEAD_INDEX, table_name=_TABLE)
     op.create_index(_LEAD_INDEX, _TABLE, ["lead_id"])
