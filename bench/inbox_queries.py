@@ -2,7 +2,8 @@
 
 - the claim: ``worker.ingest.claims.claim_events`` on a fresh event, with the worker's batch
   size, lease and attempts settings (the named event plus up to 31 fresh ones of its config);
-- the sweep: ``worker.sweeper.claim_due_events`` with the sweeper's settings;
+- the sweep: ``worker.sweeper.claim_due_events`` with the sweeper's settings, and the configs
+  it wakes again (``worker.wakeups.stalled_configs``);
 - the events list and one event's read: the views ``list_events`` and ``get_event`` of
   ``webhook/views/events.py`` called in a request context of the real app (no HTTP, no routing:
   the query is written inside the view, so calling the view is what keeps it the API's query;
@@ -145,6 +146,7 @@ def measure(probe: Probe) -> dict[str, Any]:
     from webhook.views.events import get_event, list_events
     from worker.ingest.claims import claim_events
     from worker.sweeper import claim_due_events
+    from worker.wakeups import stalled_configs
 
     logging.disable(logging.INFO)
     settings = get_settings()
@@ -172,8 +174,11 @@ def measure(probe: Probe) -> dict[str, Any]:
 
     # The data's clock stopped at the build: the sweep runs at that moment, so a reused
     # database is due for the same events as a fresh one.
+    pending_window = dt.timedelta(seconds=settings.wake_pending_seconds)
+
     def sweep() -> int:
-        return len(claim_due_events(session, settings.stuck_after_seconds, now=built))
+        due = claim_due_events(session, settings.stuck_after_seconds, now=built)
+        return len(due) + len(stalled_configs(session, built - pending_window))
 
     results["sweep"] = _timed(sweep, rolled_back(session, probe.database_url), probe)
     session.close()

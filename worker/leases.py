@@ -127,6 +127,46 @@ class LeaseKeeper:
                 log.debug("no lease to renew among %d events", len(self.held))
 
 
+def attempt_name(event_id: uuid.UUID, attempt: int) -> str:
+    """How an attempt names itself where others may ask whether it still runs (its locks)."""
+    return f"{event_id}:{attempt}"
+
+
+def attempt_has_ended(session: Session, event_id: uuid.UUID, attempt: int) -> bool:
+    """True once the attempt no longer holds its event under a live lease.
+
+    Its event was finished, taken over by a later attempt, or its lease ran out (the worker
+    stopped renewing it: it died).
+    """
+    holds = (
+        select(_EVENTS.c.id)
+        .where(
+            _EVENTS.c.id == event_id,
+            *events_time_conditions(_EVENTS.c.received_time, [event_id]),
+            _EVENTS.c.status == EventStatus.processing,
+            _EVENTS.c.attempts == attempt,
+            _EVENTS.c.next_attempt_time > utcnow(),
+        )
+        .limit(1)
+    )
+    return session.connection().execute(holds).first() is None
+
+
+def named_attempt_has_ended(name: str) -> bool:
+    """``attempt_has_ended`` for an attempt's name; False when that cannot be told."""
+    event_text, _, attempt_text = name.rpartition(":")
+    try:
+        event_id, attempt = uuid.UUID(event_text), int(attempt_text)
+    except ValueError:
+        return False  # not an attempt of ours: wait for it as for any holder
+    try:
+        with autocommit_session() as session:
+            return attempt_has_ended(session, event_id, attempt)
+    except Exception as error:  # the database will say at the advisory lock instead
+        log.info("could not tell whether a lock's holder ended (%s)", describe(error))
+        return False
+
+
 @contextmanager
 def leases_kept(
     held: Sequence[tuple[uuid.UUID, int]], lease_seconds: float, hold_seconds: float

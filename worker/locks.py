@@ -5,6 +5,11 @@ rests on the database: advisory transaction locks on the same keys, the unique i
 id and the lead's version check. So when Redis is unreachable we carry on without it, and when
 a lock stays busy too long we do too: its holder may be a worker that was killed holding it,
 and waiting out its TTL (or failing the attempt) would stall that person's events for nothing.
+
+Each lock's value names the attempt holding it. A lock still busy after a moment is asked about
+its holder, and the locks of an attempt that has ended (its worker died, its events were taken
+over) are taken over at once: after a crash, each of the dead worker's persons would otherwise
+cost its next event the whole wait.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from common.metrics import LOCK_WAIT
@@ -27,15 +32,23 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 2.0
 # How often a busy lock is tried again.
 POLL_SECONDS = 0.01
+# A lock still busy after this long is asked about its holder (one database read per holder).
+HOLDER_CHECK_AFTER_SECONDS = 0.1
+# Between the attempt a lock's value names and the value's own random part.
+_HOLDER_SEPARATOR = "|"
+
+# Whether the attempt a lock's value names has ended; only True lets its locks be taken over.
+HolderGone = Callable[[str], bool]
 
 # All keys or none, in one round trip: a batch of events may need dozens of keys, and taking
 # them one by one would cost a round trip each (and hold some while waiting for others).
-# KEYS: lock names. ARGV: owner token, TTL in milliseconds. Returns 1 when all are held.
+# KEYS: lock names. ARGV: owner token, TTL in milliseconds. Returns 1 when all are held, else
+# the token of a busy key's holder.
 _ACQUIRE = """
 for _, key in ipairs(KEYS) do
   local holder = redis.call('GET', key)
   if holder and holder ~= ARGV[1] then
-    return 0
+    return holder
   end
 end
 for _, key in ipairs(KEYS) do
@@ -53,6 +66,18 @@ for _, key in ipairs(KEYS) do
   end
 end
 return released
+"""
+# Gives this owner the keys an ended holder still holds, and no other. KEYS: lock names. ARGV:
+# the ended holder's token, the new owner's token, TTL in milliseconds.
+_TAKE_OVER = """
+local taken = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
+    taken = taken + 1
+  end
+end
+return taken
 """
 
 
@@ -73,14 +98,42 @@ def _lock_name(key: str) -> str:
     return f"{LOCK_HASH_TAG}:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def _holder_named(token: str) -> str | None:
+    holder, separator, _ = token.rpartition(_HOLDER_SEPARATOR)
+    return holder if separator else None
+
+
 def _acquire(
-    redis_client: RedisClient, names: list[str], token: str, ttl: float, wait_seconds: float
+    redis_client: RedisClient,
+    names: list[str],
+    token: str,
+    ttl: float,
+    wait_seconds: float,
+    holder_gone: HolderGone | None,
 ) -> bool:
     ttl_ms = max(1, int(ttl * 1000))
-    deadline = time.monotonic() + wait_seconds
+    started = time.monotonic()
+    asked: set[str] = set()
     try:
-        while not redis_client.eval(_ACQUIRE, len(names), *names, token, ttl_ms):
-            if time.monotonic() >= deadline:
+        while True:
+            busy = redis_client.eval(_ACQUIRE, len(names), *names, token, ttl_ms)
+            if busy == 1:
+                return True
+            busy_token = busy.decode() if isinstance(busy, bytes) else str(busy)
+            holder = _holder_named(busy_token)
+            waited = time.monotonic() - started
+            if (
+                holder_gone is not None
+                and holder is not None
+                and busy_token not in asked
+                and waited >= HOLDER_CHECK_AFTER_SECONDS
+            ):
+                asked.add(busy_token)
+                if holder_gone(holder):
+                    redis_client.eval(_TAKE_OVER, len(names), *names, busy_token, token, ttl_ms)
+                    log.info("identity locks of an ended attempt taken over")
+                    continue
+            if waited >= wait_seconds:
                 # A live holder is waited for again on the advisory lock, inside the database.
                 log.info("identity lock busy for %g s; relying on database locks", wait_seconds)
                 return False
@@ -88,7 +141,6 @@ def _acquire(
     except REDIS_ERRORS as error:
         log.warning("redis lock unavailable (%s); relying on database locks", type(error).__name__)
         return False
-    return True
 
 
 @contextmanager
@@ -97,17 +149,23 @@ def identity_locks(
     ttl_seconds: float | None = None,
     wait_seconds: float = LOCK_WAIT_SECONDS,
     client: RedisClient | None = None,
+    holder: str | None = None,
+    holder_gone: HolderGone | None = None,
 ) -> Iterator[bool]:
     """Hold a Redis lock on every key, all or none; yields False when they could not be had.
 
-    The time spent getting them (or giving up on them) is recorded in ``LOCK_WAIT``.
+    ``holder`` names the attempt taking them (in the locks' values); a busy lock whose holder
+    ``holder_gone`` says has ended is taken over. The time spent getting them (or giving up on
+    them) is recorded in ``LOCK_WAIT``.
     """
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().lock_ttl_seconds
     redis_client = client or lock_client()
     names = sorted({_lock_name(key) for key in keys})
     token = uuid.uuid4().hex
+    if holder is not None:
+        token = f"{holder}{_HOLDER_SEPARATOR}{token}"
     started = time.monotonic()
-    held = bool(names) and _acquire(redis_client, names, token, ttl, wait_seconds)
+    held = bool(names) and _acquire(redis_client, names, token, ttl, wait_seconds, holder_gone)
     LOCK_WAIT.observe(time.monotonic() - started)
     try:
         yield held or not names

@@ -22,7 +22,7 @@ from worker.observe import event_requeued
 from worker.retry import describe, is_transient
 from worker.sweeper import claim_due_events
 from worker.test_leads import delete_expired_test_leads
-from worker.wakeups import drain_once
+from worker.wakeups import drain_once, stalled_configs
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _schedule_event(event_id: uuid.UUID, seconds: float) -> None:
 
 @app.task(name=SWEEP_TASK)
 def sweep() -> int:
-    """Re-enqueue lost, orphaned and overdue events; prune history and expired test leads."""
+    """Re-enqueue lost, orphaned and overdue events, wake stalled configs, prune old data."""
     settings = get_settings()
     # Queued events whose messages still wait in the broker need no copy (see the sweeper).
     queue = app.amqp.router.route({}, process_event.name)["queue"].name
@@ -83,6 +83,8 @@ def sweep() -> int:
     try:
         with task_session() as session:
             due = claim_due_events(session, settings.stuck_after_seconds, waiting_in_broker=waiting)
+            pending_window = dt.timedelta(seconds=settings.wake_pending_seconds)
+            stalled = stalled_configs(session, utcnow() - pending_window)
             retention = dt.timedelta(days=settings.history_retention_days)
             prune_history(session, utcnow() - retention)
             test_ttl = dt.timedelta(hours=settings.test_lead_ttl_hours)
@@ -96,6 +98,13 @@ def sweep() -> int:
     for event_id in due:
         process_event.delay(str(event_id))
         event_requeued(event_id)
+    # A config whose wake-up is still pending has one on the way; the mark keeps this from
+    # doubling it, and a wake-up too many drains one batch and ends its chain.
+    woken = [config_id for config_id in stalled if _no_wake_pending(str(config_id))]
+    for config_id in woken:
+        wake.delay(str(config_id))
+    if woken:
+        log.info("sweep: woke %d config(s) with fresh events older than a wake-up", len(woken))
     return len(due)
 
 

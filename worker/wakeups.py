@@ -1,7 +1,8 @@
-"""Answering a wake-up: find the oldest fresh event of the config and attempt it with a batch."""
+"""Wake-ups in the worker: drain a config's fresh events batch by batch; find the stalled ones."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,29 @@ _OLDEST_FRESH = (
     .order_by(_EVENTS.c.seq)
     .limit(1)
 )
+# Each config with fresh events, one probe of the fresh-events index per config (a skip scan), and
+# the receive time of its oldest one: a backlog of many events of few configs reads a few rows.
+_STALLED_CONFIGS = text(
+    f"""
+    WITH RECURSIVE configs(config_id) AS (
+        (SELECT config_id FROM ingestion_events WHERE {FRESH_EVENTS}
+         ORDER BY config_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT later.config_id FROM ingestion_events AS later
+                WHERE {FRESH_EVENTS} AND later.config_id > configs.config_id
+                ORDER BY later.config_id LIMIT 1)
+        FROM configs WHERE configs.config_id IS NOT NULL
+    )
+    SELECT configs.config_id FROM configs
+    CROSS JOIN LATERAL (
+        SELECT received_time FROM ingestion_events AS oldest
+        WHERE oldest.config_id = configs.config_id AND {FRESH_EVENTS}
+        ORDER BY oldest.seq LIMIT 1
+    ) AS oldest
+    WHERE oldest.received_time < :received_before
+    ORDER BY configs.config_id
+    """  # noqa: S608 (the predicate is our constant)
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +68,18 @@ def oldest_fresh_event(session: Session, config_id: uuid.UUID) -> uuid.UUID | No
         session.connection().execute(_OLDEST_FRESH, {"config_id": config_id}).scalar()
     )
     return found
+
+
+def stalled_configs(session: Session, received_before: dt.datetime) -> list[uuid.UUID]:
+    """Configs whose oldest fresh event was received before ``received_before``.
+
+    A fresh event older than a wake-up's pending window has outlived the wake-up meant for it:
+    lost on the way, or held unacknowledged by a worker that died (the broker gives such a
+    message back only after its visibility timeout). The sweeper wakes these configs again, so
+    such events wait one sweep interval, not until the sweeper's much later check of each event.
+    """
+    rows = session.connection().execute(_STALLED_CONFIGS, {"received_before": received_before})
+    return [row[0] for row in rows]
 
 
 def drain_once(config_id: uuid.UUID) -> Drained:

@@ -3,7 +3,8 @@
 The web sends one wake-up for a burst of events of a config; the worker drains the config's
 fresh events batch by batch, waking itself again while more wait. When the wake-up is lost
 (here: purged from the broker before any worker runs), the sweeper still completes every
-event (I1).
+event (I1), and wakes the config again at its next run rather than when each event's own check
+comes due.
 """
 
 from __future__ import annotations
@@ -40,27 +41,55 @@ def _people(tag: str) -> tuple[list[Person], list[SentRequest]]:
     return persons, [make_request(person, 0, rng) for person in persons]
 
 
-def test_a_lost_wakeup_is_covered_by_the_sweeper(
-    stack: FaultStack, scenario_report: ScenarioReport
+def _lose_the_wakeup_then_drain(
+    stack: FaultStack,
+    scenario_report: ScenarioReport,
+    tag: str,
+    timings: dict[str, str],
+    web_timings: dict[str, str],
+    timeout: float,
 ) -> None:
+    """Post a burst, drop its one wake-up, start a worker and beat, and check every event done."""
     tenant = stack.tenant()
-    persons, requests = _people("W")
+    persons, requests = _people(tag)
     # The web alone first: the burst's messages wait in the broker, where the test can see them.
-    # A wake-up stays pending longer than the test: only the sweeper can finish the events.
-    web = stack.web(workers=1, LEADGATE_WAKE_PENDING_SECONDS="600")
+    web = stack.web(workers=1, **timings, **web_timings)
     plan = LoadPlan(web.extra["url"], str(tenant.config_id), tenant.token)
     sent = send_now(plan, requests)
     assert all(request.accepted for request in sent)
     # Ten events of one config, posted within the pending window: one wake-up between them.
     assert _purge(stack, "ingest") == 1
-    stack.worker("lost-wakeup", concurrency=2)
-    stack.beat()
-    drained = wait_for_drain(stack.database_url, tenant.organization_id, timeout=90)
+    stack.worker(f"lost-wakeup-{tag}", concurrency=2, **timings)
+    stack.beat(**timings)
+    drained = wait_for_drain(stack.database_url, tenant.organization_id, timeout=timeout)
     verdict = check_invariants(stack.database_url, tenant.organization_id, sent, persons)
     scenario_report.figures.update(
         events_sent=len(sent), wakeups_dropped=1, drain_seconds=round(drained, 1)
     )
     assert verdict.ok, verdict.violations
+
+
+def test_a_lost_wakeup_is_covered_by_the_sweeper(
+    stack: FaultStack, scenario_report: ScenarioReport
+) -> None:
+    # The web's wake-up stays pending longer than the test, so no sweep may send another: only
+    # the sweeper's check of each event (3 s after receipt in this suite) can finish them.
+    pending = {"LEADGATE_WAKE_PENDING_SECONDS": "600"}
+    _lose_the_wakeup_then_drain(stack, scenario_report, "W", {}, pending, timeout=90)
+
+
+def test_a_lost_wakeup_is_sent_again_by_the_next_sweep(
+    stack: FaultStack, scenario_report: ScenarioReport
+) -> None:
+    # Each event's own check is two minutes away, as shipped; a wake-up's mark lasts a second, and
+    # nothing is posted after the burst: only the sweep's new wake-up can drain it sooner. The
+    # drain must end well inside those two minutes.
+    timings = {
+        "LEADGATE_STUCK_AFTER_SECONDS": "120",
+        "LEADGATE_WAKE_PENDING_SECONDS": "1",
+        "LEADGATE_SWEEP_INTERVAL_SECONDS": "2",
+    }
+    _lose_the_wakeup_then_drain(stack, scenario_report, "X", timings, {}, timeout=60)
 
 
 def test_one_wakeup_drains_a_backlog_in_batches_without_the_sweeper(

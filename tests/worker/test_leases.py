@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,11 +15,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from models import IngestionEvent
+from models.base import utcnow
 from models.enums import EventStatus
 from tests.support.factories import make_event, make_tenant
 from worker.ingest.claims import Claim, claim_event
 from worker.ingest.event_rows import lock_event_rows
-from worker.leases import LeaseKeeper, leases_kept, renew_leases
+from worker.leases import (
+    LeaseKeeper,
+    attempt_has_ended,
+    attempt_name,
+    leases_kept,
+    named_attempt_has_ended,
+    renew_leases,
+)
 from worker.sweeper import claim_due_events
 
 SHORT_LEASE = 0.6
@@ -123,6 +132,42 @@ def test_a_lapsed_attempt_neither_renews_nor_records_once_the_event_was_taken_ov
     assert renew_leases(committed_session, [claimed], lease_seconds=30) == 0
     assert lock_event_rows(committed_session, [_claim_stub(event_id, first_attempt)]) == set()
     committed_session.rollback()
+
+
+def test_an_attempt_has_ended_once_its_event_is_not_held_under_its_live_lease(
+    db_session: Session,
+) -> None:
+    tenant = make_tenant(db_session)
+    lease_ahead = utcnow() + dt.timedelta(seconds=30)
+    lease_past = utcnow() - dt.timedelta(seconds=1)
+    running = make_event(
+        db_session, tenant, status=EventStatus.processing, attempts=1, next_attempt_time=lease_ahead
+    )
+    lapsed = make_event(
+        db_session, tenant, status=EventStatus.processing, attempts=1, next_attempt_time=lease_past
+    )
+    taken_over = make_event(
+        db_session, tenant, status=EventStatus.processing, attempts=2, next_attempt_time=lease_ahead
+    )
+    swept = make_event(db_session, tenant, status=EventStatus.retrying, attempts=1)
+    finished = make_event(db_session, tenant, status=EventStatus.done, attempts=1)
+
+    assert not attempt_has_ended(db_session, running.id, 1)
+    for ended in (lapsed, taken_over, swept, finished):
+        assert attempt_has_ended(db_session, ended.id, 1), ended.status
+
+
+def test_an_attempt_is_asked_about_by_its_name(
+    engine: Engine, claimed: tuple[uuid.UUID, int]
+) -> None:
+    event_id, attempt = claimed
+    with leases_kept([claimed], SHORT_LEASE, hold_seconds=60):
+        assert not named_attempt_has_ended(attempt_name(event_id, attempt))
+        assert named_attempt_has_ended(attempt_name(event_id, attempt + 1))
+    time.sleep(SHORT_LEASE * 1.5)  # no keeper now: the lease runs out
+    assert named_attempt_has_ended(attempt_name(event_id, attempt))
+    # A name that is no attempt of ours cannot be told ended: its holder is waited for.
+    assert not named_attempt_has_ended("someone-else")
 
 
 def _claim_stub(event_id: uuid.UUID, attempt: int) -> Claim:

@@ -9,7 +9,7 @@ import redis
 from prometheus_client import REGISTRY
 
 from tests.support.services import ServiceUrls
-from worker.locks import identity_locks
+from worker.locks import _lock_name, identity_locks
 
 
 def test_locks_are_held_then_released(services: ServiceUrls) -> None:
@@ -31,6 +31,36 @@ def test_a_busy_lock_is_waited_for_then_left_to_the_database(services: ServiceUr
         with identity_locks(keys, ttl_seconds=30, wait_seconds=0.3, client=client) as second:
             assert not second
         assert time.monotonic() - started >= 0.1  # it waited (up to one poll short of 0.3 s)
+
+
+def test_the_locks_of_an_ended_attempt_are_taken_over_and_a_live_ones_waited_for(
+    services: ServiceUrls,
+) -> None:
+    client = redis.Redis.from_url(services.redis_url)
+    keys = [f"lead:1:email:{uuid.uuid4().hex}@example.com", f"lead:1:phone_number:{uuid.uuid4()}"]
+    asked: list[str] = []
+
+    def ended(holder: str) -> bool:
+        asked.append(holder)
+        return holder == "dead:1"
+
+    # A killed worker's locks, never released: they would stay for their whole TTL, far longer
+    # than the wait that is given up after.
+    for key in keys:
+        client.set(_lock_name(key), "dead:1|0123abcd", px=60_000)
+    with identity_locks(
+        keys, ttl_seconds=5, wait_seconds=30, client=client, holder="next:2", holder_gone=ended
+    ) as taken:
+        assert taken
+        assert asked == ["dead:1"]
+        # Now held by the new attempt: a live holder is asked about once, then waited for.
+        with identity_locks(
+            keys, ttl_seconds=5, wait_seconds=0.3, client=client, holder="x:1", holder_gone=ended
+        ) as third:
+            assert not third
+        assert asked == ["dead:1", "next:2"]
+    # Released by the new owner: the dead holder's locks are gone with it.
+    assert client.exists(*[_lock_name(key) for key in keys]) == 0
 
 
 def test_unreachable_redis_means_database_locks_only() -> None:
