@@ -37,8 +37,15 @@ def _client(
         # now, and the pool asks them again after a failover.
         parts = urlsplit(url)
         database = int(parts.path.lstrip("/") or 0)
-        sentinel = Sentinel(list(sentinels), sentinel_kwargs=dict(_TIMEOUTS))  # type: ignore[no-untyped-call]
-        found = sentinel.master_for(master, db=database, password=parts.password, **_TIMEOUTS)  # type: ignore[no-untyped-call]
+        # redis-py types these from 8.2 on and not before: the ignores cover either release.
+        sentinel = Sentinel(list(sentinels), sentinel_kwargs=dict(_TIMEOUTS))  # type: ignore[no-untyped-call, unused-ignore]
+        found = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
+            master,
+            db=database,
+            password=parts.password,
+            socket_connect_timeout=_TIMEOUTS["socket_connect_timeout"],
+            socket_timeout=_TIMEOUTS["socket_timeout"],
+        )
         return cast(redis.Redis, found)
     return redis.Redis.from_url(url, **_TIMEOUTS)
 
