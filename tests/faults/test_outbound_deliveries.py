@@ -88,4 +88,10 @@ def test_deliveries_survive_killed_workers_and_a_receiver_outage(
     scenario_report.save(outbound)
     verdict.assert_ok()
     outbound.assert_ok()
-    assert outbound.counts["deliveries"] >= PERSONS * PER_PERSON - PERSONS  # not vacuous
+    # Not vacuous: every person's new lead was delivered, and lead updates were delivered too.
+    # How many of the later events change their lead depends on the order the kills leave them
+    # in (one applied after a newer event of its person fills only what is empty: 129 to 200
+    # deliveries for the 200 events in runs here), so no fixed share of them is promised.
+    assert outbound.counts["deliveries"] > PERSONS
+    assert receiver.requests_to(f"/{WebhookTrigger.LEAD_CREATED.value}")
+    assert receiver.requests_to(f"/{WebhookTrigger.LEAD_UPDATED.value}")
