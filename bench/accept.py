@@ -22,15 +22,15 @@ from typing import Any
 import psycopg
 
 from bench import profile
+from bench.door_floor import BARE_APP, ms_per_item
 from bench.end_to_end import memory_report
+from bench.events import backend_cpu_seconds
 from bench.load import BodySource, LoadResult, Target, closed_loop, fixed_rate
 from bench.payloads import create_tenant
 from bench.procfile import gunicorn_settings, procfile_commands
-from bench.procstats import RssSampler, tree_cpu
+from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
 from bench.stack import Servers, create_database, service_env, start_web
 from bench.wrk import find_wrk, run_wrk, run_wrk_paced
-
-BARE_APP = "bench.baseline_app:app"
 
 
 @dataclass
@@ -67,21 +67,32 @@ def hold_rate(target: Target, plan: AcceptPlan, wrk: str | None, rate: float) ->
     return fixed_rate(target, source, rate, plan.fixed_s)
 
 
-def measure(target: Target, plan: AcceptPlan, wrk: str | None, pid: int) -> dict[str, Any]:
+def measure(
+    target: Target, plan: AcceptPlan, wrk: str | None, pid: int, database_url: str | None = None
+) -> dict[str, Any]:
     """Warm up, saturate, then hold 80% of that saturation rate.
 
     The web's CPU per request at saturation (its process tree, from ``/proc``) is the steadier
-    figure on a shared machine: requests/s is whatever the other work left over.
+    figure on a shared machine: requests/s is whatever the other work left over. The whole
+    machine's CPU per request (load generator included) and, given the web's database, its
+    PostgreSQL backends' share say where the rest of a saturated box went.
     """
     saturate(target, plan, wrk, plan.warmup_s)
-    cpu_before = tree_cpu({"web": pid})["web"]
+    cpu_before, busy_before = tree_cpu({"web": pid})["web"], machine_cpu_seconds()[0]
+    database_before = backend_cpu_seconds(database_url)[0] if database_url else 0.0
     saturation = saturate(target, plan, wrk, plan.saturation_s)
-    cpu_s = tree_cpu({"web": pid})["web"] - cpu_before
+    cpu_after, busy_after = tree_cpu({"web": pid})["web"], machine_cpu_seconds()[0]
+    database_after = backend_cpu_seconds(database_url)[0] if database_url else 0.0
     rate = max(1.0, plan.fixed_share * saturation.rps)
     fixed = hold_rate(target, plan, wrk, rate)
+    requests = saturation.requests
     return {
         "saturation": saturation.as_dict(),
-        "web_cpu_ms_per_request": round(1000 * cpu_s / max(saturation.requests, 1), 3),
+        "web_cpu_ms_per_request": ms_per_item(cpu_before, cpu_after, requests),
+        "machine_cpu_ms_per_request": ms_per_item(busy_before, busy_after, requests),
+        "database_cpu_ms_per_request": ms_per_item(database_before, database_after, requests)
+        if database_url
+        else None,
         "fixed_rate": fixed.as_dict(),
     }
 
@@ -129,15 +140,15 @@ def rows_per_commit(database_url: str) -> dict[str, Any]:
 
 
 def _profiled(
-    name: str, pid: int, plan: AcceptPlan, target: Target, wrk: str | None
+    name: str, pid: int, plan: AcceptPlan, target: Target, wrk: str | None, database_url: str
 ) -> dict[str, Any]:
     """``measure`` with py-spy on ``pid`` when the plan asks for a profile and py-spy is there."""
     py_spy = profile.find_py_spy() if plan.profile_dir else None
     if plan.profile_dir is None or py_spy is None:
-        return measure(target, plan, wrk, pid)
+        return measure(target, plan, wrk, pid, database_url)
     recording = profile.start_recording(py_spy, f"b1-{name}", pid, plan.profile_dir)
     try:
-        result = measure(target, plan, wrk, pid)
+        result = measure(target, plan, wrk, pid, database_url)
     finally:
         recording.stop()
     result["profile"] = {
@@ -164,7 +175,7 @@ def run(servers: Servers, plan: AcceptPlan) -> dict[str, Any]:
                 sampler = RssSampler({"web": web.pid}).start()
                 target = Target.at(web.url, tenant.upsert_path, tenant.token)
                 results[name] = (
-                    _profiled(name, web.pid, plan, target, wrk)
+                    _profiled(name, web.pid, plan, target, wrk, database.url)
                     if app is None
                     else measure(target, plan, wrk, web.pid)
                 )

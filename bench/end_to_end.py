@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import profile
+from bench.door_floor import budget_ms_per_lead, ms_per_item, run_door_floor
 from bench.events import backend_cpu_seconds, wait_until_terminal
 from bench.load import Answer, Target, post_in_order
 from bench.naive_peer import run_naive
@@ -40,6 +41,8 @@ from bench.stack import BenchDatabase, Servers, create_database, start_stack
 MB = 1024 * 1024
 # The trust-off pass: the worker writes no field history (the setting's "keep none").
 TRUST_OFF_ENV = {"LEADGATE_HISTORY_RETENTION_DAYS": "0"}
+# The end-to-end target on this box, leads per second.
+B2_TARGET_LPS = 1000.0
 
 
 @dataclass
@@ -192,6 +195,7 @@ def run_pipeline_load(
         "database_backends": backends,
         "database_cpu_s_per_lead": round(database_cpu / max(completion.done, 1), 5),
         "machine_busy_pct": round(100 * busy / total, 1) if total else None,
+        "machine_cpu_ms_per_lead": ms_per_item(0.0, busy, completion.done),
         "memory": memory,
         "peak_rss_mb": _peak_by_role(memory),
     }
@@ -217,7 +221,8 @@ def _peak_by_role(memory: list[dict[str, Any]]) -> dict[str, float]:
 
 _BASELINE_FIGURES = (
     "leads_per_s", "wall_s", "accept_s", "by_status", "complete", "cpu_s", "cpu_s_per_lead",
-    "database_cpu_s_per_lead", "machine_busy_pct", "load_average_before", "profiles",
+    "database_cpu_s_per_lead", "machine_busy_pct", "machine_cpu_ms_per_lead", "load_average_before",
+    "profiles",
 )  # fmt: skip
 
 
@@ -335,11 +340,15 @@ def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
         )
     result["worker_cpu_s_per_lead"] = worker_cpu_per_lead(result)
     try:
+        busy_before = machine_cpu_seconds()[0]
         raw = run_raw_loop(database.url, [event.body for event in stream.events])
         result["raw"] = {
             "leads": raw.leads,
             "seconds": round(raw.seconds, 2),
             "leads_per_s": round(raw.leads_per_second, 1),
+            "machine_cpu_ms_per_lead": ms_per_item(
+                busy_before, machine_cpu_seconds()[0], raw.leads
+            ),
         }
         result["e2e_ratio"] = (
             round(result["leads_per_s"] / raw.leads_per_second, 3) if raw.leads_per_second else None
@@ -350,9 +359,16 @@ def run(servers: Servers, plan: PipelinePlan) -> dict[str, Any]:
             )
     finally:
         database.drop()
-    naive = run_naive(servers, stream, split_indices(stream, plan.clients), plan.drain_timeout_s)
+    split = split_indices(stream, plan.clients)
+    naive = run_naive(servers, stream, split, plan.drain_timeout_s)
     result["naive"] = naive
     result["vs_naive"] = (
         round(result["leads_per_s"] / naive["leads_per_s"], 3) if naive["leads_per_s"] else None
     )
+    result["door_floor"] = run_door_floor(servers, stream, split)
+    result["cpu_budget_ms_per_lead"] = {
+        str(rate): budget_ms_per_lead(rate)
+        for rate in (B2_TARGET_LPS, 1.5 * naive["leads_per_s"])
+        if rate
+    }
     return result

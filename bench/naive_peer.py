@@ -12,10 +12,12 @@ from typing import Any
 
 import psycopg
 
+from bench.door_floor import ms_per_item
 from bench.load import Target, post_in_order
 from bench.naive_app import CREATE_TABLE, QUEUE
 from bench.payloads import Stream
 from bench.procfile import expand_command, procfile_commands
+from bench.procstats import machine_cpu_seconds
 from bench.stack import (
     Servers,
     ServiceProcess,
@@ -87,10 +89,12 @@ def run_naive(
         worker = start_naive_worker(env)
         web = start_web(env, app=f"{NAIVE_MODULE}:app")
         target = Target.at(web.url, "/api/lead-ingestion/naive/upsert/", "naive")
+        busy_before = machine_cpu_seconds()[0]
         posted = post_in_order(
             target, [[stream.events[i].body for i in indices] for indices in split]
         )
         applied, last = wait_until_applied(database.url, posted.ok, drain_timeout_s)
+        busy_after = machine_cpu_seconds()[0]
     finally:
         for service in (web, worker):
             if service is not None:
@@ -106,4 +110,5 @@ def run_naive(
         "accept_s": round(posted.ended_at - posted.started_at, 2),
         "wall_s": round(wall, 2),
         "leads_per_s": round(applied / wall, 1),
+        "machine_cpu_ms_per_lead": ms_per_item(busy_before, busy_after, applied),
     }

@@ -43,6 +43,9 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
         leadgate["saturation"]["socket_errors"] + leadgate["fixed_rate"]["socket_errors"]
     )
     cpu = " / ".join(_number(side.get("web_cpu_ms_per_request"), 2) for side in (leadgate, bare))
+    machine = " / ".join(
+        _number(side.get("machine_cpu_ms_per_request"), 2) for side in (leadgate, bare)
+    )
     rows: list[Row] = [
         ("B1 accept", "web settings (gunicorn config)", settings, ""),
         ("B1 accept", "load generator", b1["load_generator"], ""),
@@ -50,6 +53,13 @@ def _accept_rows(b1: dict[str, Any]) -> list[Row]:
         ("B1 accept", "leadgate saturation req/s", _number(b1["accept_rps"]), ""),
         ("B1 accept", "bare Flask saturation req/s", _number(b1["bare_rps"]), ""),
         ("B1 accept", "web CPU ms per request at saturation: leadgate / bare", cpu, ""),
+        ("B1 accept", "machine CPU ms per request at saturation: leadgate / bare", machine, ""),
+        (
+            "B1 accept",
+            "PostgreSQL CPU ms per leadgate request at saturation",
+            _number(leadgate.get("database_cpu_ms_per_request"), 3),
+            "",
+        ),
         ("B1 accept", "accept_ratio", _number(b1["accept_ratio"], 3), ">= 0.5"),
         ("B1 accept", "fixed rate req/s: target / achieved", _rates(leadgate["fixed_rate"]), ""),
         ("B1 accept", "generator send lag p99 ms", _number(fixed_lag, 2), "small"),
@@ -182,11 +192,41 @@ def _end_to_end_rows(b2: dict[str, Any]) -> list[Row]:
             ("B2 end to end", "naive peer leads/s", _number(naive["leads_per_s"]), ""),
             ("B2 end to end", "vs_naive", _number(b2.get("vs_naive"), 3), ">= 1.5"),
         ]
+    rows += _cpu_budget_rows(b2)
     trips = b2.get("round_trips")
     if trips:
         for key in ("web_per_request", "worker_per_new_lead", "worker_per_update"):
             counts = ", ".join(f"{label}={value:g}" for label, value in trips[key].items())
             rows.append(("B2 end to end", f"round trips {key.replace('_', ' ')}", counts, ""))
+    return rows
+
+
+def _cpu_budget_rows(b2: dict[str, Any]) -> list[Row]:
+    """Where the machine's CPU goes per lead, beside what a target rate leaves for each lead."""
+    door = b2.get("door_floor")
+    if not door:
+        return []
+    spent = " / ".join(
+        _number(figure, 3)
+        for figure in (
+            b2.get("machine_cpu_ms_per_lead"),
+            b2.get("naive", {}).get("machine_cpu_ms_per_lead"),
+            b2.get("raw", {}).get("machine_cpu_ms_per_lead"),
+            door.get("machine_cpu_ms_per_request"),
+        )
+    )
+    rows: list[Row] = [
+        ("B2 end to end", "machine CPU ms per lead: leadgate / naive / raw loop / bare door",
+         spent, ""),
+        ("B2 end to end", "bare door: req/s, web CPU ms per request",
+         f"{_number(door.get('requests_per_s'))}, {_number(door.get('web_cpu_ms_per_request'), 3)}",
+         ""),
+    ]  # fmt: skip
+    for rate, budget in b2.get("cpu_budget_ms_per_lead", {}).items():
+        rows.append(
+            ("B2 end to end", f"CPU budget ms per lead at {float(rate):.0f} leads/s",
+             _number(budget, 3), "")
+        )  # fmt: skip
     return rows
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from bench import contention, end_to_end, report
 from bench.accept import endurance_summary, endurance_windows
+from bench.door_floor import budget_ms_per_lead, ms_per_item
 from bench.end_to_end import in_stream_order, split_by_person, split_indices
 from bench.load import Answer, LoadResult, Target, event_id_of, percentile
 from bench.naive_app import QUEUE, naive_row, normalized_phone
@@ -199,6 +200,35 @@ def test_the_table_shows_b2_with_trust_off_and_on_side_by_side() -> None:
         assert any(metric in line and value in line for line in shown), metric
 
 
+def test_cpu_budget_is_the_cores_over_the_rate_and_shows_beside_the_spend() -> None:
+    assert budget_ms_per_lead(1000.0, cores=2) == 2.0
+    assert budget_ms_per_lead(400.0, cores=2) == 5.0
+    assert ms_per_item(10.0, 12.5, 1000) == 2.5
+    assert ms_per_item(10.0, 12.5, 0) is None
+    b2 = {
+        "events": 10, "persons": 8, "posted": {"rps": 100.0}, "by_status": {"done": 10},
+        "accept_s": 0.1, "wall_s": 0.2, "leads_per_s": 470.0, "cpu_s": {"web": 1.0},
+        "cpu_s_per_lead": 0.01, "machine_busy_pct": 50.0, "memory": [],
+        "machine_cpu_ms_per_lead": 4.75, "naive": {"accept_s": 1.0, "wall_s": 1.0,
+        "leads_per_s": 500.0, "machine_cpu_ms_per_lead": 3.5},
+        "raw": {"leads_per_s": 2000.0, "machine_cpu_ms_per_lead": 0.75},
+        "door_floor": {"requests_per_s": 900.0, "machine_cpu_ms_per_request": 1.25,
+                       "web_cpu_ms_per_request": 0.5},
+        "cpu_budget_ms_per_lead": {"1000.0": 2.0, "750.0": 2.667},
+    }  # fmt: skip
+    shown = report.table({"B2": b2}, {}).splitlines()
+    for metric, value in (
+        (
+            "machine CPU ms per lead: leadgate / naive / raw loop / bare door",
+            "4.750 / 3.500 / 0.750 / 1.250",
+        ),
+        ("bare door: req/s, web CPU ms per request", "900.0, 0.500"),
+        ("CPU budget ms per lead at 1000 leads/s", "2.000"),
+        ("CPU budget ms per lead at 750 leads/s", "2.667"),
+    ):
+        assert any(metric in line and value in line for line in shown), metric
+
+
 def test_trust_ratio_is_on_over_off() -> None:
     assert end_to_end.trust_ratio(450.0, 500.0) == 0.9
     worker = {"by_status": {"done": 400}, "cpu_s": {"web": 9.0, "worker": 2.0}}
@@ -364,12 +394,22 @@ def test_quick_run_prints_the_table_the_json_and_the_summary_last(
     for side in ("leadgate", "bare"):
         assert results["B1"][side]["saturation"]["ok"] > 0
         assert results["B1"][side]["fixed_rate"]["ok"] > 0
+        assert results["B1"][side]["machine_cpu_ms_per_request"] > 0
+    # The bare view never connects to the database; leadgate's web stores every request there.
+    assert results["B1"]["leadgate"]["database_cpu_ms_per_request"] > 0
+    assert results["B1"]["bare"]["database_cpu_ms_per_request"] is None
     endurance = results["B1"]["endurance"]
     assert endurance["first_window"]["ok"] > 0 and endurance["last_window"]["ok"] > 0
     assert endurance["last_vs_first"] > 0
     naive = results["B2"]["naive"]
     assert naive["complete"] and naive["applied"] == 40, naive
     assert results["B2"]["vs_naive"] > 0
+    assert naive["machine_cpu_ms_per_lead"] > 0 and results["B2"]["machine_cpu_ms_per_lead"] > 0
+    door = results["B2"]["door_floor"]
+    assert door["posted"]["ok"] == 40 and door["machine_cpu_ms_per_request"] > 0, door
+    assert door["web_cpu_ms_per_request"] > 0
+    assert results["B2"]["raw"]["machine_cpu_ms_per_lead"] > 0
+    assert any("machine CPU ms per lead: leadgate / naive / raw" in line for line in lines)
     assert results["B2"]["accept_s"] <= results["B2"]["wall_s"]
     trust_off = results["B2"]["trust_off"]
     assert trust_off["by_status"] == {"done": 40} and trust_off["leads_per_s"] > 0
