@@ -22,13 +22,13 @@ from typing import Any
 import psycopg
 
 from bench import profile
-from bench.door_floor import BARE_APP, ms_per_item
+from bench.door_floor import BARE_APP
 from bench.end_to_end import memory_report
 from bench.events import backend_cpu_seconds
 from bench.load import BodySource, LoadResult, Target, closed_loop, fixed_rate
 from bench.payloads import create_tenant
 from bench.procfile import gunicorn_settings, procfile_commands
-from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
+from bench.procstats import RssSampler, machine_cpu_seconds, ms_per_item, tree_cpu
 from bench.stack import Servers, create_database, service_env, start_web
 from bench.wrk import find_wrk, run_wrk, run_wrk_paced
 

@@ -15,16 +15,11 @@ from typing import Any
 
 from bench.load import Target, post_in_order
 from bench.payloads import Stream
-from bench.procstats import machine_cpu_seconds, tree_cpu
+from bench.procstats import machine_cpu_seconds, ms_per_item, tree_cpu
 from bench.stack import Servers, service_env, start_web
 
 # The bare view, served by the Procfile's gunicorn command line in place of leadgate's app.
 BARE_APP = "bench.baseline_app:app"
-
-
-def ms_per_item(seconds_before: float, seconds_after: float, items: int) -> float | None:
-    """CPU milliseconds per item between two reads of a CPU-seconds counter."""
-    return round(1000 * (seconds_after - seconds_before) / items, 3) if items else None
 
 
 def budget_ms_per_lead(leads_per_s: float, cores: int | None = None) -> float:
@@ -39,9 +34,7 @@ def run_door_floor(servers: Servers, stream: Stream, split: list[list[int]]) -> 
     try:
         target = Target.at(web.url, "/api/lead-ingestion/bare/upsert/", "bare")
         web_before, (busy_before, _) = tree_cpu({"web": web.pid}), machine_cpu_seconds()
-        posted = post_in_order(
-            target, [[stream.events[i].body for i in indices] for indices in split]
-        )
+        posted = post_in_order(target, stream.bodies_by_client(split))
         web_after, (busy_after, _) = tree_cpu({"web": web.pid}), machine_cpu_seconds()
     finally:
         web.stop()

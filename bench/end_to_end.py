@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import profile
-from bench.door_floor import budget_ms_per_lead, ms_per_item, run_door_floor
+from bench.door_floor import budget_ms_per_lead, run_door_floor
 from bench.events import backend_cpu_seconds, wait_until_terminal
 from bench.load import Answer, Target, post_in_order
 from bench.naive_peer import run_naive
 from bench.payloads import Stream, Tenant, build_stream, create_tenant
 from bench.procfile import REPO_ROOT
-from bench.procstats import RssSampler, machine_cpu_seconds, tree_cpu
+from bench.procstats import RssSampler, machine_cpu_seconds, ms_per_item, tree_cpu
 from bench.raw_baseline import run_raw_loop
 from bench.revision import TRUST_BASELINE_REVISION, SourceTree, export_revision
 from bench.round_trips import measure_round_trips
@@ -74,7 +74,7 @@ def split_indices(stream: Stream, clients: int) -> list[list[int]]:
 
 def split_by_person(stream: Stream, clients: int) -> list[list[bytes]]:
     """The stream's bodies in per-client lists; a person's events all go to one client."""
-    return [[stream.events[i].body for i in indices] for indices in split_indices(stream, clients)]
+    return stream.bodies_by_client(split_indices(stream, clients))
 
 
 def in_stream_order(split: list[list[int]], answers: list[list[Answer]]) -> list[Answer]:
@@ -157,9 +157,7 @@ def run_pipeline_load(
             ]
         target = Target.at(stack.web.url, tenant.upsert_path, tenant.token)
         split = split_indices(stream, plan.clients)
-        posted = post_in_order(
-            target, [[stream.events[i].body for i in indices] for indices in split]
-        )
+        posted = post_in_order(target, stream.bodies_by_client(split))
         completion = wait_until_terminal(
             database.url, tenant.organization_id, posted.ok, plan.drain_timeout_s
         )

@@ -12,12 +12,11 @@ from typing import Any
 
 import psycopg
 
-from bench.door_floor import ms_per_item
 from bench.load import Target, post_in_order
 from bench.naive_app import CREATE_TABLE, QUEUE
 from bench.payloads import Stream
 from bench.procfile import expand_command, procfile_commands
-from bench.procstats import machine_cpu_seconds
+from bench.procstats import machine_cpu_seconds, ms_per_item
 from bench.stack import (
     Servers,
     ServiceProcess,
@@ -90,9 +89,7 @@ def run_naive(
         web = start_web(env, app=f"{NAIVE_MODULE}:app")
         target = Target.at(web.url, "/api/lead-ingestion/naive/upsert/", "naive")
         busy_before = machine_cpu_seconds()[0]
-        posted = post_in_order(
-            target, [[stream.events[i].body for i in indices] for indices in split]
-        )
+        posted = post_in_order(target, stream.bodies_by_client(split))
         applied, last = wait_until_applied(database.url, posted.ok, drain_timeout_s)
         busy_after = machine_cpu_seconds()[0]
     finally:

@@ -108,6 +108,10 @@ class Stream:
     persons: int
     hot_persons: int
 
+    def bodies_by_client(self, split: list[list[int]]) -> list[list[bytes]]:
+        """The bodies of each client's list of event indices, in that list's order."""
+        return [[self.events[i].body for i in indices] for indices in split]
+
 
 def build_stream(
     count: int,

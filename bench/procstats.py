@@ -84,6 +84,11 @@ def machine_cpu_seconds() -> tuple[float, float]:
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
+def ms_per_item(seconds_before: float, seconds_after: float, items: int) -> float | None:
+    """CPU milliseconds per item between two reads of a CPU-seconds counter; None for none."""
+    return round(1000 * (seconds_after - seconds_before) / items, 3) if items else None
+
+
 @dataclass
 class ProcessMemory:
     """What was seen of one process's memory while sampling."""

@@ -15,14 +15,14 @@ import pytest
 
 from bench import contention, end_to_end, report
 from bench.accept import endurance_summary, endurance_windows
-from bench.door_floor import budget_ms_per_lead, ms_per_item
+from bench.door_floor import budget_ms_per_lead
 from bench.end_to_end import in_stream_order, split_by_person, split_indices
 from bench.load import Answer, LoadResult, Target, event_id_of, percentile
 from bench.naive_app import QUEUE, naive_row, normalized_phone
 from bench.naive_peer import naive_worker_arguments
 from bench.payloads import NESTED_MAPPING, build_stream, phone_for
 from bench.procfile import expand_command, procfile_commands
-from bench.procstats import cpu_seconds, process_tree, rss_bytes
+from bench.procstats import cpu_seconds, ms_per_item, process_tree, rss_bytes
 from bench.run import main
 from bench.stack import (
     Servers,
